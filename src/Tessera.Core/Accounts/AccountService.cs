@@ -1,0 +1,360 @@
+using System.Net.Mail;
+using Microsoft.Extensions.Options;
+using Tessera.Core.Audit;
+using Tessera.Core.Caching;
+using Tessera.Core.Devices;
+using Tessera.Core.Diagnostics;
+using Tessera.Core.Notifications;
+using Tessera.Core.Options;
+using Tessera.Core.Security;
+using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
+using Tessera.Core.Throttling;
+using Tessera.Core.Users;
+
+namespace Tessera.Core.Accounts;
+
+public sealed record LoginRequest(string? Email, string? Password, DeviceDescription? Device, string? UserAgent, string? IpAddress);
+
+/// <summary>A new session. <see cref="Token"/> is the only copy of the secret; Tessera keeps its hash.</summary>
+public sealed record LoginResult(string Token, Session Session, User User);
+
+/// <summary>What a person does with their own account: register, sign in and out, change or reset the password.</summary>
+public sealed class AccountService(
+    ITesseraStore store,
+    AccessChanges changes,
+    IPasswordHasher hasher,
+    ILoginThrottle throttle,
+    DeviceResolver devices,
+    IPasswordResetSender resetSender,
+    TesseraMetrics metrics,
+    TimeProvider clock,
+    IOptions<TesseraOptions> options)
+{
+    public const int MaxEmailLength = 254;
+    public const int MaxDisplayNameLength = 100;
+
+    private readonly TesseraOptions _options = options.Value;
+
+    // Verifying against this when the email is unknown makes both failures take the same time.
+    private readonly Lazy<string> _decoyHash = new(() => hasher.Hash(Guid.NewGuid().ToString()));
+
+    public async Task<User> RegisterAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var normalizedEmail = ValidateEmail(email);
+        ValidateNewPassword(password, normalizedEmail, "password");
+        var name = ValidateDisplayName(displayName) ?? normalizedEmail[..normalizedEmail.IndexOf('@', StringComparison.Ordinal)];
+        var now = clock.GetUtcNow();
+        var user = new User
+        {
+            Id = Ids.NewUserId(clock),
+            Email = normalizedEmail,
+            DisplayName = name,
+            PasswordHash = hasher.Hash(password!),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        return await CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a user (registration or bootstrap) with its <c>user.registered</c> event.</summary>
+    public Task<User> CreateUserAsync(User user, Actor actor, string? ipAddress, CancellationToken cancellationToken) =>
+        changes.ApplyAsync(
+            async change =>
+            {
+                if (!await change.Transaction.Users.InsertAsync(user, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");
+                }
+
+                await change.AuditAsync(AuditActions.UserRegistered, actor, user.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return user;
+            },
+            cancellationToken);
+
+    public async Task<LoginResult> LoginAsync(LoginRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Email) || string.IsNullOrEmpty(request.Password))
+        {
+            throw TesseraException.Validation(string.IsNullOrWhiteSpace(request.Email) ? "email" : "password", "Email and password are required.");
+        }
+
+        var email = User.NormalizeEmail(request.Email);
+        var device = devices.Resolve(request.Device, request.UserAgent);
+        var decision = await throttle.TryAttemptAsync(request.IpAddress ?? "unknown", email, cancellationToken).ConfigureAwait(false);
+        if (!decision.Allowed)
+        {
+            metrics.LoginThrottled();
+            var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
+            throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
+                new Dictionary<string, object?> { ["retryAfter"] = seconds });
+        }
+
+        User? user;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            user = await read.Users.FindByEmailAsync(email, cancellationToken).ConfigureAwait(false);
+        }
+
+        var check = hasher.Verify(user?.PasswordHash ?? _decoyHash.Value, request.Password);
+        if (user?.PasswordHash is null || check == PasswordCheck.Failed)
+        {
+            await FailLoginAsync(user, email, request.IpAddress, cancellationToken).ConfigureAwait(false);
+
+            // Don't reveal whether the email exists: one code, one message.
+            throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
+        }
+
+        await throttle.RecordSuccessAsync(email, cancellationToken).ConfigureAwait(false);
+        var now = clock.GetUtcNow();
+        ThrowIfCannotSignIn(user, now);
+
+        var token = SecretTokens.Create(out var tokenHash);
+        var session = new Session
+        {
+            Id = Ids.NewSessionId(clock),
+            TokenHash = tokenHash,
+            UserId = user.Id,
+            Device = device,
+            IpAddress = request.IpAddress,
+            CreatedAt = now,
+            LastActiveAt = now,
+            AbsoluteExpiresAt = now + _options.Sessions.AbsoluteLifetime,
+        };
+        var rehash = check == PasswordCheck.SuccessRehashNeeded ? hasher.Hash(request.Password) : null;
+        user = await changes.ApplyAsync(
+            async change =>
+            {
+                // Read again inside the write: a ban or deactivation committed since the first read must win.
+                var current = await change.Transaction.Users.FindByIdAsync(user.Id, cancellationToken).ConfigureAwait(false)
+                    ?? throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
+                ThrowIfCannotSignIn(current, change.Now);
+                if (rehash is not null && current.PasswordHash == user.PasswordHash)
+                {
+                    current = current with { PasswordHash = rehash, UpdatedAt = change.Now };
+                    await change.Transaction.Users.UpdateAsync(current, cancellationToken).ConfigureAwait(false);
+                }
+
+                await change.Transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
+                await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, current.Id), current.Id, request.IpAddress,
+                    sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
+                return current;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new LoginResult(token, session, user);
+    }
+
+    public Task LogoutAsync(CachedSession current, string? ipAddress, CancellationToken cancellationToken) =>
+        changes.ApplyAsync(
+            change => change.RevokeSessionsAsync(current.Session.UserId, RevocationScope.Only(current.Session.Id), RevocationReason.SignedOut,
+                new Actor(ActorKind.User, current.Session.UserId), ipAddress, cancellationToken),
+            cancellationToken);
+
+    /// <summary>Changes the password and ends every other session of the user; the current one stays.</summary>
+    public async Task ChangePasswordAsync(CachedSession current, string? currentPassword, string? newPassword, string? ipAddress, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(currentPassword))
+        {
+            throw TesseraException.Validation("currentPassword", "The current password is required.");
+        }
+
+        var userId = current.Session.UserId;
+        var user = current.User.User;
+        ValidateNewPassword(newPassword, user.Email, "newPassword");
+        if (hasher.Verify(user.PasswordHash ?? _decoyHash.Value, currentPassword) == PasswordCheck.Failed)
+        {
+            throw new TesseraException(ErrorCodes.WrongPassword, "The current password is wrong.");
+        }
+
+        var newHash = hasher.Hash(newPassword!);
+        var actor = new Actor(ActorKind.User, userId);
+        await changes.ApplyAsync(
+            async change =>
+            {
+                var fresh = await change.Transaction.Users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false)
+                    ?? throw TesseraException.NotFound("The user");
+                if (fresh.PasswordHash != user.PasswordHash)
+                {
+                    // Changed by another request since this one checked the current password.
+                    throw new TesseraException(ErrorCodes.WrongPassword, "The current password is wrong.");
+                }
+
+                await SetPasswordAsync(change, fresh, newHash, cancellationToken).ConfigureAwait(false);
+                var revoked = await change.RevokeSessionsAsync(userId, RevocationScope.AllExcept(current.Session.Id), RevocationReason.PasswordChanged,
+                    actor, ipAddress, cancellationToken).ConfigureAwait(false);
+                await change.AuditAsync(AuditActions.PasswordChanged, actor, userId, ipAddress, sessionIds: revoked, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
+                return revoked.Count;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a reset token when the email belongs to a live account; says nothing either way.</summary>
+    public async Task RequestPasswordResetAsync(string? email, string? ipAddress, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(email) || email.Length > MaxEmailLength)
+        {
+            throw TesseraException.Validation("email", "An email address is required.");
+        }
+
+        User? user;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            user = await read.Users.FindByEmailAsync(User.NormalizeEmail(email), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (user is null || user.Status == UserStatus.Deleted)
+        {
+            return;
+        }
+
+        var token = SecretTokens.Create(out var tokenHash);
+        var now = clock.GetUtcNow();
+        var expiresAt = now + _options.Passwords.ResetTokenLifetime;
+        await using (var write = await store.BeginWriteAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await write.PasswordResetTokens.InsertAsync(new PasswordResetToken(tokenHash, user.Id, now, expiresAt, null), cancellationToken).ConfigureAwait(false);
+            await write.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await resetSender.SendAsync(new PasswordResetMessage(user.Email, user.DisplayName, token, expiresAt), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets a new password with a reset token and ends every session of the user.</summary>
+    public async Task ResetPasswordAsync(string? token, string? newPassword, string? ipAddress, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            throw TesseraException.Validation("token", "The reset token is required.");
+        }
+
+        if (!SecretTokens.TryHash(token, out var tokenHash))
+        {
+            throw new TesseraException(ErrorCodes.InvalidResetToken, "The reset token is invalid or has expired.");
+        }
+
+        ValidateNewPassword(newPassword, null, "newPassword");
+        var newHash = hasher.Hash(newPassword!);
+        await changes.ApplyAsync(
+            async change =>
+            {
+                var reset = await change.Transaction.PasswordResetTokens.ConsumeAsync(tokenHash, change.Now, cancellationToken).ConfigureAwait(false);
+                var user = reset is null ? null : await change.Transaction.Users.FindByIdAsync(reset.UserId, cancellationToken).ConfigureAwait(false);
+                if (user is null || user.Status == UserStatus.Deleted)
+                {
+                    throw new TesseraException(ErrorCodes.InvalidResetToken, "The reset token is invalid or has expired.");
+                }
+
+                var actor = new Actor(ActorKind.User, user.Id);
+                await SetPasswordAsync(change, user, newHash, cancellationToken).ConfigureAwait(false);
+                await change.Transaction.PasswordResetTokens.InvalidateAllAsync(user.Id, change.Now, cancellationToken).ConfigureAwait(false);
+                var revoked = await change.RevokeSessionsAsync(user.Id, RevocationScope.All, RevocationReason.PasswordReset, actor, ipAddress, cancellationToken)
+                    .ConfigureAwait(false);
+                await change.AuditAsync(AuditActions.PasswordReset, actor, user.Id, ipAddress, sessionIds: revoked, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
+                return revoked.Count;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task SetPasswordAsync(AccessChange change, User user, string newHash, CancellationToken cancellationToken)
+    {
+        await change.Transaction.Users.UpdateAsync(
+            user with { PasswordHash = newHash, SecurityVersion = user.SecurityVersion + 1, UpdatedAt = change.Now },
+            cancellationToken).ConfigureAwait(false);
+        change.UserChanged(user.Id);
+    }
+
+    private async Task FailLoginAsync(User? user, string email, string? ipAddress, CancellationToken cancellationToken)
+    {
+        metrics.LoginFailed();
+        await throttle.RecordFailureAsync(email, cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            return;
+        }
+
+        await changes.ApplyAsync(
+            async change =>
+            {
+                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), user.Id, ipAddress, "invalid_credentials",
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                return 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void ThrowIfCannotSignIn(User user, DateTimeOffset now)
+    {
+        switch (user.Status)
+        {
+            case UserStatus.Deleted:
+                throw new TesseraException(ErrorCodes.AccountDeleted, "This account has been deleted.");
+            case UserStatus.Deactivated:
+                throw new TesseraException(ErrorCodes.AccountDeactivated, "Your account has been deactivated.");
+        }
+
+        if (user.IsBannedAt(now))
+        {
+            var message = user.BannedUntil is { } until
+                ? $"Your account is banned until {until.UtcDateTime:yyyy-MM-dd HH:mm} UTC."
+                : "Your account is banned.";
+            throw new TesseraException(ErrorCodes.AccountBanned, message, new Dictionary<string, object?> { ["bannedUntil"] = user.BannedUntil });
+        }
+    }
+
+    private static string ValidateEmail(string? email)
+    {
+        if (string.IsNullOrWhiteSpace(email))
+        {
+            throw TesseraException.Validation("email", "An email address is required.");
+        }
+
+        var trimmed = email.Trim();
+        if (trimmed.Length > MaxEmailLength
+            || !MailAddress.TryCreate(trimmed, out var address)
+            || address.Address != trimmed
+            || address.Host.Length == 0
+            || !address.Host.Contains('.', StringComparison.Ordinal))
+        {
+            throw TesseraException.Validation("email", "This is not a valid email address.");
+        }
+
+        return User.NormalizeEmail(trimmed);
+    }
+
+    private void ValidateNewPassword(string? password, string? email, string field)
+    {
+        var rules = _options.Passwords;
+        if (string.IsNullOrEmpty(password) || password.Length < rules.MinimumLength)
+        {
+            throw TesseraException.Validation(field, $"The password must have at least {rules.MinimumLength} characters.");
+        }
+
+        if (password.Length > rules.MaximumLength)
+        {
+            throw TesseraException.Validation(field, $"The password must have at most {rules.MaximumLength} characters.");
+        }
+
+        if (password.Distinct().Count() < 3 || (email is not null && string.Equals(password, email, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw TesseraException.Validation(field, "The password is too easy to guess.");
+        }
+    }
+
+    private static string? ValidateDisplayName(string? displayName)
+    {
+        if (displayName is null)
+        {
+            return null;
+        }
+
+        var trimmed = displayName.Trim();
+        if (trimmed.Length > MaxDisplayNameLength || trimmed.Any(char.IsControl))
+        {
+            throw TesseraException.Validation("displayName", $"The display name must be at most {MaxDisplayNameLength} printable characters.");
+        }
+
+        return trimmed.Length == 0 ? null : trimmed;
+    }
+}

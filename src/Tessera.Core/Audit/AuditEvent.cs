@@ -1,0 +1,60 @@
+namespace Tessera.Core.Audit;
+
+public enum ActorKind
+{
+    User,
+    Admin,
+    System,
+    Cli,
+}
+
+/// <summary>Who did something: a user acting on their own account, an admin (from the API or the CLI), or Tessera itself.</summary>
+public sealed record Actor(ActorKind Kind, string? Id)
+{
+    public static readonly Actor System = new(ActorKind.System, null);
+
+    /// <summary>The value stored in a session's revoked-by column.</summary>
+    public string RevokedBy => Id ?? "system";
+}
+
+/// <summary>The audit actions; the strings are part of the HTTP contract.</summary>
+public static class AuditActions
+{
+    public const string SessionCreated = "session.created";
+    public const string SessionRevoked = "session.revoked";
+    public const string UserRegistered = "user.registered";
+    public const string UserDeactivated = "user.deactivated";
+    public const string UserReactivated = "user.reactivated";
+    public const string UserBanned = "user.banned";
+    public const string UserUnbanned = "user.unbanned";
+    public const string UserDeleted = "user.deleted";
+    public const string PasswordChanged = "password.changed";
+    public const string PasswordReset = "password.reset";
+    public const string LoginFailed = "login.failed";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        SessionCreated, SessionRevoked, UserRegistered, UserDeactivated, UserReactivated, UserBanned,
+        UserUnbanned, UserDeleted, PasswordChanged, PasswordReset, LoginFailed,
+    };
+}
+
+/// <summary>An append-only record of something that happened, written in the same transaction as the change.</summary>
+public sealed record AuditEvent
+{
+    public required string Id { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+
+    public required string Action { get; init; }
+
+    public required Actor Actor { get; init; }
+
+    public string? TargetUserId { get; init; }
+
+    public IReadOnlyList<string> SessionIds { get; init; } = [];
+
+    public string? Reason { get; init; }
+
+    public string? IpAddress { get; init; }
+}

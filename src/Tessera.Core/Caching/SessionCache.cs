@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Sessions;
+using Tessera.Core.Users;
+
+namespace Tessera.Core.Caching;
+
+/// <summary>A user as this node last read it. Marked stale, never edited, when an invalidation names it.</summary>
+public sealed class CachedUser(User user)
+{
+    private volatile bool _stale;
+
+    public User User { get; } = user;
+
+    public bool IsStale => _stale;
+
+    internal void MarkStale() => _stale = true;
+}
+
+/// <summary>A session as this node last read it, with the in-memory last-active time that runs ahead of the store.</summary>
+public sealed class CachedSession(Session session, CachedUser user, DateTimeOffset lastActiveAt)
+{
+    private long _lastActiveTicks = lastActiveAt.UtcTicks;
+    private volatile bool _stale;
+
+    public Session Session { get; } = session;
+
+    public CachedUser User { get; } = user;
+
+    public DateTimeOffset LastActiveAt => new(Volatile.Read(ref _lastActiveTicks), TimeSpan.Zero);
+
+    /// <summary>Stale when it or its user was invalidated after it was read.</summary>
+    public bool IsStale => _stale || User.IsStale;
+
+    internal void MarkStale() => _stale = true;
+
+    /// <summary>Moves last-active forward; false when another request already did (or the step is too small to matter).</summary>
+    internal bool TryAdvanceLastActive(DateTimeOffset now, TimeSpan granularity)
+    {
+        var current = Volatile.Read(ref _lastActiveTicks);
+        var next = now.UtcTicks;
+        return next - current >= granularity.Ticks
+            && Interlocked.CompareExchange(ref _lastActiveTicks, next, current) == current;
+    }
+}
+
+/// <summary>
+/// The node's in-memory copy of sessions and users: a hit is two dictionary lookups and no I/O. Entries are
+/// dropped by invalidations, never by a TTL. A fill that raced with an invalidation is not kept (see
+/// <see cref="Epoch"/>), so a stale read can answer the request that made it but can never stay cached.
+/// </summary>
+public sealed class SessionCache : IInvalidationHandler
+{
+    private readonly ConcurrentDictionary<TokenHash, CachedSession> _byTokenHash = new();
+    private readonly ConcurrentDictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
+    private readonly int _capacity;
+    private long _epoch;
+    private volatile bool _trusted = true;
+
+    public SessionCache(int capacity = 100_000) => _capacity = capacity;
+
+    /// <summary>Changes with every invalidation. Read it before loading from the store and pass it to <see cref="Add"/>.</summary>
+    public long Epoch => Interlocked.Read(ref _epoch);
+
+    public int Count => _byTokenHash.Count;
+
+    /// <summary>
+    /// False while the node cannot be sure it hears every invalidation (a lost bus subscription, for instance):
+    /// every check then reads through to the store. Stale is never an option; slower is.
+    /// </summary>
+    public bool IsTrusted => _trusted;
+
+    public bool TryGet(TokenHash tokenHash, out CachedSession entry)
+    {
+        if (_trusted && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
+        {
+            return true;
+        }
+
+        entry = null!;
+        return false;
+    }
+
+    /// <summary>
+    /// Makes the entry for a freshly read session and user, and keeps it when no invalidation ran since
+    /// <paramref name="epochBeforeRead"/>. The entry is returned either way, to answer the request that read it.
+    /// </summary>
+    public CachedSession Add(Session session, User user, DateTimeOffset lastActiveAt, long epochBeforeRead)
+    {
+        var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && existing.User.SecurityVersion == user.SecurityVersion
+            ? existing
+            : new CachedUser(user);
+        var entry = new CachedSession(session, cachedUser, lastActiveAt);
+        if (!_trusted || Epoch != epochBeforeRead || _byTokenHash.Count >= _capacity)
+        {
+            return entry;
+        }
+
+        if (_users.TryGetValue(user.Id, out var replaced) && !ReferenceEquals(replaced, cachedUser))
+        {
+            // A user row changed without an invalidation (a direct write to the store): trust the newer read.
+            replaced.MarkStale();
+        }
+
+        _users[user.Id] = cachedUser;
+        _byTokenHash[session.TokenHash] = entry;
+        _bySessionId[session.Id] = entry;
+
+        // An invalidation that ran between the epoch check and the inserts may have missed them: undo.
+        if (Epoch != epochBeforeRead)
+        {
+            Remove(entry);
+        }
+
+        return entry;
+    }
+
+    public void Handle(Invalidation invalidation)
+    {
+        Interlocked.Increment(ref _epoch);
+        foreach (var sessionId in invalidation.SessionIds)
+        {
+            if (_bySessionId.TryGetValue(sessionId, out var entry))
+            {
+                Remove(entry);
+            }
+        }
+
+        if (invalidation.UserChanged && _users.TryRemove(invalidation.UserId, out var user))
+        {
+            // Sessions that point at this user see it stale and are read again on their next check.
+            user.MarkStale();
+        }
+    }
+
+    /// <summary>Stops serving from memory and forgets everything, until <see cref="Trust"/> is called.</summary>
+    public void Distrust()
+    {
+        _trusted = false;
+        Interlocked.Increment(ref _epoch);
+        Clear();
+    }
+
+    /// <summary>Serves from memory again; call only once the node hears every invalidation again.</summary>
+    public void Trust()
+    {
+        Interlocked.Increment(ref _epoch);
+        _trusted = true;
+    }
+
+    /// <summary>Drops entries that can no longer answer "valid": revoked, expired, or not seen for a long time.</summary>
+    public int Sweep(DateTimeOffset now, TimeSpan idleTimeout)
+    {
+        var removed = 0;
+        foreach (var (_, entry) in _byTokenHash)
+        {
+            if (entry.IsStale || entry.Session.IsRevoked || now >= entry.Session.AbsoluteExpiresAt || now >= entry.LastActiveAt + idleTimeout)
+            {
+                Remove(entry);
+                removed++;
+            }
+        }
+
+        foreach (var (id, user) in _users)
+        {
+            if (user.IsStale)
+            {
+                _users.TryRemove(new KeyValuePair<string, CachedUser>(id, user));
+            }
+        }
+
+        return removed;
+    }
+
+    private void Clear()
+    {
+        foreach (var (_, entry) in _byTokenHash)
+        {
+            entry.MarkStale();
+        }
+
+        foreach (var (_, user) in _users)
+        {
+            user.MarkStale();
+        }
+
+        _byTokenHash.Clear();
+        _bySessionId.Clear();
+        _users.Clear();
+    }
+
+    private void Remove(CachedSession entry)
+    {
+        entry.MarkStale();
+        _byTokenHash.TryRemove(new KeyValuePair<TokenHash, CachedSession>(entry.Session.TokenHash, entry));
+        _bySessionId.TryRemove(new KeyValuePair<string, CachedSession>(entry.Session.Id, entry));
+    }
+}

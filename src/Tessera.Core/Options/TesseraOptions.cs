@@ -1,0 +1,156 @@
+using Microsoft.Extensions.Options;
+
+namespace Tessera.Core.Options;
+
+/// <summary>Everything under the <c>Tessera</c> configuration section.</summary>
+public sealed class TesseraOptions
+{
+    public const string SectionName = "Tessera";
+
+    /// <summary>Where the embedded SQLite database and the outbox of sent messages live.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    public StorageOptions Storage { get; set; } = new();
+
+    public RedisOptions Redis { get; set; } = new();
+
+    public SessionOptions Sessions { get; set; } = new();
+
+    public PasswordOptions Passwords { get; set; } = new();
+
+    public RateLimitingOptions RateLimiting { get; set; } = new();
+
+    public BootstrapOptions Bootstrap { get; set; } = new();
+}
+
+public sealed class StorageOptions
+{
+    /// <summary><c>sqlite</c> (default) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>Provider connection string; for SQLite, defaults to a file in the data directory.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class RedisOptions
+{
+    /// <summary>StackExchange.Redis configuration string; set it to run several nodes.</summary>
+    public string? Configuration { get; set; }
+}
+
+public sealed class SessionOptions
+{
+    /// <summary>A session unused this long expires (sliding).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>No session lives longer than this, however active.</summary>
+    public TimeSpan AbsoluteLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often in-memory last-active times are written to the store.</summary>
+    public TimeSpan ActivityFlushInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How many sessions a node keeps in memory; beyond it, checks read through to the store.</summary>
+    public int CacheCapacity { get; set; } = 200_000;
+
+    /// <summary>Last-active moves in steps of at most a minute, finer when the idle timeout is short.</summary>
+    public TimeSpan ActivityGranularity =>
+        IdleTimeout / 20 < TimeSpan.FromMinutes(1) ? IdleTimeout / 20 : TimeSpan.FromMinutes(1);
+}
+
+public sealed class PasswordOptions
+{
+    public int MinimumLength { get; set; } = 8;
+
+    public int MaximumLength { get; set; } = 256;
+
+    /// <summary>PBKDF2 (HMAC-SHA512) iterations; the ASP.NET Core Identity default. Lower it only in tests.</summary>
+    public int HashIterations { get; set; } = 100_000;
+
+    public TimeSpan ResetTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+}
+
+public sealed class RateLimitingOptions
+{
+    /// <summary>Login attempts allowed per client IP per minute.</summary>
+    public int LoginPerIpPerMinute { get; set; } = 60;
+
+    /// <summary>Failed logins for one account before each further attempt must wait (1 s, 2 s, 4 s, …).</summary>
+    public int FailedLoginsBeforeBackoff { get; set; } = 5;
+
+    /// <summary>The longest wait the per-account backoff imposes.</summary>
+    public TimeSpan MaximumBackoff { get; set; } = TimeSpan.FromMinutes(15);
+}
+
+public sealed class BootstrapOptions
+{
+    /// <summary>Create this admin at start when no user has that email.</summary>
+    public string? AdminEmail { get; set; }
+
+    public string? AdminPassword { get; set; }
+}
+
+/// <summary>Fails start-up with a clear message for settings that cannot work.</summary>
+public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TesseraOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add("Tessera:DataDirectory must name a directory.");
+        }
+
+        if (options.Storage.Provider is not ("sqlite" or "postgres"))
+        {
+            failures.Add($"Tessera:Storage:Provider must be 'sqlite' or 'postgres', not '{options.Storage.Provider}'.");
+        }
+        else if (options.Storage.Provider == "postgres" && string.IsNullOrWhiteSpace(options.Storage.ConnectionString))
+        {
+            failures.Add("Tessera:Storage:ConnectionString is required when Tessera:Storage:Provider is 'postgres'.");
+        }
+
+        var sessions = options.Sessions;
+        if (sessions.IdleTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Sessions:IdleTimeout must be positive.");
+        }
+
+        if (sessions.AbsoluteLifetime <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Sessions:AbsoluteLifetime must be positive.");
+        }
+
+        if (sessions.ActivityFlushInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Sessions:ActivityFlushInterval must be positive.");
+        }
+
+        if (sessions.CacheCapacity < 0)
+        {
+            failures.Add("Tessera:Sessions:CacheCapacity cannot be negative.");
+        }
+
+        if (options.Passwords.MinimumLength < 1 || options.Passwords.MaximumLength < options.Passwords.MinimumLength)
+        {
+            failures.Add("Tessera:Passwords:MinimumLength must be at least 1 and no more than MaximumLength.");
+        }
+
+        if (options.Passwords.HashIterations < 1)
+        {
+            failures.Add("Tessera:Passwords:HashIterations must be at least 1.");
+        }
+
+        if (options.RateLimiting.LoginPerIpPerMinute < 1)
+        {
+            failures.Add("Tessera:RateLimiting:LoginPerIpPerMinute must be at least 1.");
+        }
+
+        var bootstrap = options.Bootstrap;
+        if (string.IsNullOrWhiteSpace(bootstrap.AdminEmail) != string.IsNullOrWhiteSpace(bootstrap.AdminPassword))
+        {
+            failures.Add("Tessera:Bootstrap:AdminEmail and Tessera:Bootstrap:AdminPassword go together: set both or neither.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,52 @@
+namespace Tessera.Core.Sessions;
+
+/// <summary>Where a session's client runs. Serialised in lower case (web, desktop, mobile, cli, api).</summary>
+public enum DevicePlatform
+{
+    Web,
+    Desktop,
+    Mobile,
+    Cli,
+    Api,
+}
+
+/// <summary>The device a session was created from, as the client described it or the User-Agent told.</summary>
+public sealed record DeviceInfo(string? Name, DevicePlatform Platform, string? Os, string? Browser, string? UserAgent);
+
+/// <summary>A signed-in session. The secret token itself is never kept: only its hash.</summary>
+public sealed record Session
+{
+    public required string Id { get; init; }
+
+    public required TokenHash TokenHash { get; init; }
+
+    public required string UserId { get; init; }
+
+    public required DeviceInfo Device { get; init; }
+
+    public string? IpAddress { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>As last written to the store; the node's in-memory value may be newer.</summary>
+    public required DateTimeOffset LastActiveAt { get; init; }
+
+    /// <summary>The absolute end of the session, whatever its activity.</summary>
+    public required DateTimeOffset AbsoluteExpiresAt { get; init; }
+
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    /// <summary>Who ended it: a user or admin id, or "system".</summary>
+    public string? RevokedBy { get; init; }
+
+    public RevocationReason? RevokeReason { get; init; }
+
+    public bool IsRevoked => RevokedAt is not null;
+
+    /// <summary>When the session ends if it stays unused from <paramref name="lastActiveAt"/>.</summary>
+    public DateTimeOffset ExpiresAt(DateTimeOffset lastActiveAt, TimeSpan idleTimeout)
+    {
+        var idleEnd = lastActiveAt + idleTimeout;
+        return idleEnd < AbsoluteExpiresAt ? idleEnd : AbsoluteExpiresAt;
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Options;
+using Tessera.Core.Audit;
+using Tessera.Core.Options;
+using Tessera.Core.Storage;
+
+namespace Tessera.Core.Sessions;
+
+/// <summary>A session as a list shows it, with its newest last-active time.</summary>
+public sealed record ActiveSession(Session Session, DateTimeOffset LastActiveAt, DateTimeOffset ExpiresAt);
+
+/// <summary>Lists and ends a user's sessions: the user's own "sign out" buttons and the admin's.</summary>
+public sealed class SessionService(
+    ITesseraStore store,
+    AccessChanges changes,
+    ActivityTracker activity,
+    TimeProvider clock,
+    IOptions<TesseraOptions> options)
+{
+    private readonly TimeSpan _idleTimeout = options.Value.Sessions.IdleTimeout;
+
+    /// <summary>The sessions that hold, most recently active first.</summary>
+    public async Task<IReadOnlyList<ActiveSession>> ListActiveAsync(string userId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        IReadOnlyList<Session> sessions;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            sessions = await read.Sessions.ListUnrevokedAsync(userId, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        return sessions
+            .Select(s => (Session: s, LastActiveAt: activity.LastActiveAt(s)))
+            .Where(s => now < s.LastActiveAt + _idleTimeout)
+            .Select(s => new ActiveSession(s.Session, s.LastActiveAt, s.Session.ExpiresAt(s.LastActiveAt, _idleTimeout)))
+            .OrderByDescending(s => s.LastActiveAt)
+            .ThenByDescending(s => s.Session.CreatedAt)
+            .ToList();
+    }
+
+    /// <summary>Ends one session of the user; false when it is not a live session of theirs.</summary>
+    public async Task<bool> RevokeAsync(string userId, string sessionId, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var revoked = await RevokeAsync(userId, RevocationScope.Only(sessionId), reason, actor, ipAddress, cancellationToken).ConfigureAwait(false);
+        return revoked > 0;
+    }
+
+    /// <summary>Ends the sessions of the user that <paramref name="scope"/> selects; returns how many.</summary>
+    public async Task<int> RevokeAsync(string userId, RevocationScope scope, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var revoked = await changes.ApplyAsync(
+            change => change.RevokeSessionsAsync(userId, scope, reason, actor, ipAddress, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        return revoked.Count;
+    }
+}

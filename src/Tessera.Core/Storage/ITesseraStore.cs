@@ -1,0 +1,122 @@
+using Tessera.Core.Audit;
+using Tessera.Core.Sessions;
+using Tessera.Core.Users;
+
+namespace Tessera.Core.Storage;
+
+/// <summary>
+/// The source of truth. Every change goes through one write transaction that holds the change and its audit
+/// events, so that a crash leaves either both or neither.
+/// </summary>
+public interface ITesseraStore
+{
+    /// <summary>Creates or upgrades the schema.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>A transaction that may write. Concurrent writers are serialised by the store.</summary>
+    Task<IStoreTransaction> BeginWriteAsync(CancellationToken cancellationToken);
+
+    /// <summary>A consistent read; committing it is not needed.</summary>
+    Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken);
+
+    /// <summary>True when the store answers a trivial query.</summary>
+    Task<bool> IsReadyAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>One unit of work over the stores. Disposing without <see cref="CommitAsync"/> rolls back.</summary>
+public interface IStoreTransaction : IAsyncDisposable
+{
+    IUserStore Users { get; }
+
+    ISessionStore Sessions { get; }
+
+    IAuditLog Audit { get; }
+
+    IPasswordResetTokenStore PasswordResetTokens { get; }
+
+    Task CommitAsync(CancellationToken cancellationToken);
+}
+
+public interface IUserStore
+{
+    Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken);
+
+    Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken);
+
+    /// <summary>Adds a user; false when the email is already taken.</summary>
+    Task<bool> InsertAsync(User user, CancellationToken cancellationToken);
+
+    /// <summary>Writes every field of <paramref name="user"/> over the row with its id.</summary>
+    Task UpdateAsync(User user, CancellationToken cancellationToken);
+
+    Task<UserPage> SearchAsync(UserSearch search, CancellationToken cancellationToken);
+}
+
+/// <summary>Filter and page for the admin users list. <see cref="Page"/> starts at 1.</summary>
+public sealed record UserSearch(string? Text, UserStatusFilter? Status, int Page, int PageSize, DateTimeOffset Now);
+
+public enum UserStatusFilter
+{
+    Active,
+    Deactivated,
+    Deleted,
+    Banned,
+}
+
+public sealed record UserPage(IReadOnlyList<User> Users, int Total);
+
+public interface ISessionStore
+{
+    Task InsertAsync(Session session, CancellationToken cancellationToken);
+
+    Task<Session?> FindByTokenHashAsync(TokenHash tokenHash, CancellationToken cancellationToken);
+
+    Task<Session?> FindByIdAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>The user's sessions that are neither revoked nor past their absolute expiry.</summary>
+    Task<IReadOnlyList<Session>> ListUnrevokedAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Revokes the user's unrevoked, unexpired sessions that <paramref name="scope"/> selects; returns their ids.</summary>
+    Task<IReadOnlyList<string>> RevokeAsync(string userId, RevocationScope scope, SessionRevocation revocation, CancellationToken cancellationToken);
+
+    /// <summary>Moves last-active times forward (never back) for sessions not yet revoked.</summary>
+    Task TouchAsync(IReadOnlyCollection<SessionActivity> activity, CancellationToken cancellationToken);
+}
+
+/// <summary>Which of a user's sessions a revocation ends.</summary>
+public sealed record RevocationScope(string? OnlySessionId, string? ExceptSessionId)
+{
+    public static readonly RevocationScope All = new(null, null);
+
+    public static RevocationScope Only(string sessionId) => new(sessionId, null);
+
+    public static RevocationScope AllExcept(string sessionId) => new(null, sessionId);
+}
+
+public sealed record SessionRevocation(DateTimeOffset At, string RevokedBy, RevocationReason Reason);
+
+public readonly record struct SessionActivity(string SessionId, DateTimeOffset LastActiveAt);
+
+public interface IAuditLog
+{
+    Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+
+    /// <summary>Newest first.</summary>
+    Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken);
+}
+
+/// <summary><see cref="UserId"/> matches the target or the actor; <see cref="After"/> and <see cref="Before"/> bound the time.</summary>
+public sealed record AuditQuery(string? UserId, string? Action, DateTimeOffset? After, DateTimeOffset? Before, int Limit);
+
+public interface IPasswordResetTokenStore
+{
+    Task InsertAsync(PasswordResetToken token, CancellationToken cancellationToken);
+
+    /// <summary>Marks the token used and returns it when it is unused and unexpired; null otherwise.</summary>
+    Task<PasswordResetToken?> ConsumeAsync(TokenHash tokenHash, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Marks every unused token of the user used, so that an older email cannot be replayed.</summary>
+    Task InvalidateAllAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+public sealed record PasswordResetToken(TokenHash TokenHash, string UserId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt);

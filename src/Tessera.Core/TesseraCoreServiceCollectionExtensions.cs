@@ -1,0 +1,55 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Tessera.Core;
+using Tessera.Core.Accounts;
+using Tessera.Core.Administration;
+using Tessera.Core.Caching;
+using Tessera.Core.Devices;
+using Tessera.Core.Devices.UapCore;
+using Tessera.Core.Diagnostics;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Notifications;
+using Tessera.Core.Options;
+using Tessera.Core.Security;
+using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
+using Tessera.Core.Throttling;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class TesseraCoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the core services with single-node defaults (in-process bus, in-memory throttling, outbox
+    /// mail). A store must be registered too; cluster parts replace the defaults by registering first.
+    /// Safe to call more than once.
+    /// </summary>
+    public static IServiceCollection AddTesseraCore(this IServiceCollection services)
+    {
+        services.AddOptions<TesseraOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TesseraOptions>, TesseraOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TesseraMetrics>();
+        services.TryAddSingleton(sp => new SessionCache(sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvalidationHandler, SessionCache>(sp => sp.GetRequiredService<SessionCache>()));
+        services.TryAddSingleton<IInvalidationBus, InProcessInvalidationBus>();
+        services.TryAddSingleton<ISessionSource, StoreSessionSource>();
+        services.TryAddSingleton<ActivityTracker>();
+        services.TryAddSingleton<SessionValidator>();
+        services.AddHostedService<ActivityFlusher>();
+
+        services.TryAddSingleton<IPasswordHasher, IdentityPasswordHasher>();
+        services.TryAddSingleton<ILoginThrottle, InMemoryLoginThrottle>();
+        services.TryAddSingleton<IUserAgentParser>(_ => UapCoreUserAgentParser.Default);
+        services.TryAddSingleton<DeviceResolver>();
+        services.TryAddSingleton<IPasswordResetSender, OutboxPasswordResetSender>();
+
+        services.TryAddSingleton<AccessChanges>();
+        services.TryAddSingleton<AccountService>();
+        services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<UserAdministration>();
+        services.TryAddSingleton<AdminBootstrap>();
+        return services;
+    }
+}

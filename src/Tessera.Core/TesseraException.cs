@@ -1,0 +1,63 @@
+namespace Tessera.Core;
+
+/// <summary>The machine-readable error codes of the HTTP contract that the core services raise.</summary>
+public static class ErrorCodes
+{
+    public const string ValidationFailed = "validation_failed";
+    public const string EmailTaken = "email_taken";
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string AccountDeactivated = "account_deactivated";
+    public const string AccountBanned = "account_banned";
+    public const string AccountDeleted = "account_deleted";
+    public const string WrongPassword = "wrong_password";
+    public const string InvalidResetToken = "invalid_reset_token";
+    public const string NotFound = "not_found";
+    public const string CannotRevokeCurrent = "cannot_revoke_current";
+    public const string CannotTargetSelf = "cannot_target_self";
+    public const string UserDeleted = "user_deleted";
+    public const string RateLimited = "rate_limited";
+}
+
+/// <summary>
+/// A request the core services refuse, with the contract's code. The server turns it into a problem response;
+/// nothing has been written when it is thrown.
+/// </summary>
+public sealed class TesseraException : Exception
+{
+    public TesseraException(string code, string message, IReadOnlyDictionary<string, object?>? details = null)
+        : base(message)
+    {
+        Code = code;
+        Details = details ?? new Dictionary<string, object?>();
+    }
+
+    public TesseraException()
+        : this(ErrorCodes.ValidationFailed, "The request is not valid.")
+    {
+    }
+
+    public TesseraException(string message)
+        : this(ErrorCodes.ValidationFailed, message)
+    {
+    }
+
+    public TesseraException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Code = ErrorCodes.ValidationFailed;
+        Details = new Dictionary<string, object?>();
+    }
+
+    public string Code { get; }
+
+    /// <summary>Extra members for the problem response (bannedUntil, retryAfter, errors).</summary>
+    public IReadOnlyDictionary<string, object?> Details { get; }
+
+    public static TesseraException Validation(string field, string message) =>
+        new(ErrorCodes.ValidationFailed, message, new Dictionary<string, object?>
+        {
+            ["errors"] = new Dictionary<string, string[]> { [field] = [message] },
+        });
+
+    public static TesseraException NotFound(string what) => new(ErrorCodes.NotFound, $"{what} was not found.");
+}
