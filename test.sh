@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every Tessera test suite and ends with one line: "N passed, N failed".
+# On a fresh machine it installs what the suites need first (CI runs it as root with CI=true).
+set -uo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# --- What the suites need on the machine -----------------------------------------------------------
+need_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "The .NET SDK (see global.json) is required: https://dot.net" >&2
+    exit 2
+  fi
+}
+
+need_dotnet
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# --- Build once ------------------------------------------------------------------------------------
+log "Restoring and building"
+if ! dotnet build Tessera.slnx -c Release -nologo -v quiet; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# --- Run each test project and add up its totals --------------------------------------------------
+passed=0
+failed=0
+skipped=0
+status=0
+results_dir="$(pwd)/artifacts/test-results"
+mkdir -p "$results_dir"
+
+for project in tests/*/*.Tests.csproj; do
+  name="$(basename "$project" .csproj)"
+  log "$name"
+  output_file="$results_dir/$name.log"
+  dotnet test --project "$project" -c Release --no-build 2>&1 | tee "$output_file"
+  code=${PIPESTATUS[0]}
+  # Microsoft.Testing.Platform prints "total: N", "failed: N", "succeeded: N", "skipped: N" in its summary.
+  t_failed=$(grep -E '^\s*failed: [0-9]+' "$output_file" | tail -1 | grep -oE '[0-9]+' || true)
+  t_passed=$(grep -E '^\s*succeeded: [0-9]+' "$output_file" | tail -1 | grep -oE '[0-9]+' || true)
+  t_skipped=$(grep -E '^\s*skipped: [0-9]+' "$output_file" | tail -1 | grep -oE '[0-9]+' || true)
+  if [ -z "$t_passed" ] && [ -z "$t_failed" ]; then
+    echo "!! $name printed no totals (exit code $code): counted as one failure"
+    t_failed=1
+  fi
+  passed=$((passed + ${t_passed:-0}))
+  failed=$((failed + ${t_failed:-0}))
+  skipped=$((skipped + ${t_skipped:-0}))
+  if [ "$code" -ne 0 ]; then
+    status=1
+    [ "${t_failed:-0}" -eq 0 ] && failed=$((failed + 1))
+  fi
+done
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
