@@ -55,6 +55,7 @@ public sealed class SessionCache : IInvalidationHandler
     private readonly ConcurrentDictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
     private readonly int _capacity;
+    private int _count;
     private long _epoch;
     private volatile bool _trusted = true;
 
@@ -63,7 +64,8 @@ public sealed class SessionCache : IInvalidationHandler
     /// <summary>Changes with every invalidation. Read it before loading from the store and pass it to <see cref="Add"/>.</summary>
     public long Epoch => Interlocked.Read(ref _epoch);
 
-    public int Count => _byTokenHash.Count;
+    /// <summary>Sessions held (kept as a counter: ConcurrentDictionary.Count takes every lock).</summary>
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>
     /// False while the node cannot be sure it hears every invalidation (a lost bus subscription, for instance):
@@ -92,25 +94,43 @@ public sealed class SessionCache : IInvalidationHandler
             ? existing
             : new CachedUser(user);
         var entry = new CachedSession(session, cachedUser, lastActiveAt);
-        if (!_trusted || Epoch != epochBeforeRead || _byTokenHash.Count >= _capacity)
+        if (!_trusted || Epoch != epochBeforeRead || Count >= _capacity)
         {
             return entry;
         }
 
-        if (_users.TryGetValue(user.Id, out var replaced) && !ReferenceEquals(replaced, cachedUser))
+        // A user copy that leaves the map is marked stale, so that no session goes on trusting a copy that
+        // invalidations can no longer reach. (A different copy here means the row changed without an
+        // invalidation, a direct write to the store: the newer read wins.)
+        _users.AddOrUpdate(user.Id, cachedUser, (_, replaced) =>
         {
-            // A user row changed without an invalidation (a direct write to the store): trust the newer read.
-            replaced.MarkStale();
+            if (!ReferenceEquals(replaced, cachedUser))
+            {
+                replaced.MarkStale();
+            }
+
+            return cachedUser;
+        });
+        if (_byTokenHash.TryAdd(session.TokenHash, entry))
+        {
+            Interlocked.Increment(ref _count);
+        }
+        else
+        {
+            // Two requests missed on the same token at once; keep the newer read.
+            _byTokenHash[session.TokenHash] = entry;
         }
 
-        _users[user.Id] = cachedUser;
-        _byTokenHash[session.TokenHash] = entry;
         _bySessionId[session.Id] = entry;
 
         // An invalidation that ran between the epoch check and the inserts may have missed them: undo.
         if (Epoch != epochBeforeRead)
         {
             Remove(entry);
+            if (_users.TryRemove(new KeyValuePair<string, CachedUser>(user.Id, cachedUser)))
+            {
+                cachedUser.MarkStale();
+            }
         }
 
         return entry;
@@ -162,14 +182,23 @@ public sealed class SessionCache : IInvalidationHandler
             }
         }
 
+        // Users no remaining session points at are dropped too; a later fill reads them again.
+        var referenced = new HashSet<CachedUser>(ReferenceEqualityComparer.Instance);
+        foreach (var (_, entry) in _byTokenHash)
+        {
+            referenced.Add(entry.User);
+        }
+
         foreach (var (id, user) in _users)
         {
-            if (user.IsStale)
+            if ((user.IsStale || !referenced.Contains(user)) && _users.TryRemove(new KeyValuePair<string, CachedUser>(id, user)))
             {
-                _users.TryRemove(new KeyValuePair<string, CachedUser>(id, user));
+                user.MarkStale();
             }
         }
 
+        // The counter is kept without locks and can drift under races; set it right once per sweep.
+        Volatile.Write(ref _count, _byTokenHash.Count);
         return removed;
     }
 
@@ -188,12 +217,22 @@ public sealed class SessionCache : IInvalidationHandler
         _byTokenHash.Clear();
         _bySessionId.Clear();
         _users.Clear();
+        Volatile.Write(ref _count, 0);
     }
 
+    /// <summary>Drops whatever is cached under the entry's token and id (a newer copy too: at worst it is read again).</summary>
     private void Remove(CachedSession entry)
     {
         entry.MarkStale();
-        _byTokenHash.TryRemove(new KeyValuePair<TokenHash, CachedSession>(entry.Session.TokenHash, entry));
-        _bySessionId.TryRemove(new KeyValuePair<string, CachedSession>(entry.Session.Id, entry));
+        if (_byTokenHash.TryRemove(entry.Session.TokenHash, out var byHash))
+        {
+            byHash.MarkStale();
+            Interlocked.Decrement(ref _count);
+        }
+
+        if (_bySessionId.TryRemove(entry.Session.Id, out var byId))
+        {
+            byId.MarkStale();
+        }
     }
 }

@@ -18,6 +18,10 @@ public sealed class SessionService(
 {
     private readonly TimeSpan _idleTimeout = options.Value.Sessions.IdleTimeout;
 
+    /// <summary>A session as lists show it, given its newest last-active time.</summary>
+    public ActiveSession Describe(Session session, DateTimeOffset lastActiveAt) =>
+        new(session, lastActiveAt, session.ExpiresAt(lastActiveAt, _idleTimeout));
+
     /// <summary>The sessions that hold, most recently active first.</summary>
     public async Task<IReadOnlyList<ActiveSession>> ListActiveAsync(string userId, CancellationToken cancellationToken)
     {
@@ -31,7 +35,7 @@ public sealed class SessionService(
         return sessions
             .Select(s => (Session: s, LastActiveAt: activity.LastActiveAt(s)))
             .Where(s => now < s.LastActiveAt + _idleTimeout)
-            .Select(s => new ActiveSession(s.Session, s.LastActiveAt, s.Session.ExpiresAt(s.LastActiveAt, _idleTimeout)))
+            .Select(s => Describe(s.Session, s.LastActiveAt))
             .OrderByDescending(s => s.LastActiveAt)
             .ThenByDescending(s => s.Session.CreatedAt)
             .ToList();
