@@ -31,13 +31,14 @@ public sealed class DeviceResolver(IUserAgentParser parser)
 
         var parsed = parser.Parse(userAgent);
         os ??= parsed.Os?.ToString();
-        var browser = parsed.Browser?.ToString();
+        // Browsers by family and major version ("Chrome 120"): minor versions change weekly and say nothing to a person.
+        var browser = parsed.Browser is { } b ? (b.Major is null ? b.Family : $"{b.Family} {b.Major}") : null;
         platform ??= InferPlatform(parsed);
         name ??= (parsed.Browser?.Family, parsed.Os?.Family) switch
         {
-            ({ } b, { } o) => $"{b} on {o}",
-            ({ } b, null) => b,
-            (null, { } o) => o,
+            ({ } browserFamily, { } osFamily) => $"{browserFamily} on {osFamily}",
+            ({ } browserFamily, null) => browserFamily,
+            (null, { } osFamily) => osFamily,
             _ => null,
         };
 

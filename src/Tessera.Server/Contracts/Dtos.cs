@@ -1,0 +1,102 @@
+using System.Text.Json.Serialization;
+using Tessera.Core.Audit;
+using Tessera.Core.Sessions;
+using Tessera.Core.Users;
+
+namespace Tessera.Server.Contracts;
+
+// The JSON shapes of API.md. Field names and values here are binding for every client.
+
+public sealed record UserDto(
+    string Id, string Email, string DisplayName, string Role, string Status, DateTimeOffset? BannedUntil, bool Banned, DateTimeOffset CreatedAt)
+{
+    public static UserDto From(User user, DateTimeOffset now) => new(
+        user.Id,
+        user.Email,
+        user.DisplayName,
+        user.Role == UserRole.Admin ? "admin" : "user",
+        user.Status switch
+        {
+            UserStatus.Deactivated => "deactivated",
+            UserStatus.Deleted => "deleted",
+            _ => "active",
+        },
+        user.Banned ? user.BannedUntil : null,
+        user.IsBannedAt(now),
+        user.CreatedAt);
+}
+
+public sealed record DeviceDto(string? Name, string Platform, string? Os, string? Browser)
+{
+    public static DeviceDto From(DeviceInfo device) =>
+        new(device.Name, device.Platform.ToString().ToLowerInvariant(), device.Os, device.Browser);
+}
+
+public sealed record SessionDto(
+    string Id, DeviceDto Device, string? IpAddress, DateTimeOffset CreatedAt, DateTimeOffset LastActiveAt, DateTimeOffset ExpiresAt, bool Current)
+{
+    public static SessionDto From(ActiveSession active, string? currentSessionId) => new(
+        active.Session.Id,
+        DeviceDto.From(active.Session.Device),
+        active.Session.IpAddress,
+        active.Session.CreatedAt,
+        active.LastActiveAt,
+        active.ExpiresAt,
+        active.Session.Id == currentSessionId);
+}
+
+public sealed record ActorDto(string Kind, string? Id);
+
+public sealed record AuditEventDto(
+    string Id, DateTimeOffset At, string Action, ActorDto Actor, string? TargetUserId, IReadOnlyList<string> SessionIds, string? Reason, string? IpAddress)
+{
+    public static AuditEventDto From(AuditEvent e) => new(
+        e.Id, e.At, e.Action, new ActorDto(e.Actor.Kind.ToString().ToLowerInvariant(), e.Actor.Id), e.TargetUserId, e.SessionIds, e.Reason, e.IpAddress);
+}
+
+// Requests: every member nullable so that a missing field is a validation problem with a code, not a binding crash.
+
+public sealed record RegisterRequest(string? Email, string? Password, string? DisplayName);
+
+public sealed record DeviceRequest(string? Name, string? Platform, string? Os);
+
+public sealed record LoginRequestBody(string? Email, string? Password, DeviceRequest? Device, bool? UseCookie);
+
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+public sealed record ResetRequestRequest(string? Email);
+
+public sealed record ResetPasswordRequest(string? Token, string? NewPassword);
+
+public sealed record ReasonRequest(string? Reason);
+
+public sealed record BanRequest(string? Reason, DateTimeOffset? Until);
+
+public sealed record BulkRequest(string? Action, IReadOnlyList<string>? UserIds, string? Reason, DateTimeOffset? Until);
+
+// Responses.
+
+public sealed record LoginResponse(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Token, SessionDto Session, UserDto User);
+
+public sealed record WhoAmIResponse(SessionDto Session, UserDto User);
+
+public sealed record UserResponse(UserDto User);
+
+public sealed record SessionsResponse(IReadOnlyList<SessionDto> Sessions);
+
+public sealed record RevokedResponse(int Revoked);
+
+public sealed record UsersResponse(IReadOnlyList<UserDto> Users, int Total);
+
+public sealed record AdminUserResponse(UserDto User, int ActiveSessions);
+
+public sealed record UserChangeResponse(UserDto User, int RevokedSessions);
+
+public sealed record RevokedSessionsResponse(int RevokedSessions);
+
+public sealed record BulkResultDto(string UserId, bool Ok, int RevokedSessions, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code);
+
+public sealed record BulkResponse(IReadOnlyList<BulkResultDto> Results);
+
+public sealed record AuditResponse(IReadOnlyList<AuditEventDto> Events);

@@ -1,0 +1,98 @@
+using System.Net.ServerSentEvents;
+using Microsoft.AspNetCore.Http.HttpResults;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Tessera.Core.Diagnostics;
+using Tessera.Core.Sessions;
+using Tessera.Server.Authentication;
+
+namespace Tessera.Server.Events;
+
+/// <summary>
+/// /v1/events: a Server-Sent Events stream per session. It sends <c>ping</c> on connect and every 20 seconds,
+/// and <c>session.revoked</c> with the reason and a sentence for the person as soon as the session stops holding,
+/// then closes.
+/// </summary>
+internal static class EventsApi
+{
+    public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(20);
+
+    public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGroup("/v1/events").WithTags("Events").RequireSession().MapGet("/", Stream);
+        return endpoints;
+    }
+
+    private static ServerSentEventsResult<string> Stream(
+        CurrentSession current, EventStreamRegistry registry, SessionValidator validator, TesseraMetrics metrics, TimeProvider clock, HttpContext httpContext)
+    {
+        // Proxies must pass each event on as it is written.
+        httpContext.Response.Headers.CacheControl = "no-cache";
+        httpContext.Response.Headers["X-Accel-Buffering"] = "no";
+        var stream = new EventStream(current.Session.Id, current.User.Id);
+        return TypedResults.ServerSentEvents(RunAsync(stream, current.Token, registry, validator, metrics, clock, httpContext.RequestAborted));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> RunAsync(
+        EventStream stream, string token, EventStreamRegistry registry, SessionValidator validator, TesseraMetrics metrics, TimeProvider clock,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        registry.Add(stream);
+        metrics.EventStreamOpened();
+        try
+        {
+            // A revocation between the request's check and the registration above sent no signal: look once more.
+            var signalled = true;
+            stream.Signal();
+            yield return Ping(clock);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                if (!signalled)
+                {
+                    signalled = await WaitForSignalAsync(stream, clock, cancellationToken);
+                }
+
+                // Signalled or not, look again: after an invalidation the cache has dropped the session, so this reads
+                // the store and tells exactly why it ended; on a ping tick it is a cache hit that catches expiry.
+                while (stream.Signals.TryRead(out _))
+                {
+                }
+
+                var verdict = (await validator.CheckAsync(token, cancellationToken)).Verdict;
+                if (!verdict.Holds)
+                {
+                    yield return Revoked(stream.SessionId, verdict);
+                    yield break;
+                }
+
+                if (!signalled)
+                {
+                    yield return Ping(clock);
+                }
+
+                signalled = false;
+            }
+        }
+        finally
+        {
+            registry.Remove(stream);
+            metrics.EventStreamClosed();
+        }
+    }
+
+    private static async Task<bool> WaitForSignalAsync(EventStream stream, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(PingInterval, clock, timeout.Token);
+        var signal = stream.Signals.WaitToReadAsync(timeout.Token).AsTask();
+        var first = await Task.WhenAny(signal, delay);
+        await timeout.CancelAsync();
+        return first == signal && !signal.IsCanceled && signal.Result;
+    }
+
+    private static SseItem<string> Ping(TimeProvider clock) =>
+        new(JsonSerializer.Serialize(new { at = clock.GetUtcNow().UtcDateTime }), "ping");
+
+    private static SseItem<string> Revoked(string sessionId, SessionVerdict verdict) =>
+        new(JsonSerializer.Serialize(new { sessionId, reason = verdict.EndedReasonName, message = verdict.EndedMessage }), "session.revoked");
+}

@@ -1,0 +1,109 @@
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Tessera.Core.Accounts;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Options;
+using Tessera.Core.Storage;
+using Tessera.Server.Admin;
+using Tessera.Server.Auth;
+using Tessera.Server.Authentication;
+using Tessera.Server.Events;
+using Tessera.Server.Http;
+using Tessera.Server.Operations;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Hosting;
+
+internal static class TesseraServerExtensions
+{
+    /// <summary>Request bodies are small JSON documents; anything larger is refused before it is read.</summary>
+    public const long MaxRequestBodyBytes = 64 * 1024;
+
+    /// <summary>Core services, the configured store, and the HTTP plumbing (JSON, problems, OpenAPI, health).</summary>
+    public static IHostApplicationBuilder AddTesseraServer(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TesseraOptions>().BindConfiguration(TesseraOptions.SectionName);
+        services.AddTesseraCore();
+        builder.AddTesseraStore();
+
+        services.AddSingleton<PrometheusExport>();
+        services.AddSingleton<EventStreamRegistry>();
+        services.AddSingleton<IInvalidationHandler>(sp => sp.GetRequiredService<EventStreamRegistry>());
+
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(json => json.SerializerOptions.Converters.Add(new UtcTimestampConverter()));
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // Every problem carries a code, including the framework's own (unknown route, wrong method).
+            var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
+            context.ProblemDetails.Extensions.TryAdd("code", status switch
+            {
+                StatusCodes.Status404NotFound => "not_found",
+                StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+                StatusCodes.Status401Unauthorized => "unauthenticated",
+                StatusCodes.Status403Forbidden => "forbidden",
+                >= 500 => "internal_error",
+                _ => "validation_failed",
+            });
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("storage", tags: [OperationsApi.ReadyTag]);
+        return builder;
+    }
+
+    private static void AddTesseraStore(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(TesseraOptions.SectionName).Get<TesseraOptions>() ?? new TesseraOptions();
+        switch (options.Storage.Provider)
+        {
+            case "sqlite":
+                var connectionString = options.Storage.ConnectionString
+                    ?? $"Data Source={Path.Combine(Path.GetFullPath(options.DataDirectory), "tessera.db")}";
+                builder.Services.AddTesseraSqliteStore(connectionString);
+                break;
+            default:
+                // Unknown providers are reported by the options validator at start-up, with the others.
+                break;
+        }
+    }
+
+    /// <summary>Error handling, the request size guard and session authentication, ahead of every endpoint.</summary>
+    public static WebApplication UseTesseraServer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(static (context, next) =>
+        {
+            // Kestrel enforces the limit on streamed bodies; this answers declared oversize bodies at once, on any server.
+            if (context.Request.ContentLength > MaxRequestBodyBytes)
+            {
+                return Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"Request bodies are limited to {MaxRequestBodyBytes} bytes.")
+                    .ExecuteAsync(context);
+            }
+
+            return next(context);
+        });
+        app.UseMiddleware<SessionAuthenticationMiddleware>();
+        return app;
+    }
+
+    public static WebApplication MapTesseraApi(this WebApplication app)
+    {
+        app.MapAuthApi();
+        app.MapSessionsApi();
+        app.MapAdminApi();
+        app.MapEventsApi();
+        app.MapOperationsApi();
+        return app;
+    }
+
+    /// <summary>Creates or upgrades the schema and the bootstrap admin before the first request is served.</summary>
+    public static async Task InitializeTesseraAsync(this WebApplication app)
+    {
+        await app.Services.GetRequiredService<ITesseraStore>().MigrateAsync(app.Lifetime.ApplicationStopping);
+        await app.Services.GetRequiredService<AdminBootstrap>().RunAsync(app.Lifetime.ApplicationStopping);
+    }
+}

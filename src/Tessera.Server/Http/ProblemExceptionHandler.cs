@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Tessera.Core;
+
+namespace Tessera.Server.Http;
+
+/// <summary>
+/// Turns refusals from the core (<see cref="TesseraException"/>) and unreadable requests (bad JSON, wrong types,
+/// bodies too large) into 4xx problems with a code. Anything else is a bug: 500 with <c>internal_error</c>.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            TesseraException refused => Problems.From(refused),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The request body is too large."),
+            BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } =>
+                Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json."),
+            BadHttpRequestException bad => Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, Describe(bad)),
+            JsonException => Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, "The body is not valid JSON for this request."),
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            problem = Problems.Create(StatusCodes.Status500InternalServerError, "internal_error", "Something went wrong on our side.");
+        }
+
+        if (problem.ProblemDetails.Extensions.TryGetValue("retryAfter", out var retryAfter) && retryAfter is int seconds)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await problem.ExecuteAsync(httpContext).ConfigureAwait(false);
+        return true;
+    }
+
+    // The framework's messages name the parameter and what was wrong with it, without echoing the body.
+    private static string Describe(BadHttpRequestException bad) =>
+        bad.InnerException is JsonException ? "The body is not valid JSON for this request." : bad.Message;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}.")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,28 @@
+using System.Net.Http.Json;
+using System.Text;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>
+/// Short request helpers that pass the test's cancellation token, so that test bodies read as what a client does.
+/// </summary>
+public static class Http
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public static Task<HttpResponseMessage> Get(this HttpClient client, string path) => client.GetAsync(path, Cancellation);
+
+    public static Task<HttpResponseMessage> Delete(this HttpClient client, string path) => client.DeleteAsync(path, Cancellation);
+
+    /// <summary>POST with a JSON body, or with no body at all when <paramref name="body"/> is null.</summary>
+    public static Task<HttpResponseMessage> Post(this HttpClient client, string path, object? body = null) =>
+        body is null ? client.PostAsync(path, content: null, Cancellation) : client.PostAsJsonAsync(path, body, Cancellation);
+
+    /// <summary>POST of raw text with the given media type: for malformed and oddly typed bodies.</summary>
+    public static Task<HttpResponseMessage> PostRaw(this HttpClient client, string path, string body, string mediaType = "application/json") =>
+        client.PostAsync(path, new StringContent(body, Encoding.UTF8, mediaType), Cancellation);
+
+    public static Task<HttpResponseMessage> Send(this HttpClient client, HttpRequestMessage request) => client.SendAsync(request, Cancellation);
+
+    public static Task<string> ReadTextAsync(this HttpResponseMessage response) => response.Content.ReadAsStringAsync(Cancellation);
+}
