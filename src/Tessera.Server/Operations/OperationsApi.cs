@@ -15,6 +15,13 @@ internal static class OperationsApi
         endpoints.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains(ReadyTag) });
         endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<PrometheusExport>().Registry);
         endpoints.MapOpenApi("/openapi/{documentName}.json");
+
+        // A bare endpoint for benchmarks to compare a session check against (bench/wrk); off unless asked for.
+        if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>("Tessera:Benchmarks:HelloEndpoint"))
+        {
+            endpoints.MapGet("/hello", () => "Hello").ExcludeFromDescription();
+        }
+
         return endpoints;
     }
 }
