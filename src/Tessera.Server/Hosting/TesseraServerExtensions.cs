@@ -42,6 +42,8 @@ internal static class TesseraServerExtensions
             {
                 StatusCodes.Status404NotFound => "not_found",
                 StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+                StatusCodes.Status413PayloadTooLarge => "payload_too_large",
+                StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
                 StatusCodes.Status401Unauthorized => "unauthenticated",
                 StatusCodes.Status403Forbidden => "forbidden",
                 >= 500 => "internal_error",
@@ -64,8 +66,11 @@ internal static class TesseraServerExtensions
                     ?? $"Data Source={Path.Combine(Path.GetFullPath(options.DataDirectory), "tessera.db")}";
                 builder.Services.AddTesseraSqliteStore(connectionString);
                 break;
+            case "postgres":
+                throw new InvalidOperationException(
+                    "Tessera:Storage:Provider 'postgres' is not available in this build yet; use 'sqlite' (the default).");
             default:
-                // Unknown providers are reported by the options validator at start-up, with the others.
+                // Unknown providers are reported by the options validator at start-up, with the other bad settings.
                 break;
         }
     }
