@@ -213,7 +213,9 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
 
     public override async ValueTask DisposeAsync()
     {
-        await StopAsync();
+        // WebApplicationFactory disposes once; after StopAsync this only removes the files.
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
