@@ -1,0 +1,173 @@
+using System.Data.Common;
+using Dapper;
+using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
+
+namespace Tessera.Storage.Sqlite.Internal;
+
+internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
+{
+    private const string Columns =
+        "id, token_hash, user_id, device_name, device_platform, device_os, device_browser, user_agent, ip_address, " +
+        "created_at, last_active_at, absolute_expires_at, revoked_at, revoked_by, revoke_reason";
+
+    public async Task InsertAsync(Session session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        const string sql = $"""
+            INSERT INTO sessions ({Columns})
+            VALUES (@Id, @TokenHash, @UserId, @DeviceName, @DevicePlatform, @DeviceOs, @DeviceBrowser, @UserAgent, @IpAddress,
+                    @CreatedAt, @LastActiveAt, @AbsoluteExpiresAt, @RevokedAt, @RevokedBy, @RevokeReason)
+            """;
+        await db.Connection.ExecuteAsync(db.Command(sql, Parameters(session), cancellationToken));
+    }
+
+    public async Task<Session?> FindByTokenHashAsync(TokenHash tokenHash, CancellationToken cancellationToken)
+    {
+        var sessions = await QueryAsync(
+            $"SELECT {Columns} FROM sessions WHERE token_hash = @tokenHash", new { tokenHash = tokenHash.ToArray() }, cancellationToken);
+        return sessions.Count == 0 ? null : sessions[0];
+    }
+
+    public async Task<Session?> FindByIdAsync(string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var sessions = await QueryAsync($"SELECT {Columns} FROM sessions WHERE id = @id", new { id }, cancellationToken);
+        return sessions.Count == 0 ? null : sessions[0];
+    }
+
+    public async Task<IReadOnlyList<Session>> ListUnrevokedAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        const string sql = $"""
+            SELECT {Columns} FROM sessions
+            WHERE user_id = @userId AND revoked_at IS NULL AND absolute_expires_at > @now
+            ORDER BY last_active_at DESC, id
+            """;
+        return await QueryAsync(sql, new { userId, now = UnixTime.ToMilliseconds(now) }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> RevokeAsync(
+        string userId, RevocationScope scope, SessionRevocation revocation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(revocation);
+        const string sql = """
+            UPDATE sessions
+            SET revoked_at = @at, revoked_by = @revokedBy, revoke_reason = @reason
+            WHERE user_id = @userId AND revoked_at IS NULL AND absolute_expires_at > @at
+              AND (@onlySessionId IS NULL OR id = @onlySessionId)
+              AND (@exceptSessionId IS NULL OR id <> @exceptSessionId)
+            RETURNING id
+            """;
+        var revoked = await db.Connection.QueryAsync<string>(db.Command(sql, new
+        {
+            userId,
+            at = UnixTime.ToMilliseconds(revocation.At),
+            revokedBy = revocation.RevokedBy,
+            reason = revocation.Reason.ToWireName(),
+            onlySessionId = scope.OnlySessionId,
+            exceptSessionId = scope.ExceptSessionId,
+        }, cancellationToken));
+
+        // RETURNING gives no order; sort so that callers (and audit events) see a stable list.
+        var ids = revoked.ToList();
+        ids.Sort(StringComparer.Ordinal);
+        return ids;
+    }
+
+    public async Task TouchAsync(IReadOnlyCollection<SessionActivity> activity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(activity);
+        if (activity.Count == 0)
+        {
+            return;
+        }
+
+        // Equivalent to last_active_at = max(last_active_at, @at), without rewriting rows that would not change.
+        const string sql = """
+            UPDATE sessions SET last_active_at = @at
+            WHERE id = @id AND revoked_at IS NULL AND last_active_at < @at
+            """;
+        // Dapper runs the statement once per element, all inside this transaction.
+        await db.Connection.ExecuteAsync(db.Command(
+            sql,
+            activity.Select(a => new { id = a.SessionId, at = UnixTime.ToMilliseconds(a.LastActiveAt) }).ToList(),
+            cancellationToken));
+    }
+
+    private async Task<List<Session>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        var sessions = new List<Session>();
+        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sessions.Add(Read(reader));
+        }
+
+        return sessions;
+    }
+
+    // The row <-> record mapping of sessions lives here and only here: Read follows the order of Columns.
+    private static Session Read(DbDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        TokenHash = TokenHash.FromBytes(reader.GetBytes(1)),
+        UserId = reader.GetString(2),
+        Device = new DeviceInfo(
+            Name: reader.GetStringOrNull(3),
+            Platform: ParsePlatform(reader.GetString(4)),
+            Os: reader.GetStringOrNull(5),
+            Browser: reader.GetStringOrNull(6),
+            UserAgent: reader.GetStringOrNull(7)),
+        IpAddress = reader.GetStringOrNull(8),
+        CreatedAt = reader.GetTime(9),
+        LastActiveAt = reader.GetTime(10),
+        AbsoluteExpiresAt = reader.GetTime(11),
+        RevokedAt = reader.GetTimeOrNull(12),
+        RevokedBy = reader.GetStringOrNull(13),
+        // A reason this version does not know (written by hand or by a newer version) reads as "no reason":
+        // the session is still revoked, and the check falls back to a generic explanation.
+        RevokeReason = RevocationReasons.TryParse(reader.GetStringOrNull(14), out var reason) ? reason : null,
+    };
+
+    private static object Parameters(Session session) => new
+    {
+        session.Id,
+        TokenHash = session.TokenHash.ToArray(),
+        session.UserId,
+        DeviceName = session.Device.Name,
+        DevicePlatform = PlatformName(session.Device.Platform),
+        DeviceOs = session.Device.Os,
+        DeviceBrowser = session.Device.Browser,
+        session.Device.UserAgent,
+        session.IpAddress,
+        CreatedAt = UnixTime.ToMilliseconds(session.CreatedAt),
+        LastActiveAt = UnixTime.ToMilliseconds(session.LastActiveAt),
+        AbsoluteExpiresAt = UnixTime.ToMilliseconds(session.AbsoluteExpiresAt),
+        RevokedAt = UnixTime.ToMilliseconds(session.RevokedAt),
+        session.RevokedBy,
+        RevokeReason = session.RevokeReason?.ToWireName(),
+    };
+
+    private static string PlatformName(DevicePlatform platform) => platform switch
+    {
+        DevicePlatform.Web => "web",
+        DevicePlatform.Desktop => "desktop",
+        DevicePlatform.Mobile => "mobile",
+        DevicePlatform.Cli => "cli",
+        DevicePlatform.Api => "api",
+        _ => throw new ArgumentOutOfRangeException(nameof(platform), platform, null),
+    };
+
+    private static DevicePlatform ParsePlatform(string platform) => platform switch
+    {
+        "web" => DevicePlatform.Web,
+        "desktop" => DevicePlatform.Desktop,
+        "mobile" => DevicePlatform.Mobile,
+        "cli" => DevicePlatform.Cli,
+        "api" => DevicePlatform.Api,
+        _ => throw new InvalidDataException($"Unknown device platform '{platform}' in the sessions table."),
+    };
+}
