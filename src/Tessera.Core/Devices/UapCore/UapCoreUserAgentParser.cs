@@ -27,6 +27,8 @@ public sealed class UapCoreUserAgentParser : IUserAgentParser
 
     private static readonly Lazy<UapCoreUserAgentParser> s_default = new(LoadEmbedded, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private const int RecentCapacity = 1024;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UserAgentInfo> _recent = new(StringComparer.Ordinal);
     private readonly UserAgentRule[] _userAgentRules;
     private readonly OsRule[] _osRules;
     private readonly DeviceRule[] _deviceRules;
@@ -76,7 +78,24 @@ public sealed class UapCoreUserAgentParser : IUserAgentParser
             return UserAgentInfo.Unknown;
         }
 
-        var raw = ParseRaw(userAgent);
+        if (_recent.TryGetValue(userAgent, out var known))
+        {
+            return known;
+        }
+
+        var info = Interpret(ParseRaw(userAgent));
+
+        // The same few User-Agent strings come back again and again; keep a bounded number of answers.
+        if (_recent.Count < RecentCapacity)
+        {
+            _recent.TryAdd(userAgent, info);
+        }
+
+        return info;
+    }
+
+    private static UserAgentInfo Interpret(UapCoreResult raw)
+    {
         var browser = raw.UserAgent.Family == OtherFamily
             ? null
             : new UserAgentPart(raw.UserAgent.Family, raw.UserAgent.Major, raw.UserAgent.Minor, raw.UserAgent.Patch);
@@ -131,10 +150,8 @@ public sealed class UapCoreUserAgentParser : IUserAgentParser
     /// <summary>The match of <paramref name="regex"/> on <paramref name="input"/>, or <c>null</c> if it kept timing out.</summary>
     private static Match? MatchWithinTimeout(Regex regex, string input)
     {
-        // The first time a compiled regex reaches its matching code, the JIT compiles that code inside the timed
-        // match, which alone can take longer than MatchTimeout; the fixtures caught a real rule losing its match
-        // that way. A second attempt runs on compiled code, so only a pattern that is really slow on this input
-        // is given up on, after at most twice the timeout.
+        // The timeout is wall-clock: a GC pause or a busy machine can push an ordinary match past it. A second
+        // attempt means only a pattern that is really slow on this input is given up on, after at most twice the timeout.
         for (var attempt = 0; attempt < 2; attempt++)
         {
             try
@@ -197,7 +214,9 @@ public sealed class UapCoreUserAgentParser : IUserAgentParser
             throw new InvalidDataException("A uap-core entry has no regex.");
         }
 
-        var options = RegexOptions.Compiled | RegexOptions.CultureInvariant;
+        // Interpreted, not Compiled: parsing happens once per login, and compiling ~1,000 patterns costs seconds of
+        // start-up and JIT work for a saving of a fraction of a millisecond per parse.
+        var options = RegexOptions.CultureInvariant;
         switch (entry.GetValueOrDefault("regex_flag"))
         {
             case null or "":
