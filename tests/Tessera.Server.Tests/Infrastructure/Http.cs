@@ -22,7 +22,7 @@ public static class Http
     public static Task<HttpResponseMessage> PostRaw(this HttpClient client, string path, string body, string mediaType = "application/json") =>
         client.PostAsync(path, new StringContent(body, Encoding.UTF8, mediaType), Cancellation);
 
-    public static Task<HttpResponseMessage> Send(this HttpClient client, HttpRequestMessage request) => client.SendAsync(request, Cancellation);
+    public static Task<HttpResponseMessage> Submit(this HttpClient client, HttpRequestMessage request) => client.SendAsync(request, Cancellation);
 
     public static Task<string> ReadTextAsync(this HttpResponseMessage response) => response.Content.ReadAsStringAsync(Cancellation);
 }

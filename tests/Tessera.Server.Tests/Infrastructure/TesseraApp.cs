@@ -46,6 +46,9 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
             ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
             // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
             ["Tessera:Passwords:HashIterations"] = "1000",
+            // Start-up and shutdown chatter of dozens of apps hides the output of the test that failed.
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -208,25 +211,45 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
 
         _stopped = true;
         await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        ClearConnectionPool();
     }
 
     public override async ValueTask DisposeAsync()
     {
         // WebApplicationFactory disposes once; after StopAsync this only removes the files.
         await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
+        ClearConnectionPool();
+
+        // The program's own RunAsync may still be finishing its shutdown (a last flush of activity) for a moment.
+        for (var attempt = 0; ; attempt++)
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            try
+            {
+                if (Directory.Exists(DataDirectory))
+                {
+                    Directory.Delete(DataDirectory, recursive: true);
+                }
+
+                return;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException && attempt < 10)
+            {
+                await Task.Delay(100);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Left for the OS to clean from the temp directory.
+                return;
+            }
         }
-        catch (IOException)
-        {
-            // A file still open on a slow disk; the temp directory is cleaned eventually.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+    }
+
+    /// <summary>Closes this app's pooled connections only; other apps in the process keep theirs.</summary>
+    private void ClearConnectionPool()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = DatabasePath }.ToString());
+        Microsoft.Data.Sqlite.SqliteConnection.ClearPool(connection);
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]{43}$")]
