@@ -269,15 +269,13 @@ public sealed class AccountService(
     {
         metrics.LoginFailed();
         await throttle.RecordFailureAsync(email, cancellationToken).ConfigureAwait(false);
-        if (user is null)
-        {
-            return;
-        }
 
+        // Written for unknown emails too (with no target): the trail shows password spraying, and both failures
+        // do the same work, so the answer's timing does not tell whether the email exists.
         await changes.ApplyAsync(
             async change =>
             {
-                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), user.Id, ipAddress, "invalid_credentials",
+                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), user?.Id, ipAddress, "invalid_credentials",
                     cancellationToken: cancellationToken).ConfigureAwait(false);
                 return 0;
             },

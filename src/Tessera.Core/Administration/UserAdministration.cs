@@ -46,12 +46,12 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
     }
 
     public Task<UserChangeResult> DeactivateAsync(Actor admin, string userId, string? reason, string? ipAddress, CancellationToken cancellationToken) =>
-        ChangeAsync(admin, userId, ipAddress, AuditActions.UserDeactivated, CheckReason(reason), RevocationReason.UserDeactivated, targetsSelfForbidden: true,
-            user => user with { Status = UserStatus.Deactivated }, cancellationToken);
+        ChangeAsync(admin, userId, ipAddress, new Decision(AuditActions.UserDeactivated, RevocationReason.UserDeactivated, ForbiddenOnSelf: true),
+            CheckReason(reason), user => user with { Status = UserStatus.Deactivated }, cancellationToken);
 
     public Task<UserChangeResult> ReactivateAsync(Actor admin, string userId, string? ipAddress, CancellationToken cancellationToken) =>
-        ChangeAsync(admin, userId, ipAddress, AuditActions.UserReactivated, null, null, targetsSelfForbidden: false,
-            user => user with { Status = UserStatus.Active }, cancellationToken);
+        ChangeAsync(admin, userId, ipAddress, new Decision(AuditActions.UserReactivated, Revokes: null, ForbiddenOnSelf: false),
+            null, user => user with { Status = UserStatus.Active }, cancellationToken);
 
     public Task<UserChangeResult> BanAsync(Actor admin, string userId, string? reason, DateTimeOffset? until, string? ipAddress, CancellationToken cancellationToken)
     {
@@ -61,18 +61,18 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
         }
 
         var banReason = CheckReason(reason);
-        return ChangeAsync(admin, userId, ipAddress, AuditActions.UserBanned, banReason, RevocationReason.UserBanned, targetsSelfForbidden: true,
-            user => user with { Banned = true, BannedUntil = until, BanReason = banReason }, cancellationToken);
+        return ChangeAsync(admin, userId, ipAddress, new Decision(AuditActions.UserBanned, RevocationReason.UserBanned, ForbiddenOnSelf: true),
+            banReason, user => user with { Banned = true, BannedUntil = until, BanReason = banReason }, cancellationToken);
     }
 
     public Task<UserChangeResult> UnbanAsync(Actor admin, string userId, string? ipAddress, CancellationToken cancellationToken) =>
-        ChangeAsync(admin, userId, ipAddress, AuditActions.UserUnbanned, null, null, targetsSelfForbidden: false,
-            user => user with { Banned = false, BannedUntil = null, BanReason = null }, cancellationToken);
+        ChangeAsync(admin, userId, ipAddress, new Decision(AuditActions.UserUnbanned, Revokes: null, ForbiddenOnSelf: false),
+            null, user => user with { Banned = false, BannedUntil = null, BanReason = null }, cancellationToken);
 
     /// <summary>Soft delete: personal data replaced, password removed, every session ended. The id stays for the audit log.</summary>
     public Task<UserChangeResult> DeleteAsync(Actor admin, string userId, string? ipAddress, CancellationToken cancellationToken) =>
-        ChangeAsync(admin, userId, ipAddress, AuditActions.UserDeleted, null, RevocationReason.UserDeleted, targetsSelfForbidden: true,
-            user => user with
+        ChangeAsync(admin, userId, ipAddress, new Decision(AuditActions.UserDeleted, RevocationReason.UserDeleted, ForbiddenOnSelf: true, Deletes: true),
+            null, user => user with
             {
                 Status = UserStatus.Deleted,
                 Email = $"deleted+{user.Id}@deleted.invalid",
@@ -132,10 +132,9 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
     }
 
     private Task<UserChangeResult> ChangeAsync(
-        Actor admin, string userId, string? ipAddress, string auditAction, string? auditReason, RevocationReason? revokes, bool targetsSelfForbidden,
-        Func<User, User> apply, CancellationToken cancellationToken)
+        Actor admin, string userId, string? ipAddress, Decision decision, string? auditReason, Func<User, User> apply, CancellationToken cancellationToken)
     {
-        if (targetsSelfForbidden && admin.Id == userId)
+        if (decision.ForbiddenOnSelf && admin.Id == userId)
         {
             throw new TesseraException(ErrorCodes.CannotTargetSelf, "Admins cannot do this to their own account.");
         }
@@ -147,21 +146,17 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
                 var user = await users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false) ?? throw TesseraException.NotFound("The user");
                 if (user.Status == UserStatus.Deleted)
                 {
-                    if (auditAction == AuditActions.UserDeleted)
-                    {
-                        return new UserChangeResult(user, 0);
-                    }
-
-                    throw new TesseraException(ErrorCodes.UserDeleted, "This user has been deleted.");
+                    // Deleting twice is harmless; any other decision about a deleted user is a mistake worth saying.
+                    return decision.Deletes ? new UserChangeResult(user, 0) : throw new TesseraException(ErrorCodes.UserDeleted, "This user has been deleted.");
                 }
 
                 var changed = apply(user) with { SecurityVersion = user.SecurityVersion + 1, UpdatedAt = change.Now };
                 await users.UpdateAsync(changed, cancellationToken).ConfigureAwait(false);
                 change.UserChanged(userId);
-                var revoked = revokes is { } reason
+                var revoked = decision.Revokes is { } reason
                     ? await change.RevokeSessionsAsync(userId, RevocationScope.All, reason, admin, ipAddress, cancellationToken).ConfigureAwait(false)
                     : [];
-                await change.AuditAsync(auditAction, admin, userId, ipAddress, auditReason, revoked, cancellationToken).ConfigureAwait(false);
+                await change.AuditAsync(decision.AuditAction, admin, userId, ipAddress, auditReason, revoked, cancellationToken).ConfigureAwait(false);
                 return new UserChangeResult(changed, revoked.Count);
             },
             cancellationToken);
@@ -183,6 +178,9 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
         return string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
     }
 }
+
+/// <summary>What an admin decision records, which sessions it ends, and whom it may target.</summary>
+internal sealed record Decision(string AuditAction, RevocationReason? Revokes, bool ForbiddenOnSelf, bool Deletes = false);
 
 public enum BulkAction
 {
