@@ -1,0 +1,420 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Tessera.Core.Caching;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Sessions;
+using Tessera.Core.Users;
+using Xunit;
+
+namespace Tessera.Core.Tests.Caching;
+
+[Collection(nameof(RunsAlone))]
+public sealed class SessionCacheTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Idle = TimeSpan.FromMinutes(30);
+
+    private readonly SessionCache _cache = new();
+
+    [Fact]
+    public void A_session_added_is_found_by_its_token_hash()
+    {
+        var user = NewUser("usr_a");
+        var session = NewSession("ses_a1", user);
+
+        var added = _cache.Add(session, user, Now, _cache.Epoch);
+
+        Assert.True(_cache.TryGet(session.TokenHash, out var found));
+        Assert.Same(added, found);
+        Assert.Same(session, found.Session);
+        Assert.Same(user, found.User.User);
+        Assert.Equal(Now, found.LastActiveAt);
+        Assert.Equal(1, _cache.Count);
+    }
+
+    [Fact]
+    public void A_token_hash_never_added_is_a_miss()
+    {
+        SecretTokens.Create(out var unknown);
+
+        Assert.False(_cache.TryGet(unknown, out _));
+    }
+
+    [Fact]
+    public void Invalidating_a_session_drops_that_entry_and_no_other()
+    {
+        var (a, b) = (NewUser("usr_a"), NewUser("usr_b"));
+        var (a1, a2, b1) = (NewSession("ses_a1", a), NewSession("ses_a2", a), NewSession("ses_b1", b));
+        foreach (var (session, user) in new[] { (a1, a), (a2, a), (b1, b) })
+        {
+            _cache.Add(session, user, Now, _cache.Epoch);
+        }
+
+        _cache.Handle(Invalidation.ForSessions(a.Id, [a1.Id], RevocationReason.RevokedByUser));
+
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        Assert.True(_cache.TryGet(a2.TokenHash, out _));
+        Assert.True(_cache.TryGet(b1.TokenHash, out _));
+    }
+
+    [Fact]
+    public void A_change_to_a_user_makes_every_cached_session_of_that_user_miss()
+    {
+        var (a, b) = (NewUser("usr_a"), NewUser("usr_b"));
+        var (a1, a2, b1) = (NewSession("ses_a1", a), NewSession("ses_a2", a), NewSession("ses_b1", b));
+        var entryA1 = _cache.Add(a1, a, Now, _cache.Epoch);
+        var entryA2 = _cache.Add(a2, a, Now, _cache.Epoch);
+        _cache.Add(b1, b, Now, _cache.Epoch);
+
+        _cache.Handle(Invalidation.ForUser(a.Id, [], reason: null));
+
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        Assert.False(_cache.TryGet(a2.TokenHash, out _));
+        Assert.True(entryA1.IsStale);
+        Assert.True(entryA2.IsStale);
+        Assert.True(_cache.TryGet(b1.TokenHash, out _));
+    }
+
+    [Fact]
+    public void Once_a_user_change_has_dropped_a_session_a_fresh_read_is_kept_again()
+    {
+        var a = NewUser("usr_a");
+        var a1 = NewSession("ses_a1", a);
+        _cache.Add(a1, a, Now, _cache.Epoch);
+        _cache.Handle(Invalidation.ForUser(a.Id, [], reason: null));
+
+        var banned = a with { Banned = true, SecurityVersion = a.SecurityVersion + 1 };
+        _cache.Add(a1, banned, Now, _cache.Epoch);
+
+        Assert.True(_cache.TryGet(a1.TokenHash, out var found));
+        Assert.True(found.User.User.Banned);
+    }
+
+    [Fact]
+    public void A_fill_read_before_an_invalidation_answers_its_request_but_is_not_kept()
+    {
+        var (a, b) = (NewUser("usr_a"), NewUser("usr_b"));
+        var a1 = NewSession("ses_a1", a);
+        var epochBeforeRead = _cache.Epoch;
+
+        // Any invalidation, even of another user, may have raced with the read.
+        _cache.Handle(Invalidation.ForUser(b.Id, [], reason: null));
+        var entry = _cache.Add(a1, a, Now, epochBeforeRead);
+
+        Assert.NotNull(entry);
+        Assert.Same(a1, entry.Session);
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        Assert.Equal(0, _cache.Count);
+    }
+
+    [Fact]
+    public void A_newer_read_of_a_user_replaces_the_cached_user_for_every_session()
+    {
+        // A user row changed without an invalidation (someone wrote to the store directly): the newer read wins.
+        var a = NewUser("usr_a");
+        var (a1, a2) = (NewSession("ses_a1", a), NewSession("ses_a2", a));
+        var older = _cache.Add(a1, a, Now, _cache.Epoch);
+
+        _cache.Add(a2, a with { Status = UserStatus.Deactivated, SecurityVersion = a.SecurityVersion + 1 }, Now, _cache.Epoch);
+
+        Assert.True(older.IsStale);
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        Assert.True(_cache.TryGet(a2.TokenHash, out var newer));
+        Assert.Equal(UserStatus.Deactivated, newer.User.User.Status);
+    }
+
+    [Fact]
+    public void A_distrusted_cache_serves_nothing_and_keeps_nothing_until_trusted_again()
+    {
+        var a = NewUser("usr_a");
+        var (a1, a2) = (NewSession("ses_a1", a), NewSession("ses_a2", a));
+        _cache.Add(a1, a, Now, _cache.Epoch);
+
+        _cache.Distrust();
+
+        Assert.False(_cache.IsTrusted);
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        var answered = _cache.Add(a2, a, Now, _cache.Epoch);
+        Assert.Same(a2, answered.Session);
+        Assert.False(_cache.TryGet(a2.TokenHash, out _));
+        Assert.Equal(0, _cache.Count);
+
+        _cache.Trust();
+
+        Assert.True(_cache.IsTrusted);
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        _cache.Add(a2, a, Now, _cache.Epoch);
+        Assert.True(_cache.TryGet(a2.TokenHash, out _));
+    }
+
+    [Fact]
+    public void A_fill_that_started_while_distrusted_is_not_kept_after_trust_returns()
+    {
+        var a = NewUser("usr_a");
+        var a1 = NewSession("ses_a1", a);
+        _cache.Distrust();
+        var epochBeforeRead = _cache.Epoch;
+
+        _cache.Trust();
+        _cache.Add(a1, a, Now, epochBeforeRead);
+
+        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+    }
+
+    [Fact]
+    public void Sweep_drops_revoked_and_expired_entries_and_keeps_the_live_ones()
+    {
+        var a = NewUser("usr_a");
+        var live = NewSession("ses_live", a);
+        var revoked = NewSession("ses_revoked", a) with { RevokedAt = Now, RevokedBy = a.Id, RevokeReason = RevocationReason.SignedOut };
+        var pastAbsolute = NewSession("ses_absolute", a) with { AbsoluteExpiresAt = Now };
+        var idle = NewSession("ses_idle", a);
+        _cache.Add(live, a, Now, _cache.Epoch);
+        _cache.Add(revoked, a, Now, _cache.Epoch);
+        _cache.Add(pastAbsolute, a, Now, _cache.Epoch);
+        _cache.Add(idle, a, Now - Idle, _cache.Epoch);
+
+        var removed = _cache.Sweep(Now, Idle);
+
+        Assert.Equal(3, removed);
+        Assert.Equal(1, _cache.Count);
+        Assert.True(_cache.TryGet(live.TokenHash, out _));
+        Assert.False(_cache.TryGet(revoked.TokenHash, out _));
+        Assert.False(_cache.TryGet(pastAbsolute.TokenHash, out _));
+        Assert.False(_cache.TryGet(idle.TokenHash, out _));
+    }
+
+    [Fact]
+    public void A_full_cache_still_answers_but_keeps_no_more_entries()
+    {
+        var cache = new SessionCache(capacity: 2);
+        var a = NewUser("usr_a");
+        var sessions = Enumerable.Range(0, 3).Select(i => NewSession($"ses_{i}", a)).ToList();
+
+        var entries = sessions.ConvertAll(s => cache.Add(s, a, Now, cache.Epoch));
+
+        Assert.All(entries, Assert.NotNull);
+        Assert.Equal(2, cache.Count);
+        Assert.False(cache.TryGet(sessions[2].TokenHash, out _));
+    }
+
+    [Fact]
+    public void After_a_session_invalidation_returns_no_copy_read_before_it_is_served_under_concurrent_fills()
+    {
+        var outcome = Race(
+            revokeSessions: true,
+            servedStale: entry => !entry.Session.IsRevoked);
+
+        Assert.True(outcome.Violations.IsEmpty, Describe(outcome));
+        Assert.True(outcome.Iterations >= 200, $"Only {outcome.Iterations} rounds ran.");
+    }
+
+    [Fact]
+    public void After_a_user_invalidation_returns_no_copy_of_the_old_user_is_served_under_concurrent_fills()
+    {
+        var outcome = Race(
+            revokeSessions: false,
+            servedStale: entry => !entry.User.User.Banned);
+
+        Assert.True(outcome.Violations.IsEmpty, Describe(outcome));
+        Assert.True(outcome.Iterations >= 200, $"Only {outcome.Iterations} rounds ran.");
+    }
+
+    private static string Describe(RaceOutcome outcome) =>
+        $"{outcome.Violations.Count} stale hits after the invalidation returned, in {outcome.Iterations} rounds; first: "
+        + string.Join(" | ", outcome.Violations.Distinct().Take(5));
+
+    private sealed record RaceOutcome(int Iterations, ConcurrentQueue<string> Violations);
+
+    /// <summary>
+    /// Fillers read "the store" (after reading the epoch, as the validator does), add what they read and look sessions
+    /// up, while another thread commits a change to the store and then publishes its invalidation, as
+    /// <c>AccessChanges</c> does. Once the invalidation has returned, no lookup may hit a copy read before the commit.
+    /// The threads live for the whole run and meet at a barrier between rounds; each round has a fresh cache.
+    /// </summary>
+    private static RaceOutcome Race(bool revokeSessions, Func<CachedSession, bool> servedStale)
+    {
+        const int MaxRounds = 3000;
+        const int Fillers = 2;
+        var budget = Stopwatch.StartNew();
+        var violations = new ConcurrentQueue<string>();
+        var rounds = 0;
+        Round? round = null;
+
+        void Check(Round r, string who)
+        {
+            foreach (var target in r.Store.Targets)
+            {
+                if (r.Cache.TryGet(target.TokenHash, out var entry) && servedStale(entry))
+                {
+                    violations.Enqueue($"{who} saw {entry.Session.Id}");
+                }
+            }
+        }
+
+        // Runs on one thread while all the others wait: ends a round and starts the next.
+        void BetweenRounds()
+        {
+            if (round is { } ended)
+            {
+                // Every fill has finished: a copy still served now stays served until something else evicts it.
+                Check(ended, "a lookup after every fill had finished");
+
+                // The other user's session is not touched by the invalidation and is still served from memory.
+                var (bystander, bystanderUser) = ended.Store.Read(ended.Store.Targets.Length);
+                ended.Cache.Add(bystander, bystanderUser, Now, ended.Cache.Epoch);
+                if (!ended.Cache.TryGet(bystander.TokenHash, out _))
+                {
+                    violations.Enqueue("the other user's session was dropped");
+                }
+
+                rounds++;
+            }
+
+            round = rounds < MaxRounds && budget.Elapsed < TimeSpan.FromSeconds(8) && violations.IsEmpty
+                ? new Round(new SessionCache(), new RaceStore(), rounds)
+                : null;
+        }
+
+        using var barrier = new Barrier(Fillers + 1, _ => BetweenRounds());
+        var threads = new List<Thread>();
+        for (var f = 0; f < Fillers; f++)
+        {
+            var filler = f;
+            threads.Add(new Thread(() =>
+            {
+                while (true)
+                {
+                    barrier.SignalAndWait();
+                    if (round is not { } r)
+                    {
+                        return;
+                    }
+
+                    var random = new Random((r.Number * 31) + filler);
+                    while (Volatile.Read(ref r.Stop) == 0)
+                    {
+                        var i = random.Next(r.Store.Targets.Length + 1);
+                        var epoch = r.Cache.Epoch;
+                        var (session, user) = r.Store.Read(i);
+                        r.Cache.Add(session, user, Now, epoch);
+
+                        // The flag is read before looking up: a hit seen with it set happened after Handle returned.
+                        if (Volatile.Read(ref r.Invalidated) == 1)
+                        {
+                            Check(r, "a filler");
+                        }
+                    }
+                }
+            }));
+        }
+
+        threads.Add(new Thread(() =>
+        {
+            var random = new Random(7);
+            while (true)
+            {
+                barrier.SignalAndWait();
+                if (round is not { } r)
+                {
+                    return;
+                }
+
+                Thread.SpinWait(random.Next(20, 1500));
+                r.Cache.Handle(revokeSessions ? r.Store.RevokeTargets() : r.Store.BanUser());
+                Volatile.Write(ref r.Invalidated, 1);
+                Check(r, "the invalidating thread");
+                Thread.SpinWait(1000);
+                Volatile.Write(ref r.Stop, 1);
+            }
+        }));
+
+        // The first barrier phase starts round 0.
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return new RaceOutcome(rounds, violations);
+    }
+
+    private sealed class Round(SessionCache cache, RaceStore store, int number)
+    {
+        public SessionCache Cache { get; } = cache;
+
+        public RaceStore Store { get; } = store;
+
+        public int Number { get; } = number;
+
+#pragma warning disable CA1051 // Fields, so that the threads can use Volatile on them.
+        public int Invalidated;
+        public int Stop;
+#pragma warning restore CA1051
+    }
+
+    /// <summary>A tiny stand-in for the store: four sessions of one user and one of another, changed atomically.</summary>
+    private sealed class RaceStore
+    {
+        private readonly User _other = NewUser("usr_other");
+        private readonly Session _bystander;
+        private volatile State _state;
+
+        public RaceStore()
+        {
+            var user = NewUser("usr_target");
+            Targets = Enumerable.Range(0, 4).Select(i => NewSession($"ses_target_{i}", user)).ToArray();
+            _bystander = NewSession("ses_bystander", _other);
+            _state = new State(user, Targets);
+        }
+
+        public Session[] Targets { get; }
+
+        public (Session Session, User User) Read(int index)
+        {
+            var state = _state;
+            return index < Targets.Length ? (state.Sessions[index], state.User) : (_bystander, _other);
+        }
+
+        public Invalidation RevokeTargets()
+        {
+            var state = _state;
+            var revoked = state.Sessions
+                .Select(s => s with { RevokedAt = Now, RevokedBy = "admin", RevokeReason = RevocationReason.RevokedByAdmin })
+                .ToArray();
+            _state = state with { Sessions = revoked };
+            return Invalidation.ForSessions(state.User.Id, revoked.Select(s => s.Id).ToList(), RevocationReason.RevokedByAdmin);
+        }
+
+        public Invalidation BanUser()
+        {
+            var state = _state;
+            _state = state with { User = state.User with { Banned = true, SecurityVersion = state.User.SecurityVersion + 1 } };
+            return Invalidation.ForUser(state.User.Id, [], reason: null);
+        }
+
+        private sealed record State(User User, Session[] Sessions);
+    }
+
+    private static User NewUser(string id) => new()
+    {
+        Id = id,
+        Email = $"{id}@example.com",
+        DisplayName = id,
+        PasswordHash = "x",
+        SecurityVersion = 1,
+        CreatedAt = Now,
+        UpdatedAt = Now,
+    };
+
+    private static Session NewSession(string id, User user)
+    {
+        SecretTokens.Create(out var tokenHash);
+        return new Session
+        {
+            Id = id,
+            TokenHash = tokenHash,
+            UserId = user.Id,
+            Device = new DeviceInfo("Test", DevicePlatform.Api, null, null, null),
+            CreatedAt = Now,
+            LastActiveAt = Now,
+            AbsoluteExpiresAt = Now + TimeSpan.FromHours(3),
+        };
+    }
+}
