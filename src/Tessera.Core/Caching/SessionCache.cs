@@ -54,6 +54,7 @@ public sealed class SessionCache : IInvalidationHandler
     private readonly ConcurrentDictionary<TokenHash, CachedSession> _byTokenHash = new();
     private readonly ConcurrentDictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
+    private readonly Lock _writeLock = new();
     private readonly int _capacity;
     private int _count;
     private long _epoch;
@@ -90,83 +91,85 @@ public sealed class SessionCache : IInvalidationHandler
     /// </summary>
     public CachedSession Add(Session session, User user, DateTimeOffset lastActiveAt, long epochBeforeRead)
     {
-        var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && existing.User.SecurityVersion == user.SecurityVersion
-            ? existing
-            : new CachedUser(user);
-        var entry = new CachedSession(session, cachedUser, lastActiveAt);
-        if (!_trusted || Epoch != epochBeforeRead || Count >= _capacity)
+        // Fills and invalidations take one lock, so an invalidation either runs before a fill (which then sees the
+        // epoch moved and keeps nothing) or after it (and removes what it put). Without it, a fill could insert a
+        // copy read before a revocation just after the revocation returned. Hits never take the lock.
+        lock (_writeLock)
         {
-            return entry;
-        }
+            var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && existing.User.SecurityVersion == user.SecurityVersion
+                ? existing
+                : new CachedUser(user);
+            var entry = new CachedSession(session, cachedUser, lastActiveAt);
+            if (!_trusted || Epoch != epochBeforeRead || Count >= _capacity)
+            {
+                return entry;
+            }
 
-        // A user copy that leaves the map is marked stale, so that no session goes on trusting a copy that
-        // invalidations can no longer reach. (A different copy here means the row changed without an
-        // invalidation, a direct write to the store: the newer read wins.)
-        _users.AddOrUpdate(user.Id, cachedUser, (_, replaced) =>
-        {
-            if (!ReferenceEquals(replaced, cachedUser))
+            // A user copy that leaves the map is marked stale, so that no session goes on trusting a copy that
+            // invalidations can no longer reach. (A different copy here means the row changed without an
+            // invalidation, a direct write to the store: the newer read wins.)
+            if (_users.TryGetValue(user.Id, out var replaced) && !ReferenceEquals(replaced, cachedUser))
             {
                 replaced.MarkStale();
             }
 
-            return cachedUser;
-        });
-        if (_byTokenHash.TryAdd(session.TokenHash, entry))
-        {
-            Interlocked.Increment(ref _count);
-        }
-        else
-        {
-            // Two requests missed on the same token at once; keep the newer read.
-            _byTokenHash[session.TokenHash] = entry;
-        }
-
-        _bySessionId[session.Id] = entry;
-
-        // An invalidation that ran between the epoch check and the inserts may have missed them: undo.
-        if (Epoch != epochBeforeRead)
-        {
-            Remove(entry);
-            if (_users.TryRemove(new KeyValuePair<string, CachedUser>(user.Id, cachedUser)))
+            _users[user.Id] = cachedUser;
+            if (_byTokenHash.TryGetValue(session.TokenHash, out var older))
             {
-                cachedUser.MarkStale();
+                // Two requests missed on the same token at once; keep the newer read.
+                older.MarkStale();
+                _byTokenHash[session.TokenHash] = entry;
             }
-        }
+            else if (_byTokenHash.TryAdd(session.TokenHash, entry))
+            {
+                Interlocked.Increment(ref _count);
+            }
 
-        return entry;
+            _bySessionId[session.Id] = entry;
+            return entry;
+        }
     }
 
     public void Handle(Invalidation invalidation)
     {
-        Interlocked.Increment(ref _epoch);
-        foreach (var sessionId in invalidation.SessionIds)
+        lock (_writeLock)
         {
-            if (_bySessionId.TryGetValue(sessionId, out var entry))
+            Interlocked.Increment(ref _epoch);
+            foreach (var sessionId in invalidation.SessionIds)
             {
-                Remove(entry);
+                if (_bySessionId.TryGetValue(sessionId, out var entry))
+                {
+                    Remove(entry);
+                }
             }
-        }
 
-        if (invalidation.UserChanged && _users.TryRemove(invalidation.UserId, out var user))
-        {
-            // Sessions that point at this user see it stale and are read again on their next check.
-            user.MarkStale();
+            if (invalidation.UserChanged && _users.TryRemove(invalidation.UserId, out var user))
+            {
+                // Sessions that point at this user see it stale and are read again on their next check.
+                user.MarkStale();
+            }
         }
     }
 
     /// <summary>Stops serving from memory and forgets everything, until <see cref="Trust"/> is called.</summary>
     public void Distrust()
     {
-        _trusted = false;
-        Interlocked.Increment(ref _epoch);
-        Clear();
+        lock (_writeLock)
+        {
+            _trusted = false;
+            Interlocked.Increment(ref _epoch);
+            Clear();
+        }
     }
 
     /// <summary>Serves from memory again; call only once the node hears every invalidation again.</summary>
     public void Trust()
     {
-        Interlocked.Increment(ref _epoch);
-        _trusted = true;
+        lock (_writeLock)
+        {
+            Interlocked.Increment(ref _epoch);
+            _trusted = true;
+        }
     }
 
     /// <summary>Drops entries that can no longer answer "valid": revoked, expired, or not seen for a long time.</summary>
