@@ -1,0 +1,200 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Events;
+
+public sealed class EventStreamTests(SharedApp shared) : IClassFixture<SharedApp>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    private readonly TesseraApp _app = shared.App;
+
+    [Fact]
+    public async Task The_stream_is_text_event_stream_not_cached_and_starts_with_a_ping()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+
+        Assert.Contains("no-cache", stream.Response.Headers.CacheControl?.ToString() ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_stream_works_with_the_cookie_too()
+    {
+        var user = await _app.NewUserAsync();
+        using var browser = _app.WithCookie(user.Token);
+
+        await using var stream = await EventStreamClient.ConnectAsync(browser);
+
+        using var client = _app.WithToken(user.Token);
+        await client.Post("/v1/auth/logout");
+        var revoked = await stream.ExpectRevokedAsync(Wait);
+        Assert.Equal("signed_out", revoked.Str("reason"));
+    }
+
+    [Fact]
+    public async Task Connecting_without_a_session_gives_401_unauthenticated()
+    {
+        using var client = _app.Anonymous();
+
+        var response = await client.Get("/v1/events");
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "unauthenticated");
+    }
+
+    [Fact]
+    public async Task Connecting_with_a_revoked_token_gives_401_session_revoked()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await client.Post("/v1/auth/logout");
+
+        var response = await client.Get("/v1/events");
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "session_revoked");
+        Assert.Equal("signed_out", problem.Str("reason"));
+    }
+
+    [Fact]
+    public async Task Connecting_as_a_deactivated_user_gives_401_account_deactivated()
+    {
+        var user = await _app.NewUserAsync();
+        using var admin = await _app.AdminAsync();
+        await (await admin.Post($"/v1/admin/users/{user.Id}/deactivate")).AssertOkJsonAsync();
+        using var client = _app.WithToken(user.Token);
+
+        var response = await client.Get("/v1/events");
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "account_deactivated");
+    }
+
+    [Fact]
+    public async Task The_revoked_event_carries_the_session_id_reason_and_a_message_then_the_server_closes_the_stream()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+
+        await client.Post("/v1/auth/logout");
+
+        var revoked = await stream.ExpectRevokedAsync(Wait);
+        Assert.Equal(user.Session.SessionId, revoked.Str("sessionId"));
+        Assert.Equal("signed_out", revoked.Str("reason"));
+        Assert.False(string.IsNullOrWhiteSpace(revoked.Str("message")));
+        await stream.ExpectClosedAsync(Wait);
+    }
+
+    [Fact]
+    public async Task Ending_another_session_of_the_same_user_leaves_this_stream_open()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        using var watched = _app.WithToken(user.Sessions[0].Token);
+        await using var stream = await EventStreamClient.ConnectAsync(watched);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await watched.Delete($"/v1/sessions/{user.Sessions[1].SessionId}")).StatusCode);
+
+        Assert.True(await stream.StaysQuietAsync(TimeSpan.FromMilliseconds(500)), "the stream of a session that still holds ended");
+    }
+
+    [Fact]
+    public async Task Another_users_revocation_leaves_this_stream_open()
+    {
+        var user = await _app.NewUserAsync();
+        var other = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+        using var admin = await _app.AdminAsync();
+
+        await (await admin.Post($"/v1/admin/users/{other.Id}/ban")).AssertOkJsonAsync();
+
+        Assert.True(await stream.StaysQuietAsync(TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public async Task Two_streams_of_one_session_both_hear_the_revocation()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await using var first = await EventStreamClient.ConnectAsync(client);
+        await using var second = await EventStreamClient.ConnectAsync(client);
+
+        await client.Post("/v1/sessions/revoke-all");
+
+        Assert.Equal("signed_out_all_devices", (await first.ExpectRevokedAsync(Wait)).Str("reason"));
+        Assert.Equal("signed_out_all_devices", (await second.ExpectRevokedAsync(Wait)).Str("reason"));
+    }
+
+    [Fact]
+    public async Task The_open_streams_metric_follows_the_streams()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+
+        var metrics = await (await client.Get("/metrics")).ReadTextAsync();
+
+        var open = metrics.Split('\n').Single(l => l.StartsWith("tessera_event_streams_open ", StringComparison.Ordinal));
+        Assert.True(double.Parse(open.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 1, open);
+    }
+}
+
+/// <summary>Pings and expiry on a clock the test moves.</summary>
+public sealed class EventStreamClockTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly TesseraApp _app;
+
+    public EventStreamClockTests() => _app = new TesseraApp(clock: _clock);
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    [Fact]
+    public async Task A_quiet_stream_gets_a_ping_at_least_every_25_seconds()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+
+        for (var i = 0; i < 3; i++)
+        {
+            _clock.Advance(TimeSpan.FromSeconds(25));
+            var ping = await stream.NextAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal("ping", ping?.EventType);
+        }
+    }
+
+    [Fact]
+    public async Task A_session_that_expires_while_connected_ends_its_stream_with_a_message()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+
+        _clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1));
+
+        var ended = await stream.ExpectRevokedAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(user.Session.SessionId, ended.Str("sessionId"));
+        Assert.False(string.IsNullOrWhiteSpace(ended.Str("message")));
+        Assert.Equal(JsonValueKind.String, ended.GetProperty("reason").ValueKind);
+        await stream.ExpectClosedAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_timed_ban_that_is_still_running_when_the_stream_connects_gives_401()
+    {
+        var user = await _app.NewUserAsync();
+        using var admin = await _app.AdminAsync();
+        await (await admin.Post($"/v1/admin/users/{user.Id}/ban", new { until = _clock.GetUtcNow().AddHours(1) })).AssertOkJsonAsync();
+        using var client = _app.WithToken(user.Token);
+
+        var problem = await (await client.Get("/v1/events")).AssertProblemAsync(HttpStatusCode.Unauthorized, "account_banned");
+
+        JsonShapes.AssertUtcTimestamp(problem.GetProperty("bannedUntil"));
+    }
+}
