@@ -1,0 +1,134 @@
+using System.Net;
+using System.Text.Json;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Operations;
+
+public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
+{
+    private readonly TesseraApp _app = shared.App;
+
+    [Fact]
+    public async Task Healthz_answers_200_without_a_session()
+    {
+        using var client = _app.Anonymous();
+
+        var response = await client.Get("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.ReadTextAsync());
+    }
+
+    [Fact]
+    public async Task Readyz_answers_200_when_the_store_answers()
+    {
+        using var client = _app.Anonymous();
+
+        var response = await client.Get("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.ReadTextAsync());
+    }
+
+    [Fact]
+    public async Task Metrics_is_Prometheus_text_with_the_session_check_revocation_cache_and_event_stream_metrics()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        using (var client = _app.WithToken(user.Sessions[0].Token))
+        {
+            await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
+            await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
+            await (await client.Post("/v1/sessions/revoke-others")).AssertOkJsonAsync();
+        }
+
+        using var anonymous = _app.Anonymous();
+
+        var response = await anonymous.Get("/metrics");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.ReadTextAsync();
+        Assert.Contains("# TYPE tessera_session_checks_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_session_revocations_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_session_cache_hits_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_session_cache_misses_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_event_streams_open gauge", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_login_failures_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_login_throttled_total counter", text, StringComparison.Ordinal);
+        Assert.True(Value(text, "tessera_session_checks_total{result=\"valid\"}") >= 2);
+        Assert.True(Value(text, "tessera_session_revocations_total{reason=\"signed_out_other_devices\"}") >= 1);
+        Assert.True(Value(text, "tessera_session_cache_hits_total") >= 1);
+        Assert.True(Value(text, "tessera_session_cache_misses_total") >= 1);
+        Assert.True(Value(text, "tessera_event_streams_open") >= 0);
+    }
+
+    [Fact]
+    public async Task Every_revocation_reason_and_check_result_has_a_series()
+    {
+        using var anonymous = _app.Anonymous();
+
+        var text = await (await anonymous.Get("/metrics")).ReadTextAsync();
+
+        foreach (var reason in new[]
+        {
+            "signed_out", "signed_out_all_devices", "signed_out_other_devices", "revoked_by_user", "password_changed", "password_reset",
+            "user_deactivated", "user_banned", "user_deleted", "revoked_by_admin", "token_revoked",
+        })
+        {
+            Assert.Contains($"tessera_session_revocations_total{{reason=\"{reason}\"}}", text, StringComparison.Ordinal);
+        }
+
+        foreach (var result in new[] { "valid", "unauthenticated", "revoked", "expired", "account_deactivated", "account_banned", "account_deleted" })
+        {
+            Assert.Contains($"tessera_session_checks_total{{result=\"{result}\"}}", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_is_JSON_with_the_v1_paths()
+    {
+        using var client = _app.Anonymous();
+
+        var response = await client.Get("/openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var document = JsonDocument.Parse(await response.ReadTextAsync()).RootElement;
+        Assert.StartsWith("3.", document.Str("openapi"), StringComparison.Ordinal);
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var path in new[]
+        {
+            "/v1/auth/register", "/v1/auth/login", "/v1/auth/logout", "/v1/auth/session", "/v1/auth/password/change",
+            "/v1/auth/password/reset-request", "/v1/auth/password/reset",
+            "/v1/sessions", "/v1/sessions/{id}", "/v1/sessions/revoke-others", "/v1/sessions/revoke-all",
+            "/v1/events",
+            "/v1/admin/users", "/v1/admin/users/{id}", "/v1/admin/users/{id}/sessions", "/v1/admin/users/{id}/sessions/{sessionId}",
+            "/v1/admin/users/{id}/deactivate", "/v1/admin/users/{id}/reactivate", "/v1/admin/users/{id}/ban", "/v1/admin/users/{id}/unban",
+            "/v1/admin/users/bulk", "/v1/admin/audit",
+        })
+        {
+            Assert.True(paths.Contains(path) || paths.Contains(path.TrimEnd('/') + "/"), $"the OpenAPI document lacks {path}; it has {string.Join(", ", paths.Order(StringComparer.Ordinal))}");
+        }
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_describes_the_login_operation_with_its_methods()
+    {
+        using var client = _app.Anonymous();
+
+        var document = JsonDocument.Parse(await (await client.Get("/openapi/v1.json")).ReadTextAsync()).RootElement;
+
+        var paths = document.GetProperty("paths");
+        Assert.True(paths.GetProperty("/v1/auth/login").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/v1/sessions/{id}").TryGetProperty("delete", out _));
+        Assert.True(paths.GetProperty("/v1/admin/users/{id}").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/admin/users/{id}").TryGetProperty("delete", out _));
+    }
+
+    private static double Value(string metrics, string series)
+    {
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
+        return double.Parse(line[(series.Length + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
