@@ -32,10 +32,13 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private bool _stopped;
 
-    public TesseraApp(FakeTimeProvider? clock = null, IDictionary<string, string?>? settings = null)
+    /// <param name="clock">A clock the test moves; the system clock when null.</param>
+    /// <param name="settings">Configuration on top of the test defaults.</param>
+    /// <param name="dataDirectory">An existing data directory (of an app stopped with <see cref="StopAsync"/>), to start again on its files.</param>
+    public TesseraApp(FakeTimeProvider? clock = null, IDictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
         Clock = clock;
-        DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-tests", Guid.NewGuid().ToString("N"));
+        DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "tessera-tests", Guid.NewGuid().ToString("N"));
         _settings = new Dictionary<string, string?>
         {
             ["Tessera:DataDirectory"] = DataDirectory,
