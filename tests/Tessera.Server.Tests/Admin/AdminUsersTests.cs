@@ -138,6 +138,17 @@ public sealed class AdminUsersTests(SharedApp shared) : IClassFixture<SharedApp>
         Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_page_far_beyond_the_end_is_empty_but_keeps_the_total()
+    {
+        using var admin = await _app.AdminAsync();
+
+        var body = await (await admin.Get($"/v1/admin/users?page={int.MaxValue}&pageSize=200")).AssertOkJsonAsync();
+
+        Assert.Empty(body.Items("users"));
+        Assert.True(body.GetProperty("total").GetInt32() >= 1);
+    }
+
     [Theory]
     [InlineData("status=everyone")]
     [InlineData("status=ACTIVE_NOW")]

@@ -76,6 +76,20 @@ public sealed class AuditTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Fact]
+    public async Task An_admin_action_from_the_CLI_is_recorded_with_actor_kind_cli()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+        var cli = await _app.LoginAsync(TesseraApp.AdminEmail, TesseraApp.AdminPassword, device: new { name = "tessera CLI", platform = "cli" });
+        using var admin = _app.WithToken(cli.Token);
+        await (await admin.Post($"/v1/admin/users/{user.Id}/deactivate", new { reason = "from the terminal" })).AssertOkJsonAsync();
+
+        var deactivated = Assert.Single((await (await admin.Get($"/v1/admin/audit?userId={user.Id}&action=user.deactivated")).AssertOkJsonAsync()).Items("events"));
+
+        Assert.Equal("cli", deactivated.GetProperty("actor").Str("kind"));
+        Assert.Equal(cli.UserId, deactivated.GetProperty("actor").Str("id"));
+    }
+
+    [Fact]
     public async Task An_admin_action_records_the_admins_ip_address()
     {
         var user = await _app.NewUserAsync(sessions: 0);

@@ -195,6 +195,58 @@ public sealed class LoginTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Fact]
+    public async Task Over_https_the_session_cookie_is_Secure()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+        using var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
+        {
+            BaseAddress = new Uri("https://localhost"),
+            HandleCookies = false,
+        });
+
+        var response = await client.Post("/v1/auth/login", new { email = user.Email, password = TesseraApp.Password, useCookie = true });
+
+        await response.AssertOkJsonAsync();
+        var setCookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith("tessera_session=", StringComparison.Ordinal));
+        Assert.Contains(setCookie.Split(';', StringSplitOptions.TrimEntries), a => a.Equals("secure", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task A_cookie_login_replaces_no_one_elses_session_and_each_login_gets_a_new_cookie()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+        using var client = _app.Anonymous();
+
+        var first = await client.Post("/v1/auth/login", new { email = user.Email, password = TesseraApp.Password, useCookie = true });
+        var second = await client.Post("/v1/auth/login", new { email = user.Email, password = TesseraApp.Password, useCookie = true });
+
+        var firstCookie = first.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("tessera_session=", StringComparison.Ordinal)).Split(';')[0];
+        var secondCookie = second.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("tessera_session=", StringComparison.Ordinal)).Split(';')[0];
+        Assert.NotEqual(firstCookie, secondCookie);
+    }
+
+    [Fact]
+    public async Task A_device_name_longer_than_100_characters_gives_400_validation_failed()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+        using var client = _app.Anonymous();
+
+        var response = await client.Post("/v1/auth/login", new { email = user.Email, password = TesseraApp.Password, device = new { name = new string('n', 101) } });
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task A_CLI_login_is_a_cli_session()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+
+        var signedIn = await _app.LoginAsync(user.Email, device: new { name = "tessera CLI", platform = "cli" }, userAgent: "tessera-cli/1.0");
+
+        Assert.Equal("cli", signedIn.Body.GetProperty("session").GetProperty("device").Str("platform"));
+    }
+
+    [Fact]
     public async Task Device_fields_from_the_body_win_over_the_User_Agent()
     {
         var user = await _app.NewUserAsync(sessions: 0);

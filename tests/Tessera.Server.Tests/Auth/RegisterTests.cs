@@ -104,6 +104,31 @@ public sealed class RegisterTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Fact]
+    public async Task A_password_of_256_characters_is_accepted_and_257_is_refused()
+    {
+        using var client = _app.Anonymous();
+        var longest = string.Concat(Enumerable.Repeat("abc1", 64));
+        var email = TesseraApp.NewEmail("long");
+
+        await (await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = longest + "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await client.Post("/v1/auth/register", new { email, password = longest })).AssertOkJsonAsync(HttpStatusCode.Created);
+
+        await _app.LoginAsync(email, longest);
+    }
+
+    [Fact]
+    public async Task A_password_with_non_ASCII_characters_works()
+    {
+        using var client = _app.Anonymous();
+        var email = TesseraApp.NewEmail("unicode");
+        const string password = "pässwört-ünïcødé-密码-🔑";
+
+        await (await client.Post("/v1/auth/register", new { email, password })).AssertOkJsonAsync(HttpStatusCode.Created);
+
+        await _app.LoginAsync(email, password);
+    }
+
+    [Fact]
     public async Task A_password_equal_to_the_email_is_refused()
     {
         using var client = _app.Anonymous();

@@ -101,6 +101,19 @@ public sealed class EventStreamTests(SharedApp shared) : IClassFixture<SharedApp
     }
 
     [Fact]
+    public async Task Changing_the_password_from_this_session_leaves_its_stream_open()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        using var current = _app.WithToken(user.Sessions[0].Token);
+        await using var stream = await EventStreamClient.ConnectAsync(current);
+
+        Assert.Equal(HttpStatusCode.NoContent,
+            (await current.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "stream-stays-open-1" })).StatusCode);
+
+        Assert.True(await stream.StaysQuietAsync(TimeSpan.FromMilliseconds(500)), "the stream of the session that changed the password ended");
+    }
+
+    [Fact]
     public async Task Another_users_revocation_leaves_this_stream_open()
     {
         var user = await _app.NewUserAsync();
