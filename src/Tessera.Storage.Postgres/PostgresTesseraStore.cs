@@ -1,0 +1,146 @@
+using System.Data;
+using Dapper;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Tessera.Core.Storage;
+using Tessera.Storage.Postgres.Internal;
+
+namespace Tessera.Storage.Postgres;
+
+/// <summary>
+/// The store for a cluster: one PostgreSQL database shared by every node. Each transaction gets its own pooled
+/// connection from one <see cref="NpgsqlDataSource"/>.
+/// <list type="bullet">
+/// <item>Reads run in REPEATABLE READ READ ONLY transactions: one snapshot for the whole transaction, and no writes.</item>
+/// <item>Writes run in READ COMMITTED transactions and serialise where they must with row locks, across nodes:
+/// a user read in a write transaction is locked (SELECT ... FOR UPDATE) until it ends, so that two read-modify-writes
+/// of one user run one after the other and the second reads what the first wrote; statements that change several
+/// sessions lock them in id order, so that writers never deadlock. Writers that touch different users do not wait for
+/// each other (unlike SQLite's single writer).</item>
+/// <item>Times are kept to the millisecond, as in every store.</item>
+/// </list>
+/// </summary>
+public sealed class PostgresTesseraStore : ITesseraStore, IDisposable, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger _logger;
+
+    /// <param name="connectionString">An Npgsql connection string, e.g. <c>Host=db;Username=tessera;Password=...;Database=tessera</c>.</param>
+    /// <param name="logger">Where the migration run is reported; nothing is logged when null.</param>
+    public PostgresTesseraStore(string connectionString, ILogger<PostgresTesseraStore>? logger = null)
+    {
+        var resolved = Resolve(connectionString);
+        _dataSource = new NpgsqlDataSourceBuilder(resolved.ConnectionString).Build();
+        Database = resolved.Database;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The name of the database, for messages.</summary>
+    public string Database { get; }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken) => await MigrateAsync(include: null, cancellationToken);
+
+    /// <summary>Applies the migrations <paramref name="include"/> accepts (by script name); tests use it to build older schemas.</summary>
+    internal async Task<IReadOnlyList<string>> MigrateAsync(Func<string, bool>? include, CancellationToken cancellationToken)
+    {
+        // Nodes of a cluster start together and each migrates: a session-level advisory lock, held on a connection of
+        // its own while DbUp works on others, makes them take turns. Should this process die, its session ends and the
+        // lock goes with it.
+        await using var lockConnection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var acquired = await lockConnection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT pg_try_advisory_lock(@key)", new { key = PostgresMigrations.AdvisoryLockKey }, cancellationToken: cancellationToken));
+        if (!acquired)
+        {
+            Log.WaitingForMigrationLock(_logger, Database);
+            // As long as the other migrator takes: no command timeout, but the caller can still give up.
+            await lockConnection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_lock(@key)", new { key = PostgresMigrations.AdvisoryLockKey }, commandTimeout: 0, cancellationToken: cancellationToken));
+        }
+
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // DbUp is synchronous; keep it off the caller's thread.
+            return await Task.Run(() => PostgresMigrations.Run(_dataSource, Database, _logger, include), cancellationToken);
+        }
+        finally
+        {
+            // Also released when the connection's session ends; the pool resets a returned connection with DISCARD ALL,
+            // which releases advisory locks too.
+            await lockConnection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_unlock(@key)", new { key = PostgresMigrations.AdvisoryLockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    public Task<IStoreTransaction> BeginWriteAsync(CancellationToken cancellationToken) =>
+        BeginAsync(IsolationLevel.ReadCommitted, forWrite: true, cancellationToken);
+
+    public Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken) =>
+        BeginAsync(IsolationLevel.RepeatableRead, forWrite: false, cancellationToken);
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM users WHERE false", cancellationToken: cancellationToken));
+            return true;
+        }
+        catch (NpgsqlException)
+        {
+            // Unreachable server, refused login, or a schema that has not been migrated (PostgresException derives from it).
+            return false;
+        }
+    }
+
+    /// <summary>Closes the pooled connections.</summary>
+    public void Dispose() => _dataSource.Dispose();
+
+    /// <summary>Closes the pooled connections.</summary>
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    /// <summary>Checks the connection string and names the store's connections, so they can be told apart on the server.</summary>
+    internal static (string ConnectionString, string Database) Resolve(string connectionString, string applicationName = "tessera")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new ArgumentException($"Not a valid PostgreSQL (Npgsql) connection string: {exception.Message}", nameof(connectionString), exception);
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            throw new ArgumentException("The PostgreSQL connection string names no Host.", nameof(connectionString));
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.ApplicationName))
+        {
+            builder.ApplicationName = applicationName;
+        }
+
+        return (builder.ConnectionString, builder.Database ?? builder.Username ?? "(default database)");
+    }
+
+    private async Task<IStoreTransaction> BeginAsync(IsolationLevel isolationLevel, bool forWrite, CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            // Npgsql sends the BEGIN with the transaction's first command: no round trip of its own.
+            var transaction = await connection.BeginTransactionAsync(isolationLevel, cancellationToken);
+            return new PostgresStoreTransaction(connection, transaction, forWrite);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
