@@ -1,0 +1,79 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Throttling;
+using Tessera.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class TesseraRedisServiceCollectionExtensions
+{
+    /// <summary>
+    /// Makes this node a member of a Redis-backed cluster: the invalidation bus that waits for every live node
+    /// (<see cref="RedisInvalidationBus"/>), membership and the self-fencing watchdog (<see cref="RedisClusterMonitor"/>,
+    /// a hosted service), shared login throttling (<see cref="RedisLoginThrottle"/>), and <see cref="RedisClusterState"/>
+    /// for readiness and metrics.
+    /// <para>The bus and the throttle <em>replace</em> whatever is registered for <see cref="IInvalidationBus"/> and
+    /// <see cref="ILoginThrottle"/>, so this may be called before or after <c>AddTesseraCore</c> (whose registrations
+    /// only fill gaps). The Redis connection is made with <c>AbortOnConnectFail=false</c>: a node starts while Redis
+    /// is down, and stays fenced (every session check reads the store) until it hears the bus.</para>
+    /// </summary>
+    /// <param name="services">The node's services; <c>AddTesseraCore</c> provides the session cache and handlers.</param>
+    /// <param name="configuration">A StackExchange.Redis configuration string (<c>Tessera:Redis:Configuration</c>).</param>
+    /// <param name="configure">Cluster timings and names; the defaults suit a LAN.</param>
+    public static IServiceCollection AddTesseraRedis(
+        this IServiceCollection services, string configuration, Action<RedisClusterOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+
+        var optionsBuilder = services.AddOptions<RedisClusterOptions>()
+            .Configure(options => options.Configuration = configuration)
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisClusterOptions>, RedisClusterOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisClusterOptions>>().Value;
+            return new RedisClusterState(options.NodeId ?? Guid.NewGuid().ToString("N"));
+        });
+        services.TryAddSingleton<IConnectionMultiplexer>(sp => Connect(
+            sp.GetRequiredService<IOptions<RedisClusterOptions>>().Value,
+            sp.GetRequiredService<RedisClusterState>().NodeId));
+
+        services.TryAddSingleton<RedisClusterNode>();
+        services.TryAddSingleton(sp => new RedisInvalidationBus(
+            sp.GetRequiredService<RedisClusterNode>(), sp.GetRequiredService<ILogger<RedisInvalidationBus>>()));
+        services.Replace(ServiceDescriptor.Singleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisClusterMonitor>(sp => new RedisClusterMonitor(
+            sp.GetRequiredService<RedisClusterNode>(),
+            sp.GetRequiredService<RedisInvalidationBus>(),
+            sp.GetRequiredService<ILogger<RedisClusterMonitor>>())));
+
+        services.Replace(ServiceDescriptor.Singleton<ILoginThrottle, RedisLoginThrottle>());
+        return services;
+    }
+
+    /// <summary>
+    /// Connects without failing when Redis is down (the multiplexer keeps trying), fails commands at once while
+    /// disconnected rather than queueing them (the bus retries against its own deadline, the throttle falls back),
+    /// and names the connection after the node, so that an operator can find it in <c>CLIENT LIST</c>.
+    /// </summary>
+    internal static ConnectionMultiplexer Connect(RedisClusterOptions options, string nodeId)
+    {
+        var configuration = ConfigurationOptions.Parse(options.Configuration);
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ClientName ??= $"{options.KeyPrefix}-{nodeId}";
+        configuration.ReconnectRetryPolicy ??= new ExponentialRetry(250, 5_000);
+        return ConnectionMultiplexer.Connect(configuration);
+    }
+}
