@@ -25,7 +25,7 @@ internal static class TesseraServerExtensions
         var services = builder.Services;
         services.AddOptions<TesseraOptions>().BindConfiguration(TesseraOptions.SectionName);
         services.AddTesseraCore();
-        builder.AddTesseraStore();
+        builder.AddTesseraStorage();
 
         services.AddSingleton<PrometheusExport>();
         services.AddSingleton<EventStreamRegistry>();
@@ -56,7 +56,7 @@ internal static class TesseraServerExtensions
         return builder;
     }
 
-    private static void AddTesseraStore(this IHostApplicationBuilder builder)
+    private static void AddTesseraStorage(this IHostApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(TesseraOptions.SectionName).Get<TesseraOptions>() ?? new TesseraOptions();
         switch (options.Storage.Provider)
@@ -66,12 +66,20 @@ internal static class TesseraServerExtensions
                     ?? $"Data Source={Path.Combine(Path.GetFullPath(options.DataDirectory), "tessera.db")}";
                 builder.Services.AddTesseraSqliteStore(connectionString);
                 break;
-            case "postgres":
-                throw new InvalidOperationException(
-                    "Tessera:Storage:Provider 'postgres' is not available in this build yet; use 'sqlite' (the default).");
-            default:
-                // Unknown providers are reported by the options validator at start-up, with the other bad settings.
+            case "postgres" when !string.IsNullOrWhiteSpace(options.Storage.ConnectionString):
+                builder.Services.AddTesseraPostgresStore(options.Storage.ConnectionString);
                 break;
+            default:
+                // Unknown providers and a missing connection string are reported by the options validator at
+                // start-up, with the other bad settings.
+                break;
+        }
+
+        // Several nodes share Redis: the bus that waits for every node, membership, self-fencing, shared throttling.
+        if (!string.IsNullOrWhiteSpace(options.Redis.Configuration))
+        {
+            builder.Services.AddTesseraRedis(options.Redis.Configuration);
+            builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [OperationsApi.ReadyTag]);
         }
     }
 

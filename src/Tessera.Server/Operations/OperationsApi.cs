@@ -41,3 +41,28 @@ internal sealed class StoreHealthCheck(ITesseraStore store) : IHealthCheck
         }
     }
 }
+
+/// <summary>
+/// Ready when this node reaches Redis; degraded (still serving, by reading every session from the store) while
+/// it is fenced because it cannot prove it hears every invalidation.
+/// </summary>
+internal sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer redis, Tessera.Redis.RedisClusterState cluster) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["node"] = cluster.NodeId,
+            ["state"] = cluster.State.ToString(),
+            ["liveNodes"] = cluster.LiveNodes.Count,
+        };
+        if (!redis.IsConnected)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("Redis is not reachable; sessions are checked against the store.", data: data));
+        }
+
+        return Task.FromResult(cluster.State == Tessera.Redis.RedisNodeState.Trusted
+            ? HealthCheckResult.Healthy("Redis reachable; this node hears every invalidation.", data)
+            : HealthCheckResult.Degraded($"Fenced ({cluster.StateReason}): sessions are checked against the store until the bus is proven again.", data: data));
+    }
+}

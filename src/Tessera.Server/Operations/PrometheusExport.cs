@@ -2,6 +2,7 @@ using Prometheus;
 using Tessera.Core.Caching;
 using Tessera.Core.Diagnostics;
 using Tessera.Core.Sessions;
+using Tessera.Redis;
 
 namespace Tessera.Server.Operations;
 
@@ -11,7 +12,7 @@ namespace Tessera.Server.Operations;
 /// </summary>
 internal sealed class PrometheusExport
 {
-    public PrometheusExport(TesseraMetrics metrics, SessionCache cache)
+    public PrometheusExport(TesseraMetrics metrics, SessionCache cache, RedisClusterState? cluster = null)
     {
         Registry = Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry);
@@ -24,6 +25,12 @@ internal sealed class PrometheusExport
         var streams = factory.CreateGauge("tessera_event_streams_open", "Open /v1/events streams on this node.");
         var loginFailures = factory.CreateCounter("tessera_login_failures_total", "Failed logins (wrong email or password).");
         var throttled = factory.CreateCounter("tessera_login_throttled_total", "Logins refused by throttling.");
+        var hitRatio = factory.CreateGauge("tessera_session_cache_hit_ratio", "Share of session checks answered from this node's memory since start.");
+        var trusted = factory.CreateGauge("tessera_session_cache_trusted", "1 while this node serves checks from memory, 0 while it reads every check from the store.");
+        if (cluster is not null)
+        {
+            RegisterCluster(factory, cluster);
+        }
 
         Registry.AddBeforeCollectCallback(() =>
         {
@@ -43,6 +50,30 @@ internal sealed class PrometheusExport
             streams.Set(metrics.OpenEventStreams);
             loginFailures.IncTo(metrics.LoginFailures);
             throttled.IncTo(metrics.LoginsThrottled);
+            var lookups = metrics.CacheHits + metrics.CacheMisses;
+            hitRatio.Set(lookups == 0 ? 0 : (double)metrics.CacheHits / lookups);
+            trusted.Set(cache.IsTrusted ? 1 : 0);
+        });
+    }
+
+    private void RegisterCluster(MetricFactory factory, RedisClusterState cluster)
+    {
+        var lag = factory.CreateGauge("tessera_bus_lag_seconds", "Round trip of this node's last ping through the Redis bus.");
+        var live = factory.CreateGauge("tessera_cluster_live_nodes", "Nodes whose heartbeat Redis saw recently, this one included.");
+        var fences = factory.CreateCounter("tessera_node_fences_total", "Times this node stopped serving from memory because it could not prove it hears the bus.");
+        var awaited = factory.CreateCounter("tessera_bus_acks_awaited_total", "Acknowledgements this node's invalidations waited for.");
+        var received = factory.CreateCounter("tessera_bus_acks_received_total", "Acknowledgements that arrived before the deadline.");
+        var fencedNodes = factory.CreateCounter("tessera_bus_silent_nodes_total", "Nodes that stayed silent until a publish's deadline and were taken as fenced.");
+        var applied = factory.CreateCounter("tessera_bus_invalidations_received_total", "Invalidations from other nodes applied here.");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            lag.Set(cluster.LastPingRoundTrip?.TotalSeconds ?? double.NaN);
+            live.Set(cluster.LiveNodes.Count);
+            fences.IncTo(cluster.Fences);
+            awaited.IncTo(cluster.AcksAwaited);
+            received.IncTo(cluster.AcksReceived);
+            fencedNodes.IncTo(cluster.FencedNodes);
+            applied.IncTo(cluster.InvalidationsReceived);
         });
     }
 
