@@ -127,6 +127,29 @@ public sealed class BulkTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Fact]
+    public async Task More_than_a_thousand_users_in_one_bulk_request_gives_400()
+    {
+        using var admin = await _app.AdminAsync();
+        var ids = Enumerable.Range(0, 1001).Select(i => $"usr_{i:D32}").ToArray();
+
+        var response = await admin.Post("/v1/admin/users/bulk", new { action = "revoke_sessions", userIds = ids });
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task A_user_named_twice_is_changed_once()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        using var admin = await _app.AdminAsync();
+
+        var results = await BulkAsync(admin, new { action = "revoke_sessions", userIds = new[] { user.Id, user.Id } });
+
+        Assert.Equal(2, results.Where(r => r.Str("userId") == user.Id).Sum(r => r.GetProperty("revokedSessions").GetInt32()));
+        Assert.All(results, r => Assert.True(r.GetProperty("ok").GetBoolean()));
+    }
+
+    [Fact]
     public async Task A_bad_action_changes_nobody()
     {
         var user = await _app.NewUserAsync(sessions: 1);

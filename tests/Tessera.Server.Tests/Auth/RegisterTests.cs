@@ -204,6 +204,16 @@ public sealed class RegisterTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Fact]
+    public async Task A_display_name_of_more_than_100_characters_is_refused()
+    {
+        using var client = _app.Anonymous();
+
+        var response = await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = TesseraApp.Password, displayName = new string('d', 101) });
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
     public async Task Registering_writes_a_user_registered_audit_event()
     {
         var id = await _app.RegisterAsync(TesseraApp.NewEmail());
