@@ -100,12 +100,13 @@ exports() {
   printf 'export TESSERA_TEST_POSTGRES_DIR=%s\n' "$dir"
 }
 
+# fail <dir> <message> <log>...: says what failed, shows the logs that tell why, removes the directory, exits 1.
 fail() {
-  local dir="$1"
-  shift
-  say "eng/postgres.sh: $*"
+  local dir="$1" message="$2"
+  shift 2
+  say "eng/postgres.sh: $message"
   local file
-  for file in "$dir/initdb.log" "$dir/setup.log" "$dir/server.log"; do
+  for file in "$@"; do
     if [ -s "$file" ]; then
       say "---- $file"
       cat "$file" >&2
@@ -141,7 +142,7 @@ start() {
 
   # UTF8 and the C locale: the store asks for the case rules it needs (ICU) itself, whatever the database's locale.
   if ! as_owner "$bin/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C --auth=trust >"$dir/initdb.log" 2>&1; then
-    fail "$dir" "initdb failed"
+    fail "$dir" "initdb failed" "$dir/initdb.log"
   fi
 
   for attempt in 1 2 3 4 5; do
@@ -156,17 +157,17 @@ start() {
     as_owner "$bin/pg_ctl" -D "$dir/data" stop -m immediate >>"$dir/setup.log" 2>&1 || true
   done
   if [ -z "$port" ]; then
-    fail "$dir" "the server did not start (5 attempts)"
+    fail "$dir" "the server did not start (5 attempts)" "$dir/setup.log" "$dir/server.log"
   fi
 
   if ! as_owner "$bin/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'" \
     -c "CREATE DATABASE $DATABASE OWNER $ROLE" >>"$dir/setup.log" 2>&1; then
-    fail "$dir" "creating the role and database '$ROLE' failed"
+    fail "$dir" "creating the role and database '$ROLE' failed" "$dir/setup.log" "$dir/server.log"
   fi
   if ! as_owner "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U "$ROLE" -d "$DATABASE" -v ON_ERROR_STOP=1 \
     -c "SELECT 1" >>"$dir/setup.log" 2>&1; then
-    fail "$dir" "the server does not answer on 127.0.0.1:$port as '$ROLE'"
+    fail "$dir" "the server does not answer on 127.0.0.1:$port as '$ROLE'" "$dir/setup.log" "$dir/server.log"
   fi
 
   exports "$dir" "$port"
