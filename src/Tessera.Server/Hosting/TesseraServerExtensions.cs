@@ -53,6 +53,7 @@ internal static class TesseraServerExtensions
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("storage", tags: [OperationsApi.ReadyTag]);
+        services.AddTesseraWeb();
         return builder;
     }
 
@@ -110,6 +111,7 @@ internal static class TesseraServerExtensions
         app.MapAdminApi();
         app.MapEventsApi();
         app.MapOperationsApi();
+        app.MapTesseraWeb();
         return app;
     }
 

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Mvc;
+using Tessera.Core;
+using Tessera.Core.Accounts;
+using Tessera.Core.Sessions;
+
+namespace Tessera.Server.Web.Pages.Account;
+
+/// <summary>/account: who I am, and changing my password (which signs my other devices out).</summary>
+internal sealed class IndexModel(AccountService accounts, SessionService sessions) : SignedInPageModel
+{
+    [BindProperty]
+    public string? CurrentPassword { get; set; }
+
+    [BindProperty]
+    public string? NewPassword { get; set; }
+
+    [BindProperty]
+    public string? ConfirmPassword { get; set; }
+
+    public int ActiveSessions { get; private set; }
+
+    public string? PasswordError { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync()
+    {
+        await LoadAsync();
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostPasswordAsync()
+    {
+        if (!string.IsNullOrEmpty(NewPassword) && NewPassword != ConfirmPassword)
+        {
+            return await RefuseAsync("The new password and its confirmation do not match.");
+        }
+
+        try
+        {
+            await accounts.ChangePasswordAsync(Current.Entry, CurrentPassword, NewPassword, ClientIp, HttpContext.RequestAborted);
+        }
+        catch (TesseraException refused)
+        {
+            return await RefuseAsync(Describe(refused));
+        }
+
+        return Back("Your password was changed. Every other device signed in to your account was signed out.");
+    }
+
+    private async Task<IActionResult> RefuseAsync(string message)
+    {
+        PasswordError = message;
+        CurrentPassword = NewPassword = ConfirmPassword = null;
+        Response.StatusCode = StatusCodes.Status400BadRequest;
+        await LoadAsync();
+        return Page();
+    }
+
+    private async Task LoadAsync() =>
+        ActiveSessions = (await sessions.ListActiveAsync(CurrentUser.Id, HttpContext.RequestAborted)).Count;
+}

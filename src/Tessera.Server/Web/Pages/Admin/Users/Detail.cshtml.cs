@@ -1,0 +1,138 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
+using Tessera.Core;
+using Tessera.Core.Administration;
+using Tessera.Core.Audit;
+using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
+using Tessera.Core.Users;
+
+namespace Tessera.Server.Web.Pages.Admin.Users;
+
+/// <summary>
+/// /admin/users/{id}: one user's state, live sessions and recent audit events, and the decisions about them. Each
+/// decision is the same <see cref="UserAdministration"/> call as the admin API, refusals included (an admin's own account).
+/// </summary>
+internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) : AdminPageModel
+{
+    public const int RecentEventCount = 20;
+
+    [BindProperty(SupportsGet = true)]
+    public string Id { get; set; } = string.Empty;
+
+    public User? Target { get; private set; }
+
+    public IReadOnlyList<ActiveSession> Sessions { get; private set; } = [];
+
+    public IReadOnlyList<AuditEvent> RecentEvents { get; private set; } = [];
+
+    public DateTimeOffset Now { get; private set; }
+
+    public bool IsSelf => Id == CurrentUser.Id;
+
+    public bool IsBanned => Target?.IsBannedAt(Now) == true;
+
+    public async Task<IActionResult> OnGetAsync()
+    {
+        Now = clock.GetUtcNow();
+        try
+        {
+            (Target, _) = await admin.GetAsync(Id, HttpContext.RequestAborted);
+            Sessions = await admin.ListSessionsAsync(Id, HttpContext.RequestAborted);
+            RecentEvents = await admin.QueryAuditAsync(new AuditQuery(Id, null, null, null, RecentEventCount), HttpContext.RequestAborted);
+        }
+        catch (TesseraException refused) when (refused.Code == ErrorCodes.NotFound)
+        {
+            Response.StatusCode = StatusCodes.Status404NotFound;
+        }
+
+        return Page();
+    }
+
+    public Task<IActionResult> OnPostDeactivateAsync(string? reason) => DecideAsync(async () =>
+    {
+        var result = await admin.DeactivateAsync(Current.Actor, Id, reason, ClientIp, HttpContext.RequestAborted);
+        return $"{result.User.DisplayName} was deactivated and signed out of {AdminDisplay.Plural(result.RevokedSessions, "session", "sessions")}.";
+    });
+
+    public Task<IActionResult> OnPostReactivateAsync() => DecideAsync(async () =>
+    {
+        var result = await admin.ReactivateAsync(Current.Actor, Id, ClientIp, HttpContext.RequestAborted);
+        return $"{result.User.DisplayName} was reactivated and can sign in again.";
+    });
+
+    /// <summary><paramref name="untilUtc"/> comes from tessera.js (the local time converted); without it the time is read as UTC.</summary>
+    public Task<IActionResult> OnPostBanAsync(string? reason, string? until, string? untilUtc) => DecideAsync(async () =>
+    {
+        var end = ParseTime(untilUtc, until);
+        if (end is null && !string.IsNullOrEmpty(until))
+        {
+            throw TesseraException.Validation("until", "The end of the ban is not a date and time.");
+        }
+
+        var result = await admin.BanAsync(Current.Actor, Id, reason, end, ClientIp, HttpContext.RequestAborted);
+        var span = end is { } e ? $"until {TimeDisplay.Exact(e)}" : "until unbanned";
+        return $"{result.User.DisplayName} was banned {span} and signed out of {AdminDisplay.Plural(result.RevokedSessions, "session", "sessions")}.";
+    });
+
+    public Task<IActionResult> OnPostUnbanAsync() => DecideAsync(async () =>
+    {
+        var result = await admin.UnbanAsync(Current.Actor, Id, ClientIp, HttpContext.RequestAborted);
+        return $"{result.User.DisplayName} was unbanned and can sign in again.";
+    });
+
+    public Task<IActionResult> OnPostDeleteAsync() => DecideAsync(async () =>
+    {
+        var result = await admin.DeleteAsync(Current.Actor, Id, ClientIp, HttpContext.RequestAborted);
+        return $"The account was deleted and {AdminDisplay.Plural(result.RevokedSessions, "session was", "sessions were")} ended.";
+    });
+
+    public Task<IActionResult> OnPostRevokeSessionsAsync() => DecideAsync(async () =>
+    {
+        var revoked = await admin.RevokeSessionsAsync(Current.Actor, Id, ClientIp, HttpContext.RequestAborted);
+        return revoked == 0 ? "There were no sessions to end." : $"Ended {AdminDisplay.Plural(revoked, "session", "sessions")}.";
+    });
+
+    public Task<IActionResult> OnPostRevokeSessionAsync(string? sessionId) => DecideAsync(async () =>
+    {
+        await admin.RevokeSessionAsync(Current.Actor, Id, sessionId ?? string.Empty, ClientIp, HttpContext.RequestAborted);
+        return "The session was ended.";
+    });
+
+    /// <summary>The state of a ban, in words.</summary>
+    public string BanState() => Target switch
+    {
+        null => string.Empty,
+        { Banned: false } => "Not banned",
+        { BannedUntil: { } until } when until <= Now => $"Ban ended {TimeDisplay.Exact(until)}",
+        { BannedUntil: { } until } => $"Banned until {TimeDisplay.Exact(until)}",
+        _ => "Banned until unbanned",
+    };
+
+    private async Task<IActionResult> DecideAsync(Func<Task<string>> decision)
+    {
+        try
+        {
+            return Back(await decision());
+        }
+        catch (TesseraException refused)
+        {
+            // The core's own sentence: "Admins cannot do this to their own account.", "This user has been deleted.", …
+            return Back(error: Describe(refused));
+        }
+    }
+
+    private static DateTimeOffset? ParseTime(string? utc, string? local)
+    {
+        if (!string.IsNullOrEmpty(utc)
+            && DateTimeOffset.TryParse(utc, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsedUtc))
+        {
+            return parsedUtc;
+        }
+
+        return !string.IsNullOrEmpty(local)
+            && DateTimeOffset.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+            ? parsed
+            : null;
+    }
+}

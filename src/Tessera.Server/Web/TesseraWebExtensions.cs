@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Tessera.Core.Options;
+
+// In the hosting namespace, so that AddTesseraServer and MapTesseraApi reach it with one line each.
+namespace Tessera.Server.Hosting;
+
+/// <summary>
+/// The web console: server-rendered pages under <c>Web/Pages</c> and the stylesheet and script under <c>wwwroot</c>.
+/// The pages call the same core services as the API, and check the session with the same validator on every request.
+/// </summary>
+internal static class TesseraWebExtensions
+{
+    public static IServiceCollection AddTesseraWeb(this IServiceCollection services)
+    {
+        // Everything of the feature lives in Web/: the pages too.
+        services.AddRazorPages(options => options.RootDirectory = "/Web/Pages");
+
+        // Forms carry an antiforgery token (the form tag helper adds it; Razor Pages check it on every POST).
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "tessera_antiforgery";
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.FormFieldName = "__RequestVerificationToken";
+        });
+
+        // The one-shot notices after an action ("Signed out of 2 other devices.") ride in a short-lived cookie.
+        services.Configure<CookieTempDataProviderOptions>(options =>
+        {
+            options.Cookie.Name = "tessera_notice";
+            options.Cookie.SameSite = SameSiteMode.Lax;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.Cookie.IsEssential = true;
+        });
+
+        // Antiforgery tokens and notices are protected with keys kept next to the database, so that a restart
+        // does not invalidate the forms that are open in people's browsers.
+        services.AddDataProtection().SetApplicationName("Tessera");
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<TesseraOptions>, ILoggerFactory>((keys, tessera, loggers) =>
+            keys.XmlRepository = new FileSystemXmlRepository(
+                new DirectoryInfo(Path.Combine(Path.GetFullPath(tessera.Value.DataDirectory), "keys")), loggers));
+        return services;
+    }
+
+    public static WebApplication MapTesseraWeb(this WebApplication app)
+    {
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            // Links carry a content hash (asp-append-version), so a changed file is a new URL; still, check daily.
+            OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "public, max-age=86400",
+        });
+        app.MapRazorPages();
+        return app;
+    }
+}

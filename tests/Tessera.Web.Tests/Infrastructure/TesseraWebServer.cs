@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Tessera.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The real Tessera server (the program itself, API and pages) on Kestrel at a free loopback port, on SQLite in a
+/// data directory of its own, with a bootstrap admin. A browser can reach it like any deployment.
+/// </summary>
+public sealed class TesseraWebServer : WebApplicationFactory<Program>
+{
+    public const string AdminEmail = "admin@tessera.test";
+    public const string AdminPassword = "admin-password-1";
+    public const string Password = "correct-horse-1";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public TesseraWebServer(IDictionary<string, string?>? settings = null)
+    {
+        DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-web-tests", Guid.NewGuid().ToString("N"));
+        _settings = new Dictionary<string, string?>
+        {
+            ["Tessera:DataDirectory"] = DataDirectory,
+            ["Tessera:Bootstrap:AdminEmail"] = AdminEmail,
+            ["Tessera:Bootstrap:AdminPassword"] = AdminPassword,
+            // The suite signs in far more often than people do; the throttling test sets its own limits.
+            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
+            ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
+            // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
+            ["Tessera:Passwords:HashIterations"] = "1000",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+
+        UseKestrel(0);
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>http://127.0.0.1:port, once <see cref="Start"/> has run.</summary>
+    public string BaseUrl { get; private set; } = string.Empty;
+
+    public void Start()
+    {
+        StartServer();
+        BaseUrl = ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        Assert.StartsWith("http://127.0.0.1:", BaseUrl, StringComparison.Ordinal);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>An API client without credentials (for setting up what a test is not about).</summary>
+    public HttpClient Api(string? token = null)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri(BaseUrl), HandleCookies = false, AllowAutoRedirect = false });
+        client.Timeout = TimeSpan.FromSeconds(30);
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>Registers a user through the API and returns their id.</summary>
+    public async Task<string> RegisterAsync(string email, string displayName, string password = Password)
+    {
+        using var client = Api();
+        var response = await client.PostAsJsonAsync("/v1/auth/register", new { email, password, displayName }, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Registering {email} failed: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("user").GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Signs in through the API and returns the token.</summary>
+    public async Task<string> LoginAsync(string email, string password = Password, string? userAgent = null)
+    {
+        using var client = Api();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/login") { Content = JsonContent.Create(new { email, password }) };
+        if (userAgent is not null)
+        {
+            request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
+        }
+
+        var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"Login of {email} failed: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>An admin decision through the API (for setting up state; the console's own buttons are what tests check).</summary>
+    public async Task AdminPostAsync(string path, object? body = null)
+    {
+        using var client = Api(await LoginAsync(AdminEmail, AdminPassword));
+        var response = await client.PostAsJsonAsync(path, body ?? new { }, TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"POST {path} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            try
+            {
+                if (Directory.Exists(DataDirectory))
+                {
+                    Directory.Delete(DataDirectory, recursive: true);
+                }
+
+                return;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}
