@@ -54,6 +54,9 @@ public sealed class PostgresChangeListener : BackgroundService
             Pooling = false,
             Multiplexing = false,
             ApplicationName = ApplicationName,
+            // A ping that timed out breaks the connection at once, instead of first waiting for the server to confirm
+            // a cancellation it may never send (a stopped or unreachable server).
+            CancellationTimeout = -1,
         }.ConnectionString;
         _database = database;
         _handlers = [.. handlers];

@@ -209,6 +209,37 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
     }
 
     [Fact]
+    public async Task A_listener_whose_server_stops_answering_notices_it_by_pinging_and_comes_back_on_a_new_connection()
+    {
+        var node = await StartAsync(pingInterval: TimeSpan.FromMilliseconds(200), pingTimeout: TimeSpan.FromSeconds(1));
+        var user = NewUser();
+        await InsertAsync(node.Store, user);
+        await Task.Delay(600, Ct); // a few quiet pings: nothing is lost while the server answers them
+        Assert.True(node.Listener.IsListening);
+        Assert.True(node.Cache.IsTrusted);
+        var states = new ConcurrentQueue<(bool Listening, bool Trusted)>();
+        node.Listener.ListeningChanged += listening => states.Enqueue((listening, node.Cache.IsTrusted));
+
+        // The listener's server process freezes: its socket stays open, but nothing comes back (as on a dead network).
+        var pid = Convert.ToInt32(await node.Database.ScalarAsync(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = @name AND datname = current_database()",
+            ("name", PostgresChangeListener.ApplicationName)), System.Globalization.CultureInfo.InvariantCulture);
+        Signal("STOP", pid);
+        try
+        {
+            await WaitUntilAsync(() => states.Count >= 2, TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            Signal("CONT", pid);
+        }
+
+        Assert.Equal([(false, false), (true, true)], states);
+        await node.Database.ExecuteAsync("UPDATE users SET status = 'deactivated' WHERE id = @id", ("id", user.Id));
+        await node.Handler.WaitForAsync(i => i.UserId == user.Id && i.UserChanged, Promptly);
+    }
+
+    [Fact]
     public async Task A_handler_that_throws_does_not_keep_the_others_from_hearing()
     {
         var database = await server.CreateDatabaseAsync();
@@ -306,8 +337,15 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         return port;
     }
 
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {pid}") { RedirectStandardError = true })!;
+        kill.WaitForExit();
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} failed: {kill.StandardError.ReadToEnd()}");
+    }
+
     /// <summary>A node: a migrated store on a fresh database, a cache, a recording handler and a started listener.</summary>
-    private async Task<Node> StartAsync()
+    private async Task<Node> StartAsync(TimeSpan? pingInterval = null, TimeSpan? pingTimeout = null)
     {
         var database = await server.CreateDatabaseAsync();
         _cleanup.Add(database);
@@ -316,7 +354,11 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         await store.MigrateAsync(Ct);
         var cache = new SessionCache();
         var handler = new RecordingHandler();
-        var listener = new PostgresChangeListener(database.ConnectionString, [cache, handler], cache);
+        var listener = new PostgresChangeListener(database.ConnectionString, [cache, handler], cache)
+        {
+            PingInterval = pingInterval ?? TimeSpan.FromSeconds(5),
+            PingTimeout = pingTimeout ?? TimeSpan.FromSeconds(5),
+        };
         _cleanup.Add(new Stopper(listener));
         await listener.StartAsync(Ct);
         await WaitUntilAsync(() => listener.IsListening && cache.IsTrusted, TimeSpan.FromSeconds(10));
