@@ -17,6 +17,35 @@ need_dotnet() {
 need_dotnet
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# Real servers for the suites that need them, each on a free loopback port in a temporary directory, installed
+# from Debian's packages when missing (as root in CI), and stopped whatever happens.
+stop_services() {
+  [ -n "${TESSERA_TEST_POSTGRES_DIR:-}" ] && eng/postgres.sh stop "$TESSERA_TEST_POSTGRES_DIR" >/dev/null 2>&1
+  [ -n "${TESSERA_TEST_REDIS_DIR:-}" ] && eng/redis.sh stop "$TESSERA_TEST_REDIS_DIR" >/dev/null 2>&1
+  return 0
+}
+trap stop_services EXIT
+
+log "Starting PostgreSQL and Redis, installing Chromium"
+if ! postgres_env="$(eng/postgres.sh start)"; then
+  echo "PostgreSQL could not be started (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+eval "$postgres_env"
+if ! redis_env="$(eng/redis.sh start)"; then
+  echo "Redis could not be started (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+eval "$redis_env"
+if ! bash eng/chromium.sh; then
+  echo "Chromium could not be installed (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export TESSERA_TEST_POSTGRES TESSERA_TEST_POSTGRES_DIR TESSERA_TEST_REDIS TESSERA_TEST_REDIS_DIR
+
 # --- Build once ------------------------------------------------------------------------------------
 log "Restoring and building"
 if ! dotnet build Tessera.slnx -c Release -nologo -v quiet; then
