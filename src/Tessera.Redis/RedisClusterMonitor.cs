@@ -44,9 +44,10 @@ public sealed partial class RedisClusterMonitor : BackgroundService
         {
             try
             {
-                await queue.UnsubscribeAsync().WaitAsync(_node.Options.OperationTimeout, _node.Clock, cancellationToken).ConfigureAwait(false);
+                // Without waiting: when Redis is unreachable the multiplexer's disposal drops the subscriptions anyway.
+                queue.Unsubscribe(CommandFlags.FireAndForget);
             }
-            catch (Exception exception) when (exception is RedisException or TimeoutException or OperationCanceledException)
+            catch (RedisException exception)
             {
                 LogLeaveFailed(exception.Message);
             }
