@@ -126,10 +126,18 @@ public sealed class AccountService(
             async change =>
             {
                 // Read again inside the write: a ban or deactivation committed since the first read must win.
-                var current = await change.Transaction.Users.FindByIdAsync(user.Id, cancellationToken).ConfigureAwait(false)
-                    ?? throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
+                var current = await change.Transaction.Users.FindByIdAsync(user.Id, cancellationToken).ConfigureAwait(false);
+
+                // The password was checked against the row read before this transaction. A change or reset committed
+                // since then has ended every session that existed; a session made with the old password must not
+                // slip in after it.
+                if (current is null || current.PasswordHash != user.PasswordHash)
+                {
+                    throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
+                }
+
                 ThrowIfCannotSignIn(current, change.Now);
-                if (rehash is not null && current.PasswordHash == user.PasswordHash)
+                if (rehash is not null)
                 {
                     current = current with { PasswordHash = rehash, UpdatedAt = change.Now };
                     await change.Transaction.Users.UpdateAsync(current, cancellationToken).ConfigureAwait(false);
