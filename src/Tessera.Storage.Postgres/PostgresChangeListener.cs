@@ -201,10 +201,15 @@ public sealed class PostgresChangeListener : BackgroundService
     }
 
     /// <summary>A table was emptied, or a payload not understood: forget every session and user this node holds.</summary>
+    /// <remarks>
+    /// The cache can only be emptied by distrusting it; it is trusted again only if it was trusted before, so that a
+    /// cache another part distrusted meanwhile (the Redis fence) stays so.
+    /// </remarks>
     private void DropEverything()
     {
+        var wasTrusted = _cache.IsTrusted;
         _cache.Distrust();
-        if (_listening)
+        if (wasTrusted && _listening)
         {
             _cache.Trust();
         }
