@@ -24,6 +24,9 @@ namespace Tessera.Redis;
 /// </summary>
 internal sealed class NodeFence
 {
+    /// <summary>How the fence names itself when it distrusts the session cache.</summary>
+    public const string TrustSource = "redis-bus";
+
     private const int MaxPendingPings = 256;
 
     private readonly SessionCache _cache;
@@ -54,7 +57,7 @@ internal sealed class NodeFence
         _heartbeatInterval = options.HeartbeatInterval;
         _distrustedAt = now;
         _lastFailureAt = now;
-        cache.Distrust();
+        cache.Distrust(TrustSource);
     }
 
     public bool IsTrusted
@@ -222,7 +225,7 @@ internal sealed class NodeFence
                 && now - beat <= _heartbeatStaleAfter - _heartbeatInterval)
             {
                 _trusted = true;
-                _cache.Trust();
+                _cache.Trust(TrustSource);
                 _reason = $"trusted again after: {_reason}";
                 return new(FenceChangeKind.Trusted, null);
             }
@@ -253,7 +256,7 @@ internal sealed class NodeFence
         _trusted = false;
         _distrustedAt = now;
         _reason = reason;
-        _cache.Distrust();
+        _cache.Distrust(TrustSource);
         Interlocked.Increment(ref _fences);
         return reason;
     }

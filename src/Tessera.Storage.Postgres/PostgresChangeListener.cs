@@ -22,6 +22,9 @@ namespace Tessera.Storage.Postgres;
 /// </remarks>
 public sealed class PostgresChangeListener : BackgroundService
 {
+    /// <summary>How this listener names itself when it distrusts the session cache.</summary>
+    public const string TrustSource = "postgres-listener";
+
     /// <summary>The NOTIFY channel the triggers write to.</summary>
     public const string Channel = "tessera_changes";
 
@@ -201,19 +204,7 @@ public sealed class PostgresChangeListener : BackgroundService
     }
 
     /// <summary>A table was emptied, or a payload not understood: forget every session and user this node holds.</summary>
-    /// <remarks>
-    /// The cache can only be emptied by distrusting it; it is trusted again only if it was trusted before, so that a
-    /// cache another part distrusted meanwhile (the Redis fence) stays so.
-    /// </remarks>
-    private void DropEverything()
-    {
-        var wasTrusted = _cache.IsTrusted;
-        _cache.Distrust();
-        if (wasTrusted && _listening)
-        {
-            _cache.Trust();
-        }
-    }
+    private void DropEverything() => _cache.DropAll();
 
     private void SetListening(bool listening, bool force = false)
     {
@@ -224,11 +215,11 @@ public sealed class PostgresChangeListener : BackgroundService
 
         if (listening)
         {
-            _cache.Trust();
+            _cache.Trust(TrustSource);
         }
         else
         {
-            _cache.Distrust();
+            _cache.Distrust(TrustSource);
         }
 
         _listening = listening;

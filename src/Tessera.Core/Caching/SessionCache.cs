@@ -55,6 +55,7 @@ public sealed class SessionCache : IInvalidationHandler
     private readonly ConcurrentDictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
+    private readonly HashSet<string> _distrustedBy = new(StringComparer.Ordinal);
     private readonly int _capacity;
     private int _count;
     private long _epoch;
@@ -151,24 +152,55 @@ public sealed class SessionCache : IInvalidationHandler
         }
     }
 
-    /// <summary>Stops serving from memory and forgets everything, until <see cref="Trust"/> is called.</summary>
-    public void Distrust()
+    /// <summary>
+    /// Stops serving from memory and forgets everything, until every part that distrusted the cache trusts it again.
+    /// Each part that watches a feed of invalidations (the Redis bus, the PostgreSQL change listener) names itself as
+    /// <paramref name="source"/>, so that one recovering cannot lift another's distrust.
+    /// </summary>
+    public void Distrust(string source = "manual")
     {
         lock (_writeLock)
         {
+            _distrustedBy.Add(source);
             _trusted = false;
             Interlocked.Increment(ref _epoch);
             Clear();
         }
     }
 
-    /// <summary>Serves from memory again; call only once the node hears every invalidation again.</summary>
-    public void Trust()
+    /// <summary>Lifts <paramref name="source"/>'s distrust; the cache serves from memory again once no part distrusts it.</summary>
+    public void Trust(string source = "manual")
+    {
+        lock (_writeLock)
+        {
+            _distrustedBy.Remove(source);
+            if (_distrustedBy.Count == 0)
+            {
+                Interlocked.Increment(ref _epoch);
+                _trusted = true;
+            }
+        }
+    }
+
+    /// <summary>The parts that currently distrust the cache.</summary>
+    public IReadOnlyList<string> DistrustedBy
+    {
+        get
+        {
+            lock (_writeLock)
+            {
+                return [.. _distrustedBy];
+            }
+        }
+    }
+
+    /// <summary>Forgets every session and user (a table was emptied behind Tessera's back); trust is unchanged.</summary>
+    public void DropAll()
     {
         lock (_writeLock)
         {
             Interlocked.Increment(ref _epoch);
-            _trusted = true;
+            Clear();
         }
     }
 
