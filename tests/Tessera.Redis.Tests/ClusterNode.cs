@@ -95,7 +95,10 @@ public sealed class ClusterNode : IAsyncDisposable
     /// Puts a session of <paramref name="userId"/> in this node's cache, as a check that read the store would (kept only
     /// while the cache is trusted).
     /// </summary>
-    public void CacheSession(string userId)
+    public void CacheSession(string userId) => CacheSessionRead(userId, Cache.Epoch);
+
+    /// <summary>Fills the cache with a session read from the store after <paramref name="epochBeforeRead"/>, as the validator does.</summary>
+    public void CacheSessionRead(string userId, long epochBeforeRead)
     {
         var now = DateTimeOffset.UtcNow;
         var user = new User { Id = userId, Email = $"{userId}@example.test", DisplayName = userId, CreatedAt = now, UpdatedAt = now };
@@ -109,7 +112,7 @@ public sealed class ClusterNode : IAsyncDisposable
             LastActiveAt = now,
             AbsoluteExpiresAt = now.AddDays(1),
         };
-        Cache.Add(session, user, now, Cache.Epoch);
+        Cache.Add(session, user, now, epochBeforeRead);
     }
 
     /// <summary>Whether this node would answer a check of the user's session from memory.</summary>
