@@ -61,7 +61,7 @@ public sealed partial class RedisClusterMonitor : BackgroundService
             // Subscribed before the first heartbeat, so that a publisher that waits for this node can be answered.
             var subscriber = _node.Multiplexer.GetSubscriber();
             var queues = new List<ChannelMessageQueue>(await _bus.SubscribeAsync(stoppingToken).ConfigureAwait(false));
-            var pings = await RedisRetry.UntilAsync(() => subscriber.SubscribeAsync(_node.Keys.Ping(_node.NodeId)), stoppingToken)
+            var pings = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.Ping(_node.NodeId), stoppingToken)
                 .ConfigureAwait(false);
             pings.OnMessage(OnPing);
             queues.Add(pings);

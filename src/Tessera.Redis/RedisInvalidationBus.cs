@@ -101,9 +101,9 @@ public sealed partial class RedisInvalidationBus : IInvalidationBus
     internal async Task<IReadOnlyList<ChannelMessageQueue>> SubscribeAsync(CancellationToken cancellationToken)
     {
         var subscriber = _node.Multiplexer.GetSubscriber();
-        var invalidations = await RedisRetry.UntilAsync(() => subscriber.SubscribeAsync(_node.Keys.Invalidations), cancellationToken).ConfigureAwait(false);
+        var invalidations = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.Invalidations, cancellationToken).ConfigureAwait(false);
         invalidations.OnMessage(OnInvalidation);
-        var acks = await RedisRetry.UntilAsync(() => subscriber.SubscribeAsync(_node.Keys.Acks(NodeId)), cancellationToken).ConfigureAwait(false);
+        var acks = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.Acks(NodeId), cancellationToken).ConfigureAwait(false);
         acks.OnMessage(OnAck);
         return [invalidations, acks];
     }
@@ -342,10 +342,15 @@ public sealed class InvalidationNotConfirmedException : Exception
     }
 }
 
-/// <summary>Retries a Redis call that must eventually succeed (a subscription), pausing between tries.</summary>
+/// <summary>Subscribes until it works, pausing between tries.</summary>
 internal static class RedisRetry
 {
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    /// <summary>
+    /// StackExchange.Redis registers a queue before it sends SUBSCRIBE and keeps it when the send fails (to restore it
+    /// on reconnect); a failed try is therefore wiped before the next, or each one would leave a queue that fills
+    /// with every message and is never read.
+    /// </summary>
+    public static async Task<ChannelMessageQueue> SubscribeAsync(ISubscriber subscriber, RedisChannel channel, CancellationToken cancellationToken)
     {
         var pause = TimeSpan.FromMilliseconds(100);
         while (true)
@@ -353,10 +358,19 @@ internal static class RedisRetry
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                return await call().ConfigureAwait(false);
+                return await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is RedisException or TimeoutException)
             {
+                try
+                {
+                    await subscriber.UnsubscribeAsync(channel, null, CommandFlags.FireAndForget).ConfigureAwait(false);
+                }
+                catch (Exception wipe) when (wipe is RedisException or TimeoutException)
+                {
+                    // Removed locally before the server is asked; the server forgets it with the connection.
+                }
+
                 await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
                 pause = pause * 2 > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : pause * 2;
             }
