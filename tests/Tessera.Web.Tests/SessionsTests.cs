@@ -175,6 +175,30 @@ public sealed class SessionsTests(WebConsole web)
     }
 
     [Fact]
+    public async Task A_page_whose_event_stream_is_down_learns_when_it_reconnects_that_its_session_ended_meanwhile()
+    {
+        var email = WebConsole.NewEmail("offline");
+        var userId = await web.RegisterAsync(email, "Went Offline");
+        await using var device = await web.NewDeviceAsync(WebConsole.Devices.IPhoneSafari);
+        var page = await WebConsole.SignInAsync(device, email);
+
+        // The stream cannot get through (a flaky network): the browser keeps trying to reconnect.
+        await page.RouteAsync("**/v1/events", route => route.AbortAsync("internetdisconnected"));
+        await page.GotoAsync("/account/sessions");
+        await Expect(page.Locator("html[data-live='reconnecting']")).ToHaveCountAsync(1);
+        using (var admin = web.Server.Api(await web.Server.LoginAsync(TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword)))
+        {
+            var response = await admin.DeleteAsync($"/v1/admin/users/{userId}/sessions", TestContext.Current.CancellationToken);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+
+        // The network is back: the reconnect is refused (401), the page asks once why, and goes to sign in with the reason.
+        await page.UnrouteAllAsync();
+        await Expect(page.Locator("#ended-message")).ToHaveTextAsync("An administrator ended your session.", new() { Timeout = 15_000 });
+        await Expect(page).ToHaveURLAsync(new Regex(@"/login\?ended=revoked_by_admin&returnUrl=%2Faccount%2Fsessions$"));
+    }
+
+    [Fact]
     public async Task The_confirmation_dialogs_work_from_the_keyboard()
     {
         var email = WebConsole.NewEmail("keys");

@@ -9,6 +9,9 @@ internal static class TimeDisplay
     public static string Exact(DateTimeOffset at) =>
         at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
+    public static string Date(DateTimeOffset at) =>
+        at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
     public static string Machine(DateTimeOffset at) =>
         at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Tessera.Web.Tests.Infrastructure;
 
@@ -18,9 +20,11 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
     public const string Password = "correct-horse-1";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
 
-    public TesseraWebServer(IDictionary<string, string?>? settings = null)
+    public TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
     {
+        _clock = clock;
         DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-web-tests", Guid.NewGuid().ToString("N"));
         _settings = new Dictionary<string, string?>
         {
@@ -34,6 +38,8 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
             ["Tessera:Passwords:HashIterations"] = "1000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            // Each test server makes a fresh key ring in its own data directory and says so; once per server is noise here.
+            ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -61,6 +67,11 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_clock is not null)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(_clock));
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
-using Tessera.Core;
 using Tessera.Core.Administration;
 using Tessera.Core.Audit;
 using Tessera.Core.Storage;
@@ -32,7 +31,7 @@ internal sealed class AuditModel(UserAdministration admin) : AdminPageModel
     [BindProperty(SupportsGet = true)]
     public string? BeforeUtc { get; set; }
 
-    public AuditTable Table { get; private set; } = new([], new Dictionary<string, string>());
+    public AuditTable Table { get; private set; } = AuditTable.Empty;
 
     public string? FilterError { get; private set; }
 
@@ -74,7 +73,7 @@ internal sealed class AuditModel(UserAdministration admin) : AdminPageModel
             OlderLink = Link(shown[^1].At);
         }
 
-        Table = new AuditTable(shown, await LabelsAsync(shown, cancellationToken));
+        Table = await AuditTable.CreateAsync(shown, admin, cancellationToken);
         return Page();
     }
 
@@ -87,26 +86,6 @@ internal sealed class AuditModel(UserAdministration admin) : AdminPageModel
 
         var found = await admin.SearchAsync(filter, null, 1, 10, cancellationToken);
         return found.Users.FirstOrDefault(u => string.Equals(u.Email, filter, StringComparison.OrdinalIgnoreCase))?.Id;
-    }
-
-    /// <summary>The emails of the users the events name, so the table reads as people rather than ids.</summary>
-    private async Task<Dictionary<string, string>> LabelsAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
-    {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        var ids = events.SelectMany(e => new[] { e.Actor.Id, e.TargetUserId }).OfType<string>().Distinct(StringComparer.Ordinal);
-        foreach (var id in ids)
-        {
-            try
-            {
-                var (user, _) = await admin.GetAsync(id, cancellationToken);
-                labels[id] = user.Email;
-            }
-            catch (TesseraException refused) when (refused.Code == ErrorCodes.NotFound)
-            {
-            }
-        }
-
-        return labels;
     }
 
     /// <summary>The same filters, for events older than <paramref name="before"/>.</summary>

@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Tessera.Core;
 using Tessera.Core.Administration;
-using Tessera.Core.Audit;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
@@ -24,7 +23,7 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
 
     public IReadOnlyList<ActiveSession> Sessions { get; private set; } = [];
 
-    public IReadOnlyList<AuditEvent> RecentEvents { get; private set; } = [];
+    public AuditTable RecentEvents { get; private set; } = AuditTable.Empty;
 
     public DateTimeOffset Now { get; private set; }
 
@@ -39,7 +38,8 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
         {
             (Target, _) = await admin.GetAsync(Id, HttpContext.RequestAborted);
             Sessions = await admin.ListSessionsAsync(Id, HttpContext.RequestAborted);
-            RecentEvents = await admin.QueryAuditAsync(new AuditQuery(Id, null, null, null, RecentEventCount), HttpContext.RequestAborted);
+            var events = await admin.QueryAuditAsync(new AuditQuery(Id, null, null, null, RecentEventCount), HttpContext.RequestAborted);
+            RecentEvents = await AuditTable.CreateAsync(events, admin, HttpContext.RequestAborted);
         }
         catch (TesseraException refused) when (refused.Code == ErrorCodes.NotFound)
         {

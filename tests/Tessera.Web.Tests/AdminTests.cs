@@ -1,0 +1,345 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Tessera.Web.Tests;
+
+/// <summary>The admin console: who may open it, decisions about users and how fast they land, bulk actions, the audit log.</summary>
+public sealed class AdminTests(WebConsole web)
+{
+    private static readonly TimeSpan PushDeadline = TimeSpan.FromSeconds(2);
+
+    private static LocatorAssertionsToHaveTextOptions Soon => new() { Timeout = (float)PushDeadline.TotalMilliseconds };
+
+    [Fact]
+    public async Task A_non_admin_gets_no_admin_page()
+    {
+        var email = WebConsole.NewEmail("member");
+        var userId = await web.RegisterAsync(email, "Plain Member");
+        await using var device = await web.NewDeviceAsync();
+        var page = await WebConsole.SignInAsync(device, email);
+        await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "Users" })).ToHaveCountAsync(0);
+
+        foreach (var path in new[] { "/admin/users", $"/admin/users/{userId}", "/admin/audit" })
+        {
+            var response = await page.GotoAsync(path);
+            Assert.Equal(403, response!.Status);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Admins only" })).ToBeVisibleAsync();
+            await Expect(page.Locator("table")).ToHaveCountAsync(0);
+        }
+
+        await Screenshots.SaveAsync(page, "admin-forbidden");
+
+        // A decision posted straight at the page is refused the same way, and changes nothing.
+        var token = await page.Locator("input[name='__RequestVerificationToken']").First.GetAttributeAsync("value");
+        var post = await page.APIRequest.PostAsync($"/admin/users/{userId}?handler=Deactivate", new()
+        {
+            Form = page.APIRequest.CreateFormData().Set("__RequestVerificationToken", token!),
+        });
+        Assert.Equal(403, post.Status);
+        await page.GotoAsync("/account");
+        await Expect(page).ToHaveURLAsync(new Regex("/account$"));
+    }
+
+    [Fact]
+    public async Task A_ban_shows_the_ban_message_on_the_users_open_page_at_once_and_after_the_unban_they_sign_in_right_away()
+    {
+        var email = WebConsole.NewEmail("ban");
+        await web.RegisterAsync(email, "Banned Soon");
+        await using var userDevice = await web.NewDeviceAsync(WebConsole.Devices.MacFirefox);
+        var userPage = await WebConsole.SignInAsync(userDevice, email);
+        await WebConsole.OpenLiveAsync(userPage, "/account");
+
+        // The admin works in Paris: the ban's end is typed in local time and stored as the same instant in UTC.
+        await using var adminDevice = await web.NewDeviceAsync(WebConsole.Devices.WindowsChrome, timezone: "Europe/Paris");
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, "/login?returnUrl=%2Fadmin%2Fusers");
+        await admin.GetByLabel("Search").FillAsync(email);
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Banned Soon" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("Banned Soon");
+        await Expect(admin.GetByRole(AriaRole.List, new() { Name = "Live sessions" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(1);
+
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Ban", Exact = true }).ClickAsync();
+        var dialog = admin.Locator("#confirm-ban");
+        await Expect(dialog).ToContainTextAsync("will be signed out everywhere at once");
+        await dialog.GetByLabel("Ban ends").FillAsync("2031-01-02T04:05");
+        await dialog.GetByLabel("Reason").FillAsync("Spam in the forum");
+        var clock = Stopwatch.StartNew();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Ban", Exact = true }).ClickAsync();
+
+        // The user's open page shows the ban at once, with its end.
+        await Expect(userPage.Locator("#ended-message")).ToHaveTextAsync("Your account is banned until 2031-01-02 03:05 UTC.", Soon);
+        Assert.True(clock.Elapsed < PushDeadline, $"The banned user's page took {clock.Elapsed.TotalMilliseconds:F0} ms to land on sign-in.");
+        await Expect(userPage).ToHaveURLAsync(new Regex(@"/login\?ended=user_banned$"));
+        await Screenshots.SaveAsync(userPage, "login-banned");
+
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync(
+            "Banned Soon was banned until 2031-01-02 03:05:00 UTC and signed out of 1 session.");
+        var facts = admin.Locator(".facts");
+        await Expect(facts).ToContainTextAsync("Banned until 2031-01-02 03:05:00 UTC");
+        await Expect(facts).ToContainTextAsync("Spam in the forum");
+        await Expect(admin.GetByText("No live sessions.")).ToBeVisibleAsync();
+        await Expect(admin.Locator(".table-audit tbody tr[data-action='user.banned']")).ToContainTextAsync("Spam in the forum");
+        await Screenshots.SaveAsync(admin, "admin-user");
+
+        // Signing in is refused with the same words while the ban holds.
+        await WebConsole.SubmitSignInAsync(userPage, email, TesseraWebServer.Password);
+        await Expect(userPage.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Your account is banned until 2031-01-02 03:05 UTC.");
+
+        // Unbanned: the very next sign-in works.
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Unban" }).ClickAsync();
+        await admin.Locator("#confirm-unban").GetByRole(AriaRole.Button, new() { Name = "Unban" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync("Banned Soon was unbanned and can sign in again.");
+        await WebConsole.SubmitSignInAsync(userPage, email, TesseraWebServer.Password);
+        await Expect(userPage).ToHaveURLAsync(new Regex("/account$"));
+    }
+
+    [Fact]
+    public async Task Bulk_deactivation_of_several_users_shows_its_progress_and_ends_their_sessions_at_once()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var emails = new List<string>();
+        for (var i = 1; i <= 3; i++)
+        {
+            var email = WebConsole.NewEmail($"bulk{i}");
+            await web.RegisterAsync(email, $"Bulk {tag} {i}");
+            emails.Add(email);
+        }
+
+        await using var userDevice = await web.NewDeviceAsync(WebConsole.Devices.IPhoneSafari);
+        var userPage = await WebConsole.SignInAsync(userDevice, emails[1]);
+        await WebConsole.OpenLiveAsync(userPage, "/account/sessions");
+
+        await using var adminDevice = await web.NewDeviceAsync(WebConsole.Devices.WindowsChrome);
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, $"/login?returnUrl=%2Fadmin%2Fusers%3Fq%3D{tag}");
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(3);
+        await admin.GetByLabel("Select all users on this page").CheckAsync();
+        await Expect(admin.Locator("#bulk-count")).ToHaveTextAsync("3 users selected");
+        await admin.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("deactivate");
+        await admin.GetByLabel("Reason").FillAsync("Left the company");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Apply to selected" }).ClickAsync();
+
+        var dialog = admin.GetByRole(AriaRole.Dialog, new() { Name = "Deactivate 3 users?" });
+        await Expect(dialog).ToBeVisibleAsync();
+        await Expect(dialog).ToContainTextAsync("They are signed out everywhere at once and cannot sign in until an admin reactivates them.");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Deactivate 3 users" }).ClickAsync();
+
+        await Expect(dialog.GetByRole(AriaRole.Status)).ToHaveTextAsync("Done: 3 users deactivated.");
+        await Expect(dialog.Locator("progress")).ToHaveAttributeAsync("max", "3");
+        Assert.Equal(3, await dialog.Locator("progress").EvaluateAsync<int>("p => p.value"));
+        await Screenshots.SaveAsync(admin, "admin-bulk-done", fullPage: false);
+        await Expect(userPage.Locator("#ended-message")).ToHaveTextAsync("Your account has been deactivated.", Soon);
+
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Done" }).ClickAsync();
+        await Expect(admin.Locator("tbody tr .status-cell")).ToHaveTextAsync(["Deactivated", "Deactivated", "Deactivated"]);
+        await admin.GotoAsync($"/admin/users?q={tag}&status=active");
+        await Expect(admin.Locator("tbody")).ToContainTextAsync("No users match.");
+        await admin.GotoAsync($"/admin/users?q={tag}&status=deactivated");
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(3);
+
+        await WebConsole.SubmitSignInAsync(userPage, emails[1], TesseraWebServer.Password);
+        await Expect(userPage.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Your account has been deactivated.");
+    }
+
+    [Fact]
+    public async Task Admins_cannot_act_on_their_own_account_and_are_told_so()
+    {
+        // An email a search for "admin" finds beside the bootstrap admin's own.
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var otherEmail = $"admin-{tag}@example.com";
+        await web.RegisterAsync(otherEmail, $"Beside {tag}");
+        await using var adminDevice = await web.NewDeviceAsync();
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, "/login?returnUrl=%2Fadmin%2Fusers");
+
+        // From the user page: the core's refusal, in its words.
+        await admin.GotoAsync($"/admin/users?q={Uri.EscapeDataString(TesseraWebServer.AdminEmail)}");
+        await Expect(admin.Locator("tbody tr")).ToContainTextAsync("You");
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Administrator" }).ClickAsync();
+        await Expect(admin.GetByText("This is your own account.")).ToBeVisibleAsync();
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+        await admin.Locator("#confirm-deactivate").GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Admins cannot do this to their own account.");
+        await Expect(admin.Locator(".facts")).ToContainTextAsync("Active");
+
+        // In bulk: the other user is done; the admin's own row is refused, and named.
+        await admin.GotoAsync("/admin/users?q=admin");
+        await admin.GetByLabel($"Select {TesseraWebServer.AdminEmail}").CheckAsync();
+        await admin.GetByLabel($"Select {otherEmail}").CheckAsync();
+        await Expect(admin.Locator("#bulk-count")).ToHaveTextAsync("2 users selected");
+        await admin.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("ban");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Apply to selected" }).ClickAsync();
+        var dialog = admin.GetByRole(AriaRole.Dialog, new() { Name = "Ban 2 users?" });
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Ban 2 users" }).ClickAsync();
+
+        await Expect(dialog.GetByRole(AriaRole.Status)).ToHaveTextAsync("Done: 1 user banned, 1 not changed.");
+        await Expect(dialog.GetByRole(AriaRole.Listitem)).ToHaveTextAsync($"{TesseraWebServer.AdminEmail}: Admins cannot do this to their own account.");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Done" }).ClickAsync();
+        await Expect(admin.Locator($"tr[data-label='{otherEmail}'] .status-cell")).ToContainTextAsync("Banned");
+        await Expect(admin.Locator($"tr[data-label='{TesseraWebServer.AdminEmail}'] .status-cell")).Not.ToContainTextAsync("Banned");
+    }
+
+    [Fact]
+    public async Task An_admin_ends_one_session_or_all_sessions_of_a_user_from_the_user_page()
+    {
+        var email = WebConsole.NewEmail("ends");
+        var userId = await web.RegisterAsync(email, "Many Sessions");
+        await web.Server.LoginAsync(email, userAgent: WebConsole.Devices.IPhoneSafari);
+        await web.Server.LoginAsync(email, userAgent: WebConsole.Devices.MacFirefox);
+        await using var userDevice = await web.NewDeviceAsync(WebConsole.Devices.WindowsChrome);
+        var userPage = await WebConsole.SignInAsync(userDevice, email);
+        await WebConsole.OpenLiveAsync(userPage, "/account/sessions");
+
+        await using var adminDevice = await web.NewDeviceAsync();
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, $"/login?returnUrl=%2Fadmin%2Fusers%2F{userId}");
+        var sessions = admin.GetByRole(AriaRole.List, new() { Name = "Live sessions" }).GetByRole(AriaRole.Listitem);
+        await Expect(sessions).ToHaveCountAsync(3);
+
+        await admin.GetByRole(AriaRole.Button, new() { Name = "End the session on Mobile Safari on iOS" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync("The session was ended.");
+        await Expect(sessions).ToHaveCountAsync(2);
+        await Expect(admin.GetByRole(AriaRole.List, new() { Name = "Live sessions" })).Not.ToContainTextAsync("iOS");
+
+        await admin.GetByRole(AriaRole.Button, new() { Name = "End all sessions" }).ClickAsync();
+        var dialog = admin.GetByRole(AriaRole.Dialog, new() { Name = "End all sessions of Many Sessions?" });
+        await Expect(dialog).ToContainTextAsync("The account stays active: they can sign in again.");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "End all sessions" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync("Ended 2 sessions.");
+        await Expect(admin.GetByText("No live sessions.")).ToBeVisibleAsync();
+        await Expect(userPage.Locator("#ended-message")).ToHaveTextAsync("An administrator ended your session.", Soon);
+
+        // Not banned, not deactivated: they sign in again at once.
+        await WebConsole.SubmitSignInAsync(userPage, email, TesseraWebServer.Password);
+        await Expect(userPage).ToHaveURLAsync(new Regex("/account/sessions$"));
+    }
+
+    [Fact]
+    public async Task Deactivating_reactivating_and_deleting_each_ask_first_and_hold_at_once()
+    {
+        var email = WebConsole.NewEmail("cycle");
+        var userId = await web.RegisterAsync(email, "Life Cycle");
+        await using var adminDevice = await web.NewDeviceAsync();
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, $"/login?returnUrl=%2Fadmin%2Fusers%2F{userId}");
+        await using var userDevice = await web.NewDeviceAsync();
+        var userPage = await WebConsole.SignInAsync(userDevice, email);
+        await WebConsole.OpenLiveAsync(userPage, "/account");
+
+        await admin.ReloadAsync();
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+        var deactivate = admin.GetByRole(AriaRole.Dialog, new() { Name = "Deactivate Life Cycle?" });
+        await Expect(deactivate).ToContainTextAsync("cannot sign in until an admin reactivates the account");
+        await deactivate.GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync("Life Cycle was deactivated and signed out of 1 session.");
+        await Expect(userPage.Locator("#ended-message")).ToHaveTextAsync("Your account has been deactivated.", Soon);
+
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Reactivate" }).ClickAsync();
+        await admin.GetByRole(AriaRole.Dialog, new() { Name = "Reactivate Life Cycle?" }).GetByRole(AriaRole.Button, new() { Name = "Reactivate" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync("Life Cycle was reactivated and can sign in again.");
+        await WebConsole.SubmitSignInAsync(userPage, email, TesseraWebServer.Password);
+        await Expect(userPage).ToHaveURLAsync(new Regex("/account$"));
+        await WebConsole.WaitLiveAsync(userPage);
+
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        var delete = admin.GetByRole(AriaRole.Dialog, new() { Name = "Delete Life Cycle?" });
+        await Expect(delete).ToContainTextAsync("This cannot be undone.");
+        await delete.GetByRole(AriaRole.Button, new() { Name = "Delete account" }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToHaveTextAsync("The account was deleted and 1 session was ended.");
+        await Expect(admin.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("Deleted user");
+        await Expect(userPage.Locator("#ended-message")).ToHaveTextAsync("Your account has been deleted.", Soon);
+        await WebConsole.SubmitSignInAsync(userPage, email, TesseraWebServer.Password);
+        await Expect(userPage.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Wrong email or password.");
+    }
+
+    [Fact]
+    public async Task The_users_table_searches_filters_by_status_and_pages()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        string? firstId = null;
+        for (var i = 1; i <= 23; i++)
+        {
+            var id = await web.RegisterAsync(WebConsole.NewEmail($"page{i}"), $"Paged {tag} {i:D2}");
+            firstId ??= id;
+        }
+
+        await web.Server.AdminPostAsync($"/v1/admin/users/{firstId}/deactivate");
+        await using var adminDevice = await web.NewDeviceAsync();
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, "/login?returnUrl=%2Fadmin%2Fusers");
+
+        await admin.GetByLabel("Search").FillAsync(tag);
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await Expect(admin.Locator(".lead")).ToHaveTextAsync("23 users match");
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(20);
+        await Expect(admin.GetByRole(AriaRole.Navigation, new() { Name = "Pages" })).ToContainTextAsync("Page 1 of 2");
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Next" }).ClickAsync();
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(3);
+        await Expect(admin).ToHaveURLAsync(new Regex($@"/admin/users\?q={tag}&page=2$"));
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Previous" }).ClickAsync();
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(20);
+
+        await admin.GetByLabel("Status").SelectOptionAsync("deactivated");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(1);
+        await Expect(admin.Locator("tbody tr")).ToContainTextAsync($"Paged {tag} 01");
+        await Expect(admin.Locator("tbody tr .status-cell")).ToHaveTextAsync("Deactivated");
+    }
+
+    [Fact]
+    public async Task The_audit_page_shows_what_happened_filtered_by_user_action_and_time()
+    {
+        var email = WebConsole.NewEmail("audited");
+        await web.RegisterAsync(email, "Audited Person");
+        await using var userDevice = await web.NewDeviceAsync();
+        var userPage = await WebConsole.SignInAsync(userDevice, email);
+        await userPage.GotoAsync("/login");
+        await userPage.Context.ClearCookiesAsync();
+        await userPage.GotoAsync("/login");
+        await WebConsole.SubmitSignInAsync(userPage, email, "not-the-password-1");
+
+        await using var adminDevice = await web.NewDeviceAsync(timezone: "America/New_York");
+        var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, "/login?returnUrl=%2Fadmin%2Fusers");
+        await admin.GetByLabel("Search").FillAsync(email);
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Audited Person" }).ClickAsync();
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Ban", Exact = true }).ClickAsync();
+        await admin.Locator("#confirm-ban").GetByLabel("Reason").FillAsync("Abusive messages");
+        await admin.Locator("#confirm-ban").GetByRole(AriaRole.Button, new() { Name = "Ban", Exact = true }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Status)).ToContainTextAsync("was banned until unbanned");
+
+        // Everything about the user, newest first, by email.
+        await admin.GotoAsync("/admin/audit");
+        await admin.GetByLabel("User").FillAsync(email);
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        var rows = admin.Locator(".table-audit tbody tr");
+        await Expect(rows).ToHaveCountAsync(5);
+        // Newest first; the ban and the session it ended share one transaction and one time, so their order is open.
+        var actions = await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.action)");
+        Assert.Equal(["session.revoked", "user.banned"], actions[..2].Order(StringComparer.Ordinal));
+        Assert.Equal(["login.failed", "session.created", "user.registered"], actions[2..]);
+        var ban = admin.Locator(".table-audit tbody tr[data-action='user.banned']");
+        await Expect(ban).ToContainTextAsync("Admin");
+        await Expect(ban).ToContainTextAsync(TesseraWebServer.AdminEmail);
+        await Expect(ban).ToContainTextAsync(email);
+        await Expect(ban).ToContainTextAsync("Abusive messages");
+        await Expect(admin.Locator(".table-audit tbody tr[data-action='session.revoked']")).ToContainTextAsync("user_banned");
+        await Screenshots.SaveAsync(admin, "admin-audit");
+
+        // By action.
+        await admin.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("user.banned");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(admin).ToHaveURLAsync(new Regex(@"action=user\.banned"));
+
+        // By time, typed in the admin's local time (New York): nothing after tomorrow, everything since yesterday.
+        var tomorrow = DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        await admin.GetByLabel("From").FillAsync(tomorrow);
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(admin.GetByText("No events.")).ToBeVisibleAsync();
+        var yesterday = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        await admin.GetByLabel("From").FillAsync(yesterday);
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(admin).ToHaveURLAsync(new Regex(@"afterUtc=\d{4}-\d{2}-\d{2}T"));
+
+        // An email nobody has is said plainly.
+        await admin.GotoAsync("/admin/audit?user=" + Uri.EscapeDataString(WebConsole.NewEmail("nobody")));
+        await Expect(admin.GetByRole(AriaRole.Alert)).ToHaveTextAsync("No user has that email address.");
+    }
+}
