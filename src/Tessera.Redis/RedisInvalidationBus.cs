@@ -318,30 +318,6 @@ public sealed partial class RedisInvalidationBus : IInvalidationBus
     }
 }
 
-/// <summary>
-/// An access change was committed and applied on this node, but its invalidation could not be handed to Redis
-/// before the deadline, so other nodes may not have heard it. The change is not lost: the store holds it, and the
-/// bus sends the message again once Redis is reachable. A server answers 503: the change is made, but the promise
-/// that no node accepts the session any more cannot be confirmed.
-/// </summary>
-public sealed class InvalidationNotConfirmedException : Exception
-{
-    public InvalidationNotConfirmedException()
-        : this("The change is saved but could not be confirmed on every node.")
-    {
-    }
-
-    public InvalidationNotConfirmedException(string message)
-        : base(message)
-    {
-    }
-
-    public InvalidationNotConfirmedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
 /// <summary>Subscribes until it works, pausing between tries.</summary>
 internal static class RedisRetry
 {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StackExchange.Redis;
+using Tessera.Core.Invalidations;
 using Xunit;
 
 namespace Tessera.Redis.Tests;

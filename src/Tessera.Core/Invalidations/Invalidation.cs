@@ -29,14 +29,38 @@ public interface IInvalidationHandler
 /// <summary>
 /// Carries invalidations to every node. <see cref="PublishAsync"/> returns only when every live node has applied
 /// the message (on one node: when the local handlers have run), which is what lets a revoking call promise that
-/// no node accepts the session once it returns.
+/// no node accepts the session once it returns. When that cannot be confirmed in time it throws
+/// <see cref="InvalidationNotConfirmedException"/>, after applying the message on this node.
 /// </summary>
 public interface IInvalidationBus
 {
     Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken);
 }
 
-/// <summary>The bus for a single node: handlers run before <see cref="PublishAsync"/> returns.</summary>
+/// <summary>
+/// An access change was committed and applied on this node, but the bus could not confirm that every other node
+/// heard it before its deadline. The change is not lost (the store holds it, and the bus delivers it again when it
+/// can); the caller must not be told that the promise holds everywhere. The server answers 503.
+/// </summary>
+public sealed class InvalidationNotConfirmedException : Exception
+{
+    public InvalidationNotConfirmedException()
+        : this("The change is saved but could not be confirmed on every node.")
+    {
+    }
+
+    public InvalidationNotConfirmedException(string message)
+        : base(message)
+    {
+    }
+
+    public InvalidationNotConfirmedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>The bus for a single node: handlers run before <see cref="InProcessInvalidationBus.PublishAsync"/> returns.</summary>
 public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> handlers) : IInvalidationBus
 {
     private readonly IInvalidationHandler[] _handlers = handlers.ToArray();

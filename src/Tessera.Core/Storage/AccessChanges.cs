@@ -28,10 +28,26 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
             metrics.SessionsRevoked(reason, count);
         }
 
-        // The change is committed: tell every node even if the caller has gone away meanwhile.
+        // The change is committed: tell every node even if the caller has gone away meanwhile, and send every
+        // invalidation even if one cannot be confirmed, so that each reaches as far as it can.
+        List<Exception>? failures = null;
         foreach (var invalidation in context.Invalidations)
         {
-            await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (InvalidationNotConfirmedException notConfirmed)
+            {
+                (failures ??= []).Add(notConfirmed);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw failures.Count == 1
+                ? failures[0]
+                : new InvalidationNotConfirmedException("The change is saved but could not be confirmed on every node.", new AggregateException(failures));
         }
 
         return result;

@@ -80,6 +80,7 @@ internal static class TesseraServerExtensions
         if (!string.IsNullOrWhiteSpace(options.Redis.Configuration))
         {
             builder.Services.AddTesseraRedis(options.Redis.Configuration);
+            builder.Services.AddOptions<Tessera.Redis.RedisClusterOptions>().BindConfiguration($"{TesseraOptions.SectionName}:Redis");
             builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [OperationsApi.ReadyTag]);
         }
     }

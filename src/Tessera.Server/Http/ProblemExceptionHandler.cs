@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tessera.Core;
+using Tessera.Core.Invalidations;
 
 namespace Tessera.Server.Http;
 
@@ -16,6 +17,8 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
         var problem = exception switch
         {
             TesseraException refused => Problems.From(refused),
+            InvalidationNotConfirmedException => Problems.Create(StatusCodes.Status503ServiceUnavailable, "invalidation_not_confirmed",
+                "The change is saved, but not every node could be told in time; it is delivered again as soon as they can be reached."),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                 Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The request body is too large."),
             BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } =>
