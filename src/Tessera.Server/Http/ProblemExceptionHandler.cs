@@ -25,13 +25,17 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
                 Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json."),
             BadHttpRequestException bad => Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, Describe(bad)),
             JsonException => Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, "The body is not valid JSON for this request."),
+
+            // The store could not answer: what cannot be decided safely is refused, never guessed.
+            System.Data.Common.DbException => Problems.Create(StatusCodes.Status503ServiceUnavailable, "storage_unavailable",
+                "The session store cannot be reached; try again shortly."),
             _ => null,
         };
 
-        if (problem is null)
+        problem ??= Problems.Create(StatusCodes.Status500InternalServerError, "internal_error", "Something went wrong on our side.");
+        if (problem.StatusCode >= StatusCodes.Status500InternalServerError)
         {
-            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
-            problem = Problems.Create(StatusCodes.Status500InternalServerError, "internal_error", "Something went wrong on our side.");
+            LogServerError(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
 
         if (problem.ProblemDetails.Extensions.TryGetValue("retryAfter", out var retryAfter) && retryAfter is int seconds)
@@ -47,6 +51,6 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
     private static string Describe(BadHttpRequestException bad) =>
         bad.InnerException is JsonException ? "The body is not valid JSON for this request." : bad.Message;
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}.")]
-    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Server error on {Method} {Path}.")]
+    private static partial void LogServerError(ILogger logger, Exception exception, string method, string path);
 }
