@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc.ViewFeatures;
 using Tessera.Core;
 using Tessera.Core.Users;
 using Tessera.Server.Authentication;
+using Tessera.Server.Http;
 
 namespace Tessera.Server.Web;
 
@@ -51,7 +52,8 @@ internal abstract class TesseraPageModel : PageModel
         return Redirect(Request.Path + QueryStringWithoutHandler());
     }
 
-    protected string? ClientIp => HttpContext.Connection.RemoteIpAddress?.ToString();
+    /// <summary>The client's IP as the API records it (the same helper, so audit rows agree whichever way the change came).</summary>
+    protected string? ClientIp => HttpContext.ClientIp();
 
     private string QueryStringWithoutHandler()
     {
