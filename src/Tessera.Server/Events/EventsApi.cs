@@ -44,12 +44,15 @@ internal static class EventsApi
             // A revocation between the request's check and the registration above sent no signal: look once more.
             var signalled = true;
             stream.Signal();
+
+            // Pings keep a fixed schedule from the clock, so time that passes while the stream is busy counts too.
+            var nextPing = clock.GetUtcNow() + PingInterval;
             yield return Ping(clock);
             while (!cancellationToken.IsCancellationRequested)
             {
                 if (!signalled)
                 {
-                    signalled = await WaitForSignalAsync(stream, clock, cancellationToken);
+                    signalled = await WaitForSignalAsync(stream, nextPing - clock.GetUtcNow(), clock, cancellationToken);
                 }
 
                 // Signalled or not, look again: after an invalidation the cache has dropped the session, so this reads
@@ -67,6 +70,7 @@ internal static class EventsApi
 
                 if (!signalled)
                 {
+                    nextPing = clock.GetUtcNow() + PingInterval;
                     yield return Ping(clock);
                 }
 
@@ -80,10 +84,16 @@ internal static class EventsApi
         }
     }
 
-    private static async Task<bool> WaitForSignalAsync(EventStream stream, TimeProvider clock, CancellationToken cancellationToken)
+    /// <summary>Waits for a signal (true) or until <paramref name="untilPing"/> has passed (false).</summary>
+    private static async Task<bool> WaitForSignalAsync(EventStream stream, TimeSpan untilPing, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (untilPing <= TimeSpan.Zero)
+        {
+            return stream.Signals.TryPeek(out _);
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var delay = Task.Delay(PingInterval, clock, timeout.Token);
+        var delay = Task.Delay(untilPing, clock, timeout.Token);
         var signal = stream.Signals.WaitToReadAsync(timeout.Token).AsTask();
         var first = await Task.WhenAny(signal, delay);
         await timeout.CancelAsync();
