@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using BenchmarkDotNet.Attributes;
+using Tessera.Core.Caching;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Sessions;
+
+namespace Tessera.Benchmarks;
+
+/// <summary>
+/// What a session check costs (DESIGN.md, promise 4: "about as much as a dictionary lookup on the hot path"):
+/// the three paths of <see cref="SessionValidator.CheckAsync"/> and, for scale, the two building blocks of a hit.
+/// </summary>
+[MemoryDiagnoser]
+public class SessionCheckBenchmarks
+{
+    /// <summary>Sessions in the node cache besides the measured one.</summary>
+    public const int OtherCachedSessions = 10_000;
+
+    // Right length, not base64url: fails in the decoder, the most expensive way to be malformed.
+    private const string MalformedTokenText = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+
+    private readonly ConcurrentDictionary<TokenHash, CachedSession> _dictionary = new();
+    private BenchmarkServices _services = null!;
+    private SessionValidator _validator = null!;
+    private SessionCache _cache = null!;
+    private Invalidation _invalidateSession = null!;
+    private string _token = null!;
+    private string _unknownToken = null!;
+    private TokenHash _tokenHash;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _services = BenchmarkServices.StartAsync().GetAwaiter().GetResult();
+        _services.FillCache(OtherCachedSessions);
+        _validator = _services.Validator;
+        _cache = _services.Cache;
+        _token = _services.Token;
+        _unknownToken = SecretTokens.Create(out _);
+        _invalidateSession = Invalidation.ForSessions(_services.User.Id, [_services.Session.Id], RevocationReason.SignedOut);
+        if (!SecretTokens.TryHash(_token, out _tokenHash))
+        {
+            throw new InvalidOperationException("The login token does not hash.");
+        }
+
+        // The raw map holds the same number of entries as the node cache.
+        var first = Check(_token);
+        foreach (var (hash, entry) in EnumerateFillers(OtherCachedSessions))
+        {
+            _dictionary[hash] = entry;
+        }
+
+        _dictionary[_tokenHash] = first.Entry!;
+
+        // Each path must be the one it claims to be.
+        var metrics = _services.Metrics;
+        var (hits, misses) = (metrics.CacheHits, metrics.CacheMisses);
+        // CacheHit throws unless the check completes synchronously.
+        Require(CacheHit().Verdict.Kind == SessionVerdictKind.Valid && metrics.CacheHits == hits + 1 && metrics.CacheMisses == misses, "CacheHit must hit");
+        Require(CacheMiss().Verdict.Kind == SessionVerdictKind.Valid && metrics.CacheMisses == misses + 1, "CacheMiss must miss");
+        Require(UnknownToken().Verdict.Kind == SessionVerdictKind.Unauthenticated && metrics.CacheMisses == misses + 2, "UnknownToken must miss");
+        Require(CacheHit().Verdict.Kind == SessionVerdictKind.Valid && metrics.CacheMisses == misses + 2, "CacheMiss must refill the cache");
+        Require(MalformedToken().Verdict.Kind == SessionVerdictKind.Unauthenticated, "MalformedToken must be refused");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _services.Dispose();
+
+    /// <summary>The hot path: the token's session is in the node cache.</summary>
+    [Benchmark]
+    public SessionCheck CacheHit()
+    {
+        var pending = _validator.CheckAsync(_token);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            throw new InvalidOperationException("A cache hit did not complete synchronously.");
+        }
+
+        return pending.Result;
+    }
+
+    /// <summary>The session's cache entry is dropped by an invalidation first, so the check reads SQLite and refills.</summary>
+    [Benchmark]
+    public SessionCheck CacheMiss()
+    {
+        _cache.Handle(_invalidateSession);
+        return Check(_token);
+    }
+
+    /// <summary>A well-formed token that names no session: never cached, so every one reads SQLite.</summary>
+    [Benchmark]
+    public SessionCheck UnknownToken() => Check(_unknownToken);
+
+    /// <summary>A token of the right length that is not base64url: refused before any hashing or lookup.</summary>
+    [Benchmark]
+    public SessionCheck MalformedToken() => Check(MalformedTokenText);
+
+    /// <summary>Building block: base64url-decode the token and SHA-256 it.</summary>
+    [Benchmark]
+    public bool TryHash() => SecretTokens.TryHash(_token, out _);
+
+    /// <summary>Building block: one lookup in a ConcurrentDictionary keyed by the token hash (same size as the cache).</summary>
+    [Benchmark]
+    public bool DictionaryLookup() => _dictionary.TryGetValue(_tokenHash, out _);
+
+    private SessionCheck Check(string token)
+    {
+        var pending = _validator.CheckAsync(token);
+        return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+    }
+
+    private IEnumerable<(TokenHash Hash, CachedSession Entry)> EnumerateFillers(int count)
+    {
+        var user = new CachedUser(_services.User);
+        for (var i = 0; i < count; i++)
+        {
+            SecretTokens.Create(out var hash);
+            yield return (hash, new CachedSession(_services.Session with { TokenHash = hash }, user, _services.Session.LastActiveAt));
+        }
+    }
+
+    private static void Require(bool condition, string what)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException("Benchmark set-up check failed: " + what + ".");
+        }
+    }
+}

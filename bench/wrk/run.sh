@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Requests per second of GET /v1/auth/session (a Bearer session check answered from the node cache, plus the
+# JSON "who am I" answer) against a bare GET /hello served by the same Tessera.Server process, with wrk, on
+# loopback only. Target (issue / DESIGN.md promise 4): session >= half of hello. See docs/performance.md.
+#
+#   bench/wrk/run.sh                 # 2 rounds of 15 s per endpoint, wrk -t2 -c32
+#   ROUNDS=3 WRK_DURATION=20s bench/wrk/run.sh
+#
+# Installs wrk with apt-get when it is missing (needs root). Publishes the server in Release into a temporary
+# directory (build output included, so the source tree's bin/obj are not touched), starts it on a free loopback
+# port with a temporary data directory, signs in the bootstrap admin, and removes everything on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+threads=${WRK_THREADS:-2}
+connections=${WRK_CONNECTIONS:-32}
+duration=${WRK_DURATION:-15s}
+warmup=${WRK_WARMUP:-5s}
+rounds=${ROUNDS:-2}
+first_port=${PORT:-5181}
+
+for value in "$threads" "$connections" "$rounds" "$first_port"; do
+  [[ "$value" =~ ^[0-9]+$ ]] || { echo "run.sh: '$value' is not a whole number" >&2; exit 2; }
+done
+for value in "$duration" "$warmup"; do
+  [[ "$value" =~ ^[0-9]+s$ ]] && (( ${value%s} >= 1 && ${value%s} <= 120 )) \
+    || { echo "run.sh: durations are 1s..120s, not '$value'" >&2; exit 2; }
+done
+(( rounds >= 1 && rounds <= 10 )) || { echo "run.sh: ROUNDS is 1..10" >&2; exit 2; }
+
+log() { printf '[run.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+# --- wrk -------------------------------------------------------------------------------------------------------
+if ! command -v wrk > /dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "run.sh: wrk is missing; install it (apt-get install -y wrk) or run as root" >&2
+    exit 1
+  fi
+  log "installing wrk"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk > /dev/null 2>&1; then
+    apt-get update -q > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk > /dev/null
+  fi
+fi
+command -v curl > /dev/null || { echo "run.sh: curl is needed" >&2; exit 1; }
+
+# --- workspace and clean-up ------------------------------------------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-wrk.XXXXXX")
+server_pid=""
+cleanup() {
+  local status=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2> /dev/null; then
+    kill -TERM "$server_pid" 2> /dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2> /dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2> /dev/null || true
+    wait "$server_pid" 2> /dev/null || true
+  fi
+  if [[ $status -ne 0 && -f "$work/server.log" ]]; then
+    echo "--- last lines of the server log ---" >&2
+    tail -n 30 "$work/server.log" >&2 || true
+  fi
+  rm -rf "$work"
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build -----------------------------------------------------------------------------------------------------
+log "publishing src/Tessera.Server (Release) into $work/server"
+dotnet publish "$root/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$work/server" \
+  --artifacts-path "$work/build" -nologo -v quiet > "$work/publish.log" 2>&1 \
+  || { cat "$work/publish.log" >&2; exit 1; }
+
+# --- start the server on a free loopback port -------------------------------------------------------------------
+port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+port=$first_port
+while port_in_use "$port"; do
+  port=$((port + 1))
+  (( port < first_port + 50 )) || { echo "run.sh: no free port in $first_port..$port" >&2; exit 1; }
+done
+base="http://127.0.0.1:$port"
+
+admin_email="bench-admin@example.test"
+admin_password="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+mkdir -p "$work/data"
+log "starting the server on $base"
+(
+  cd "$work"
+  exec dotnet "$work/server/Tessera.Server.dll" \
+    --urls "$base" \
+    --Tessera:DataDirectory="$work/data" \
+    --Tessera:Benchmarks:HelloEndpoint=true \
+    --Tessera:Bootstrap:AdminEmail="$admin_email" \
+    --Tessera:Bootstrap:AdminPassword="$admin_password" \
+    --Tessera:RateLimiting:LoginPerIpPerMinute=100000 \
+    --Logging:LogLevel:Default=Warning
+) > "$work/server.log" 2>&1 &
+server_pid=$!
+
+for attempt in $(seq 1 120); do
+  if curl -fsS -o /dev/null --max-time 2 "$base/healthz" 2> /dev/null; then break; fi
+  kill -0 "$server_pid" 2> /dev/null || { echo "run.sh: the server exited during start-up" >&2; exit 1; }
+  (( attempt < 120 )) || { echo "run.sh: /healthz did not answer within 60 s" >&2; exit 1; }
+  sleep 0.5
+done
+
+# --- sign in ---------------------------------------------------------------------------------------------------
+login=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\",\"device\":{\"name\":\"wrk\",\"platform\":\"api\"}}" \
+  "$base/v1/auth/login")
+token=$(printf '%s' "$login" | sed -n 's/.*"token":"\([A-Za-z0-9_-]*\)".*/\1/p')
+[[ -n "$token" ]] || { echo "run.sh: no token in the login answer: $login" >&2; exit 1; }
+token_file="$work/token"
+(umask 077; printf '%s\n' "$token" > "$token_file")
+export TESSERA_TOKEN_FILE="$token_file"
+
+status_hello=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base/hello")
+status_session=$(curl -s -o "$work/session.json" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "$base/v1/auth/session")
+[[ "$status_hello" == 200 ]] || { echo "run.sh: GET /hello answered $status_hello (is Tessera:Benchmarks:HelloEndpoint honoured?)" >&2; exit 1; }
+[[ "$status_session" == 200 ]] || { echo "run.sh: GET /v1/auth/session answered $status_session" >&2; exit 1; }
+log "GET /hello body: $(curl -s --max-time 5 "$base/hello") ($(curl -s -o /dev/null -w '%{size_download}' "$base/hello") bytes)"
+log "GET /v1/auth/session body: $(wc -c < "$work/session.json") bytes"
+
+# --- measure ---------------------------------------------------------------------------------------------------
+run_wrk() { # name seconds-string path [script]
+  local name=$1 length=$2 path=$3 script=${4:-}
+  local args=(-t"$threads" -c"$connections" -d"$length" --timeout 2s --latency)
+  [[ -n "$script" ]] && args+=(-s "$script")
+  timeout $(( ${length%s} + 30 )) wrk "${args[@]}" "$base$path" > "$work/$name.txt" 2>&1 \
+    || { cat "$work/$name.txt" >&2; echo "run.sh: wrk failed ($name)" >&2; exit 1; }
+  if grep -qE 'Non-2xx|Socket errors' "$work/$name.txt"; then
+    cat "$work/$name.txt" >&2
+    echo "run.sh: $name had errors or non-2xx answers; the figures would be meaningless" >&2
+    exit 1
+  fi
+}
+rps_of() { awk '/^Requests\/sec:/ { print $2 }' "$work/$1.txt"; }
+
+log "warming up ($warmup each)"
+run_wrk warmup-hello "$warmup" /hello
+run_wrk warmup-session "$warmup" /v1/auth/session "$here/session.lua"
+
+echo "wrk -t$threads -c$connections -d$duration --timeout 2s --latency, $rounds round(s), $base, $(nproc) CPU(s) shared by wrk and the server"
+for round in $(seq 1 "$rounds"); do
+  # Alternate which endpoint goes first, so that drift in the machine's load does not favour one of them.
+  if (( round % 2 == 1 )); then order=(hello session); else order=(session hello); fi
+  for name in "${order[@]}"; do
+    if [[ $name == hello ]]; then
+      run_wrk "hello-$round" "$duration" /hello
+    else
+      run_wrk "session-$round" "$duration" /v1/auth/session "$here/session.lua"
+    fi
+    echo
+    echo "=== round $round: GET $([[ $name == hello ]] && echo /hello || echo /v1/auth/session) ==="
+    cat "$work/$name-$round.txt"
+  done
+done
+
+metrics=$(curl -fsS --max-time 5 "$base/metrics" | grep -E '^tessera_session_(cache_(hits|misses)_total|checks_total)' || true)
+
+# --- summary ---------------------------------------------------------------------------------------------------
+echo
+echo "=== summary ==="
+printf '%-7s %14s %14s %8s\n' round "hello rps" "session rps" ratio
+hello_sum=0 session_sum=0
+for round in $(seq 1 "$rounds"); do
+  h=$(rps_of "hello-$round") s=$(rps_of "session-$round")
+  printf '%-7s %14s %14s %8s\n' "$round" "$h" "$s" "$(awk -v s="$s" -v h="$h" 'BEGIN { printf "%.3f", s / h }')"
+  hello_sum=$(awk -v a="$hello_sum" -v b="$h" 'BEGIN { print a + b }')
+  session_sum=$(awk -v a="$session_sum" -v b="$s" 'BEGIN { print a + b }')
+done
+ratio=$(awk -v s="$session_sum" -v h="$hello_sum" 'BEGIN { printf "%.3f", s / h }')
+printf '%-7s %14.2f %14.2f %8s\n' mean "$(awk -v a="$hello_sum" -v n="$rounds" 'BEGIN { print a / n }')" \
+  "$(awk -v a="$session_sum" -v n="$rounds" 'BEGIN { print a / n }')" "$ratio"
+echo "server counters after the runs:"
+printf '%s\n' "$metrics" | sed 's/^/  /'
+if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5) }'; then
+  echo "target (session >= 0.5 x hello): met (ratio $ratio)"
+else
+  echo "target (session >= 0.5 x hello): MISSED (ratio $ratio)"
+fi
