@@ -84,10 +84,17 @@ public static class SecretTokens
         return true;
     }
 
+    // One SHA-256 context per thread, reused: the one-shot SHA256.HashData sets up and frees an OpenSSL digest
+    // context on every call, which was most of the cost of a cache-hit session check (bench/, docs/performance.md).
+    [ThreadStatic]
+    private static IncrementalHash? t_sha256;
+
     private static TokenHash HashSecret(ReadOnlySpan<byte> secret)
     {
+        var sha256 = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha256.AppendData(secret);
         Span<byte> digest = stackalloc byte[TokenHash.Size];
-        SHA256.HashData(secret, digest);
+        sha256.GetHashAndReset(digest);
         return TokenHash.FromBytes(digest);
     }
 }
