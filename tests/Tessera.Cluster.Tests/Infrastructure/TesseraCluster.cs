@@ -10,6 +10,9 @@ public sealed record ClusterOptions
 {
     /// <summary>Nodes (0 = A, 1 = B, 2 = C) whose Redis connection goes through a <see cref="TcpProxy"/> the test can stall.</summary>
     public IReadOnlySet<int> RedisThroughProxy { get; init; } = new HashSet<int>();
+
+    /// <summary>Nodes whose PostgreSQL connections (store and change listener) go through a <see cref="PostgresProxy"/>.</summary>
+    public IReadOnlySet<int> PostgresThroughProxy { get; init; } = new HashSet<int>();
 }
 
 /// <summary>A signed-up user of the cluster.</summary>
@@ -39,6 +42,7 @@ public sealed class TesseraCluster : IAsyncLifetime
     private readonly ClusterOptions _options;
     private readonly List<TesseraNode> _nodes = [];
     private readonly Dictionary<int, TcpProxy> _proxies = [];
+    private readonly Dictionary<int, PostgresProxy> _postgresProxies = [];
     private readonly List<string> _sessions = [];
     private bool _keepFiles;
 
@@ -74,6 +78,9 @@ public sealed class TesseraCluster : IAsyncLifetime
     /// <summary>The proxy between node <paramref name="index"/> and Redis (see <see cref="ClusterOptions.RedisThroughProxy"/>).</summary>
     public TcpProxy RedisProxy(int index) => _proxies[index];
 
+    /// <summary>The proxy between node <paramref name="index"/> and PostgreSQL (see <see cref="ClusterOptions.PostgresThroughProxy"/>).</summary>
+    public PostgresProxy PostgresProxy(int index) => _postgresProxies[index];
+
     /// <summary>The Redis client name of a node (set with name= in its configuration string), as CLIENT LIST shows it.</summary>
     public static string RedisClientName(TesseraNode node) => $"tessera-node-{node.Name.ToLowerInvariant()}";
 
@@ -88,18 +95,27 @@ public sealed class TesseraCluster : IAsyncLifetime
             _proxies[index] = new TcpProxy(Redis.Port);
         }
 
+        var postgres = new Npgsql.NpgsqlConnectionStringBuilder(Database.ConnectionString);
+        foreach (var index in _options.PostgresThroughProxy)
+        {
+            _postgresProxies[index] = new PostgresProxy(postgres.Host!, postgres.Port);
+        }
+
         string[] names = ["A", "B", "C"];
         for (var i = 0; i < names.Length; i++)
         {
             var port = TestEnvironment.FreePort();
             var directory = Path.Combine(Root, "node-" + names[i].ToLowerInvariant());
             var redisEndpoint = _proxies.TryGetValue(i, out var proxy) ? proxy.Endpoint : Redis.Endpoint;
+            var storeConnectionString = _postgresProxies.TryGetValue(i, out var postgresProxy)
+                ? new Npgsql.NpgsqlConnectionStringBuilder(Database.ConnectionString) { Host = "127.0.0.1", Port = postgresProxy.Port }.ConnectionString
+                : Database.ConnectionString;
             string[] arguments =
             [
                 "--urls", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
                 $"--Tessera:DataDirectory={directory}",
                 "--Tessera:Storage:Provider=postgres",
-                $"--Tessera:Storage:ConnectionString={Database.ConnectionString}",
+                $"--Tessera:Storage:ConnectionString={storeConnectionString}",
                 $"--Tessera:Redis:Configuration={redisEndpoint},name=tessera-node-{names[i].ToLowerInvariant()}",
                 $"--Tessera:Bootstrap:AdminEmail={AdminEmail}",
                 $"--Tessera:Bootstrap:AdminPassword={AdminPassword}",
@@ -223,6 +239,11 @@ public sealed class TesseraCluster : IAsyncLifetime
         }
 
         foreach (var proxy in _proxies.Values)
+        {
+            await proxy.DisposeAsync();
+        }
+
+        foreach (var proxy in _postgresProxies.Values)
         {
             await proxy.DisposeAsync();
         }

@@ -20,6 +20,9 @@ internal static class TestEnvironment
     public const string PostgresVariable = "TESSERA_TEST_POSTGRES";
     public const string RedisVariable = "TESSERA_TEST_REDIS";
 
+    /// <summary>Optional: another build of Tessera.Server.dll to run as the nodes (an older commit, to bisect a failure).</summary>
+    public const string ServerVariable = "TESSERA_CLUSTER_SERVER";
+
     public const string HowToRun =
         "Run the suite with throwaway servers:\n" +
         "  cd /work/main && eval \"$(eng/postgres.sh start)\" && eval \"$(eng/redis.sh start)\" && dotnet build src/Tessera.Server && " +
@@ -114,6 +117,13 @@ internal static class TestEnvironment
 
     private static string FindServerAssembly()
     {
+        if (Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } explicitPath)
+        {
+            return File.Exists(explicitPath)
+                ? Path.GetFullPath(explicitPath)
+                : throw new InvalidOperationException($"{ServerVariable}={explicitPath} does not name a file.");
+        }
+
         // bin/<Configuration>/<tfm>/ of this assembly names the server's output folder too.
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var framework = testOutput.Name;
