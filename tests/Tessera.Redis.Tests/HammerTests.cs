@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using StackExchange.Redis;
+using Tessera.Core.Invalidations;
 using Xunit;
 
 namespace Tessera.Redis.Tests;
@@ -91,13 +92,25 @@ public sealed class HammerTests
         }
 
         var slowest = TimeSpan.Zero;
+        var unconfirmed = 0;
         foreach (var userId in users)
         {
             await Task.Delay(100, TestContext.Current.CancellationToken);
             revoked[userId] = true;
-            var (_, took) = await a.PublishAsync(userId);
+            try
+            {
+                var (_, took) = await a.PublishAsync(userId);
+                slowest = took > slowest ? took : slowest;
+            }
+            catch (InvalidationNotConfirmedException)
+            {
+                // A stall of the whole machine (seen under heavy load) can outlast the deadline. The promise still
+                // holds then: a node that did not hear the message has fenced itself before the deadline passed,
+                // so the check below applies from this moment too.
+                unconfirmed++;
+            }
+
             revokedAt[userId] = Stopwatch.GetTimestamp();
-            slowest = took > slowest ? took : slowest;
         }
 
         await Task.Delay(300, TestContext.Current.CancellationToken);
@@ -105,7 +118,8 @@ public sealed class HammerTests
         await Task.WhenAll(hammers);
 
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{Interlocked.Read(ref checks)} checks; slowest revoke {slowest.TotalMilliseconds:0} ms; B fenced {b.State.Fences}x, C fenced {c.State.Fences}x");
+            $"{Interlocked.Read(ref checks)} checks; slowest revoke {slowest.TotalMilliseconds:0} ms; {unconfirmed} unconfirmed; B fenced {b.State.Fences}x, C fenced {c.State.Fences}x");
+        Assert.True(unconfirmed < users.Length, "no revoke was ever confirmed: the bus does not work");
         Assert.True(Interlocked.Read(ref checks) > 1_000, "the hammer barely ran");
         Assert.Empty(violations);
     }
