@@ -33,7 +33,7 @@ public sealed class CacheTrustTests
 
             // Meanwhile C's Redis connections are cut and come back: the Redis fence trusts the bus again after a clean run.
             var fencesBefore = await c.MetricAsync("tessera_node_fences_total");
-            Findings.Check(await cluster.Redis.KillClientsNamedAsync(TesseraCluster.RedisClientName(c)) >= 2, "CLIENT KILL found no connections of C");
+            Findings.Check(await cluster.RedisAdmin.KillClientsNamedAsync(cluster.RedisClientName(c)) >= 2, "CLIENT KILL found no connections of C");
             Findings.Check(await WaitForMetricAsync(c, "tessera_node_fences_total", (fencesBefore ?? 0) + 1, TimeSpan.FromSeconds(10)), "C did not fence itself after CLIENT KILL");
             await cluster.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30), c);
             Findings.Check(proxy.Refusals > 0, "C's listener did not even try to reconnect");
@@ -73,7 +73,44 @@ public sealed class CacheTrustTests
         }
     }
 
-    public sealed class RedisDown : ClusterTest
+    public sealed class ListenerSilent() : ClusterTest(new ClusterOptions { PostgresThroughProxy = new HashSet<int> { 2 } })
+    {
+        [Fact(Timeout = 240_000)]
+        public async Task A_change_written_in_SQL_is_seen_on_a_node_whose_listener_connection_went_silent_within_two_seconds()
+        {
+            var cluster = Cluster;
+            var c = cluster.C;
+            var user = await cluster.CreateUserAsync(cluster.A, "listener-silent");
+            var session = await cluster.LoginAsync(c, user);
+            await cluster.WarmAsync(session);
+
+            // C's listener connection stays open but passes nothing (a stalled network path or a frozen proxy); C's
+            // Redis bus is fine, so only the listener can tell C about a change written straight into the tables.
+            var stalledAt = Stopwatch.GetTimestamp();
+            cluster.PostgresProxy(2).Stall("tessera-listener");
+            await cluster.Database.ExecuteAsync("UPDATE users SET status = 'deactivated' WHERE id = @id", ("id", user.Id));
+            var committed = Stopwatch.GetTimestamp();
+
+            var seen = await Task.WhenAll(cluster.Nodes.Select(node => RevocationAcrossNodesTests.PollUntilAsync(
+                node, session.Token, r => r.Status == 401, TimeSpan.FromSeconds(20))));
+            for (var i = 0; i < seen.Length; i++)
+            {
+                var (node, poll) = (cluster.Nodes[i], seen[i]);
+                var delay = poll.Final?.Status == 401 ? Ms.Between(committed, poll.FirstMatchEnded) : double.PositiveInfinity;
+                Findings.Measure(string.Create(CultureInfo.InvariantCulture,
+                    $"listener of C stalled {Ms.Between(stalledAt, committed):F0} ms before an UPDATE in SQL: {node.Name} answered 401 {delay:F0} ms after the commit, " +
+                    $"after {poll.Misses} check(s) still accepted"));
+                Findings.Check(poll.Final is { Status: 401, Code: "account_deactivated" } && delay <= 2000,
+                    $"{node.Name} went on accepting the session of a user deactivated in SQL for {delay:F0} ms ({poll.Misses} checks answered 200; last answer {poll.Final}); " +
+                    "limit 2000 ms, the order of the Redis fence's FenceAfter");
+            }
+
+            cluster.PostgresProxy(2).Resume("tessera-listener");
+            Findings.AssertAll();
+        }
+    }
+
+    public sealed class RedisDown() : ClusterTest(new ClusterOptions { OwnRedis = true })
     {
         [Fact(Timeout = 240_000)]
         public async Task A_node_fenced_from_Redis_does_not_serve_from_memory_when_its_PostgreSQL_listener_reconnects()

@@ -29,8 +29,8 @@ public sealed class RedisConnectionCutTests
             using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             var fenced = RedisOutageTests.WatchUntilAsync(c, r => r.Body != "Healthy", watching.Token);
             var cutAt = Stopwatch.GetTimestamp();
-            var killed = await cluster.Redis.KillClientsNamedAsync(TesseraCluster.RedisClientName(c));
-            Findings.Check(killed >= 2, $"CLIENT KILL found only {killed} connection(s) named {TesseraCluster.RedisClientName(c)} (wanted the interactive and the subscription one)");
+            var killed = await cluster.RedisAdmin.KillClientsNamedAsync(cluster.RedisClientName(c));
+            Findings.Check(killed >= 2, $"CLIENT KILL found only {killed} connection(s) named {cluster.RedisClientName(c)} (wanted the interactive and the subscription one)");
 
             var revokeStarted = Stopwatch.GetTimestamp();
             var revoke = await a.DeleteAsync($"/v1/sessions/{victim.Id}", keeper.Token);

@@ -6,7 +6,7 @@ using Xunit;
 namespace Tessera.Cluster.Tests;
 
 /// <summary>Redis stopped (SIGKILL) and started again, empty, on the same port while the cluster serves.</summary>
-public sealed class RedisOutageTests : ClusterTest
+public sealed class RedisOutageTests() : ClusterTest(new ClusterOptions { OwnRedis = true })
 {
     [Fact(Timeout = 240_000)]
     public async Task While_Redis_is_down_a_revoke_holds_on_every_node_and_after_Redis_restarts_the_nodes_recover_by_themselves()

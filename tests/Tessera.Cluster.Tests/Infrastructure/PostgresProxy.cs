@@ -23,6 +23,7 @@ public sealed class PostgresProxy : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<(string Application, TcpClient Downstream, TcpClient Upstream)> _connections = [];
     private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskCompletionSource> _stalled = new(StringComparer.Ordinal);
     private readonly Task _accepting;
 
     public PostgresProxy(string host, int port)
@@ -64,9 +65,44 @@ public sealed class PostgresProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops passing bytes, either way, on the connections of <paramref name="applicationName"/>, open and new, without
+    /// closing them: a silent partition, which no socket error reveals.
+    /// </summary>
+    public void Stall(string applicationName)
+    {
+        lock (_lock)
+        {
+            if (!_stalled.ContainsKey(applicationName))
+            {
+                _stalled[applicationName] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>Lets the held bytes of <paramref name="applicationName"/> flow again.</summary>
+    public void Resume(string applicationName)
+    {
+        lock (_lock)
+        {
+            if (_stalled.Remove(applicationName, out var gate))
+            {
+                gate.TrySetResult();
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        lock (_lock)
+        {
+            foreach (var gate in _stalled.Values)
+            {
+                gate.TrySetResult();
+            }
+        }
+
         _listener.Stop();
         lock (_lock)
         {
@@ -108,6 +144,7 @@ public sealed class PostgresProxy : IAsyncDisposable
             await upstream.ConnectAsync(_upstream, _stop.Token);
             var client = downstream.GetStream();
             var server = upstream.GetStream();
+            string application;
             while (true)
             {
                 var message = await ReadMessageAsync(client);
@@ -127,7 +164,7 @@ public sealed class PostgresProxy : IAsyncDisposable
                     continue;
                 }
 
-                var application = code == CancelRequest ? "(cancel request)" : ApplicationName(message);
+                application = code == CancelRequest ? "(cancel request)" : ApplicationName(message);
                 lock (_lock)
                 {
                     if (_refused.Contains(application))
@@ -142,7 +179,7 @@ public sealed class PostgresProxy : IAsyncDisposable
                 break;
             }
 
-            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+            await Task.WhenAny(PumpAsync(client, server, application), PumpAsync(server, client, application));
         }
         catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or EndOfStreamException)
         {
@@ -191,7 +228,15 @@ public sealed class PostgresProxy : IAsyncDisposable
         return string.Empty;
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to)
+    private Task Gate(string application)
+    {
+        lock (_lock)
+        {
+            return _stalled.TryGetValue(application, out var gate) ? gate.Task : Task.CompletedTask;
+        }
+    }
+
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, string application)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -204,6 +249,7 @@ public sealed class PostgresProxy : IAsyncDisposable
                     break;
                 }
 
+                await Gate(application).WaitAsync(_stop.Token);
                 await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             }
         }

@@ -6,16 +6,13 @@ namespace Tessera.Cluster.Tests.Infrastructure;
 
 /// <summary>
 /// A redis-server of one cluster's own, on a free loopback port, without persistence, that a test may kill and start
-/// again on the same port (empty, as a production Redis without persistence comes back). Every cluster gets one: the
-/// server names its keys with the fixed prefix "tessera" (Tessera:Redis:KeyPrefix is not read from configuration), so
-/// clusters sharing one Redis would share membership, and a killed node of an earlier test would hold up the next
-/// test's revocations until it ages out of the live window.
+/// again on the same port (empty, as a production Redis without persistence comes back).
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly string _binary;
     private Process? _process;
-    private ConnectionMultiplexer? _admin;
+    private RedisAdmin? _admin;
 
     private RedisServer(string binary, int port, string directory)
     {
@@ -70,7 +67,8 @@ public sealed class RedisServer : IAsyncDisposable
 
             try
             {
-                await AdminDatabase().PingAsync();
+                _admin ??= new RedisAdmin(Endpoint);
+                await _admin.PingAsync();
                 return;
             }
             catch (RedisException)
@@ -95,33 +93,6 @@ public sealed class RedisServer : IAsyncDisposable
         _process = null;
     }
 
-    /// <summary>The clients Redis sees (CLIENT LIST), one dictionary of fields per connection.</summary>
-    public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> ClientListAsync()
-    {
-        var list = (string?)await AdminDatabase().ExecuteAsync("CLIENT", "LIST") ?? string.Empty;
-        return list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(line => (IReadOnlyDictionary<string, string>)line.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                .Select(field => field.Split('=', 2))
-                .Where(pair => pair.Length == 2)
-                .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal))
-            .ToList();
-    }
-
-    /// <summary>Kills every connection whose client name is <paramref name="clientName"/>; returns how many.</summary>
-    public async Task<int> KillClientsNamedAsync(string clientName)
-    {
-        var killed = 0;
-        foreach (var client in await ClientListAsync())
-        {
-            if (client.TryGetValue("name", out var name) && name == clientName)
-            {
-                killed += (int)await AdminDatabase().ExecuteAsync("CLIENT", "KILL", "ID", client["id"]);
-            }
-        }
-
-        return killed;
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (_admin is not null)
@@ -130,21 +101,5 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         await KillAsync();
-    }
-
-    private IDatabase AdminDatabase()
-    {
-        _admin ??= ConnectionMultiplexer.Connect(new ConfigurationOptions
-        {
-            EndPoints = { Endpoint },
-            AllowAdmin = true,
-            AbortOnConnectFail = false,
-            ConnectTimeout = 1000,
-            SyncTimeout = 5000,
-            AsyncTimeout = 5000,
-            ClientName = "tessera-cluster-tests-admin",
-            BacklogPolicy = BacklogPolicy.FailFast,
-        });
-        return _admin.GetDatabase();
     }
 }

@@ -5,9 +5,12 @@ using Xunit;
 
 namespace Tessera.Cluster.Tests.Infrastructure;
 
-/// <summary>How a cluster is wired; the defaults are three nodes straight on their own Redis.</summary>
+/// <summary>How a cluster is wired; the defaults are three nodes on the shared test Redis, under a key prefix of their own.</summary>
 public sealed record ClusterOptions
 {
+    /// <summary>A redis-server of the cluster's own, which the test may stop and start again (<see cref="TesseraCluster.Redis"/>).</summary>
+    public bool OwnRedis { get; init; }
+
     /// <summary>Nodes (0 = A, 1 = B, 2 = C) whose Redis connection goes through a <see cref="TcpProxy"/> the test can stall.</summary>
     public IReadOnlySet<int> RedisThroughProxy { get; init; } = new HashSet<int>();
 
@@ -22,10 +25,11 @@ public sealed record ClusterUser(string Id, string Email, string Password);
 public sealed record ClusterSession(string Token, string Id, string UserId);
 
 /// <summary>
-/// Three real Tessera.Server processes (A, B, C) on one fresh PostgreSQL database and a redis-server of their own,
-/// started together and ready (every node Healthy: it reaches the store and Redis, and hears every invalidation).
-/// Killed, with the database dropped and the Redis stopped, on dispose; the files (node logs, Redis log) are kept when
-/// a test failed.
+/// Three real Tessera.Server processes (A, B, C) on one fresh PostgreSQL database and on Redis (the shared test Redis
+/// under a key prefix no other cluster uses, or a redis-server of the cluster's own), started together and ready
+/// (every node Healthy: it reaches the store and Redis, and hears every invalidation). Killed on dispose, with the
+/// database dropped and the Redis keys deleted (or the Redis stopped); the files (node logs, Redis log) are kept when a
+/// test failed.
 /// </summary>
 public sealed class TesseraCluster : IAsyncLifetime
 {
@@ -36,7 +40,7 @@ public sealed class TesseraCluster : IAsyncLifetime
     /// <summary>How long a node may take to start and become healthy: the machine has two cores and may be loaded.</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
-    /// <summary>The bus's default acknowledgement deadline (RedisClusterOptions.AckTimeout); the server offers no setting for it.</summary>
+    /// <summary>The bus's acknowledgement deadline, given to every node (Tessera:Redis:AckTimeout; also its default).</summary>
     public static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(2);
 
     private readonly ClusterOptions _options;
@@ -44,6 +48,7 @@ public sealed class TesseraCluster : IAsyncLifetime
     private readonly Dictionary<int, TcpProxy> _proxies = [];
     private readonly Dictionary<int, PostgresProxy> _postgresProxies = [];
     private readonly List<string> _sessions = [];
+    private RedisServer? _ownRedis;
     private bool _keepFiles;
 
     public TesseraCluster()
@@ -62,7 +67,17 @@ public sealed class TesseraCluster : IAsyncLifetime
 
     public ClusterDatabase Database { get; private set; } = null!;
 
-    public RedisServer Redis { get; private set; } = null!;
+    /// <summary>The cluster's own redis-server (only with <see cref="ClusterOptions.OwnRedis"/>).</summary>
+    public RedisServer Redis => _ownRedis ?? throw new InvalidOperationException("This cluster runs on the shared Redis; ask for OwnRedis to stop it.");
+
+    /// <summary>host:port of the Redis the nodes use (through a proxy for some).</summary>
+    public string RedisEndpoint { get; private set; } = null!;
+
+    /// <summary>The first part of every Redis key and channel of this cluster (Tessera:Redis:KeyPrefix).</summary>
+    public string KeyPrefix { get; } = "tc" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>Behind-the-nodes access to the cluster's Redis (CLIENT LIST, CLIENT KILL).</summary>
+    public RedisAdmin RedisAdmin { get; private set; } = null!;
 
     public IReadOnlyList<TesseraNode> Nodes => _nodes;
 
@@ -81,18 +96,32 @@ public sealed class TesseraCluster : IAsyncLifetime
     /// <summary>The proxy between node <paramref name="index"/> and PostgreSQL (see <see cref="ClusterOptions.PostgresThroughProxy"/>).</summary>
     public PostgresProxy PostgresProxy(int index) => _postgresProxies[index];
 
-    /// <summary>The Redis client name of a node (set with name= in its configuration string), as CLIENT LIST shows it.</summary>
-    public static string RedisClientName(TesseraNode node) => $"tessera-node-{node.Name.ToLowerInvariant()}";
+    /// <summary>The node id a node is given (Tessera:Redis:NodeId).</summary>
+    public static string NodeId(TesseraNode node) => "node-" + node.Name.ToLowerInvariant();
+
+    /// <summary>The Redis client name of a node, as the server names its connection ({KeyPrefix}-{NodeId}) and CLIENT LIST shows it.</summary>
+    public string RedisClientName(TesseraNode node) => $"{KeyPrefix}-{NodeId(node)}";
 
     public async ValueTask InitializeAsync()
     {
         await TestEnvironment.CheckAsync();
         Directory.CreateDirectory(Root);
         Database = await ClusterDatabase.CreateAsync();
-        Redis = await RedisServer.StartAsync(Path.Combine(Root, "redis"));
+        if (_options.OwnRedis)
+        {
+            _ownRedis = await RedisServer.StartAsync(Path.Combine(Root, "redis"));
+            RedisEndpoint = _ownRedis.Endpoint;
+        }
+        else
+        {
+            RedisEndpoint = TestEnvironment.SharedRedis;
+        }
+
+        RedisAdmin = new RedisAdmin(RedisEndpoint);
+        var redisPort = int.Parse(RedisEndpoint[(RedisEndpoint.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
         foreach (var index in _options.RedisThroughProxy)
         {
-            _proxies[index] = new TcpProxy(Redis.Port);
+            _proxies[index] = new TcpProxy(redisPort);
         }
 
         var postgres = new Npgsql.NpgsqlConnectionStringBuilder(Database.ConnectionString);
@@ -106,7 +135,7 @@ public sealed class TesseraCluster : IAsyncLifetime
         {
             var port = TestEnvironment.FreePort();
             var directory = Path.Combine(Root, "node-" + names[i].ToLowerInvariant());
-            var redisEndpoint = _proxies.TryGetValue(i, out var proxy) ? proxy.Endpoint : Redis.Endpoint;
+            var redisEndpoint = _proxies.TryGetValue(i, out var proxy) ? proxy.Endpoint : RedisEndpoint;
             var storeConnectionString = _postgresProxies.TryGetValue(i, out var postgresProxy)
                 ? new Npgsql.NpgsqlConnectionStringBuilder(Database.ConnectionString) { Host = "127.0.0.1", Port = postgresProxy.Port }.ConnectionString
                 : Database.ConnectionString;
@@ -116,7 +145,10 @@ public sealed class TesseraCluster : IAsyncLifetime
                 $"--Tessera:DataDirectory={directory}",
                 "--Tessera:Storage:Provider=postgres",
                 $"--Tessera:Storage:ConnectionString={storeConnectionString}",
-                $"--Tessera:Redis:Configuration={redisEndpoint},name=tessera-node-{names[i].ToLowerInvariant()}",
+                $"--Tessera:Redis:Configuration={redisEndpoint}",
+                $"--Tessera:Redis:KeyPrefix={KeyPrefix}",
+                $"--Tessera:Redis:NodeId=node-{names[i].ToLowerInvariant()}",
+                $"--Tessera:Redis:AckTimeout={AckTimeout.ToString("c", CultureInfo.InvariantCulture)}",
                 $"--Tessera:Bootstrap:AdminEmail={AdminEmail}",
                 $"--Tessera:Bootstrap:AdminPassword={AdminPassword}",
                 "--Tessera:Passwords:HashIterations=1000",
@@ -217,7 +249,8 @@ public sealed class TesseraCluster : IAsyncLifetime
     public string Diagnostics(int lines = 80)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Cluster files (kept): {Root}; database {Database?.Name}; redis {Redis?.Endpoint} (log {Redis?.Directory}/redis.log)");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"Cluster files (kept): {Root}; database {Database?.Name}; redis {RedisEndpoint}, key prefix {KeyPrefix}{(_ownRedis is null ? string.Empty : $" (log {_ownRedis.Directory}/redis.log)")}");
         lock (_sessions)
         {
             text.AppendLine("Sessions made by the test: " + string.Join(", ", _sessions));
@@ -248,9 +281,26 @@ public sealed class TesseraCluster : IAsyncLifetime
             await proxy.DisposeAsync();
         }
 
-        if (Redis is not null)
+        if (RedisAdmin is not null)
         {
-            await Redis.DisposeAsync();
+            if (_ownRedis is null)
+            {
+                try
+                {
+                    await RedisAdmin.DeleteKeysAsync(KeyPrefix + ":");
+                }
+                catch (StackExchange.Redis.RedisException)
+                {
+                    // Keys left in the throwaway Redis are harmless: no other cluster uses this prefix.
+                }
+            }
+
+            await RedisAdmin.DisposeAsync();
+        }
+
+        if (_ownRedis is not null)
+        {
+            await _ownRedis.DisposeAsync();
         }
 
         if (Database is not null)
