@@ -77,6 +77,47 @@ public sealed class RedisConnectionCutTests
         }
     }
 
+    public sealed class SubscriptionsKilled() : ClusterTest(new ClusterOptions { OwnRedis = true })
+    {
+        [Fact(Timeout = 240_000)]
+        public async Task A_revoke_on_A_right_after_every_subscription_connection_was_killed_holds_on_B_and_C_once_it_returns()
+        {
+            var cluster = Cluster;
+            var user = await cluster.CreateUserAsync(cluster.A, "pubsub-kill");
+            var victim = await cluster.LoginAsync(cluster.B, user);
+            var keeper = await cluster.LoginAsync(cluster.A, user);
+            await cluster.WarmAsync(victim);
+
+            // Every node's subscription connection (the bus, acknowledgements, pings) at once; the interactive ones stay.
+            var cutAt = Stopwatch.GetTimestamp();
+            var killed = (long)await cluster.RedisAdmin.Database.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+            var revokeStarted = Stopwatch.GetTimestamp();
+            var revoke = await cluster.A.DeleteAsync($"/v1/sessions/{victim.Id}", keeper.Token);
+            var revokeReturned = Stopwatch.GetTimestamp();
+            Findings.Check(killed >= 3, $"CLIENT KILL TYPE pubsub killed {killed} connection(s) (wanted one per node)");
+            Findings.Check(revoke.Status is 204 or 503, $"the revoke on A answered {revoke}");
+            Findings.Check(Ms.Between(revokeStarted, revokeReturned) <= TesseraCluster.AckTimeout.TotalMilliseconds + 1500,
+                $"the revoke on A took {Ms.Between(revokeStarted, revokeReturned):F0} ms (limit: ack deadline + 1500 ms)");
+            Findings.Measure(string.Create(CultureInfo.InvariantCulture,
+                $"CLIENT KILL TYPE pubsub ({killed} connections), then a revoke on A {Ms.Between(cutAt, revokeStarted):F0} ms later: {revoke.Status} {revoke.Code} in {Ms.Between(revokeStarted, revokeReturned):F0} ms"));
+
+            await using (var hammer = new Hammer(victim.Token, cluster.Nodes, tasksPerNode: 1))
+            {
+                await Task.Delay(500, TestContext.Current.CancellationToken);
+                await hammer.StopAsync();
+                var wrong = hammer.Requests.Where(r => r.Status != 401 || r.Code != "session_revoked").ToList();
+                Findings.Check(wrong.Count == 0, $"after the revoke returned, {wrong.Count} of {hammer.Requests.Count} checks were not 401 session_revoked: " +
+                    string.Join("; ", wrong.Take(5).Select(r => $"{r.Node} {r.Status} {r.Code}")));
+            }
+
+            var recovered = Stopwatch.GetTimestamp();
+            await cluster.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30));
+            Findings.Measure(string.Create(CultureInfo.InvariantCulture, $"every node Healthy again {Ms.Between(cutAt, Stopwatch.GetTimestamp()):F0} ms after the subscriptions were killed"));
+            _ = recovered;
+            Findings.AssertAll();
+        }
+    }
+
     public sealed class SilentlyPartitioned() : ClusterTest(new ClusterOptions { RedisThroughProxy = new HashSet<int> { 2 } })
     {
         [Fact(Timeout = 240_000)]

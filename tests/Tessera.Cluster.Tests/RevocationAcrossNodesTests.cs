@@ -20,6 +20,9 @@ public sealed class RevocationAcrossNodesTests(TesseraCluster cluster) : IClassF
         DeleteSessionFromAnotherSession,
         LogoutWithTheSessionItself,
         AdminRevokesAllSessions,
+        PasswordChangedFromAnotherSession,
+        AdminDeactivatesTheUser,
+        AdminBansTheUser,
     }
 
     [Fact(Timeout = 180_000)]
@@ -37,11 +40,16 @@ public sealed class RevocationAcrossNodesTests(TesseraCluster cluster) : IClassF
             await hammer.WaitForAcceptedAsync(others, count: 20, TimeSpan.FromSeconds(30));
 
             var revokeStarted = Stopwatch.GetTimestamp();
-            var (revoke, expectedReason) = way switch
+            var (revoke, expectedCode, expectedReason) = way switch
             {
-                RevokeWay.DeleteSessionFromAnotherSession => (await cluster.A.DeleteAsync($"/v1/sessions/{victim.Id}", keeper.Token), "revoked_by_user"),
-                RevokeWay.LogoutWithTheSessionItself => (await cluster.A.PostAsync("/v1/auth/logout", null, victim.Token), "signed_out"),
-                _ => (await cluster.A.DeleteAsync($"/v1/admin/users/{user.Id}/sessions", cluster.Admin.Token), "revoked_by_admin"),
+                RevokeWay.DeleteSessionFromAnotherSession => (await cluster.A.DeleteAsync($"/v1/sessions/{victim.Id}", keeper.Token), "session_revoked", "revoked_by_user"),
+                RevokeWay.LogoutWithTheSessionItself => (await cluster.A.PostAsync("/v1/auth/logout", null, victim.Token), "session_revoked", "signed_out"),
+                RevokeWay.AdminRevokesAllSessions => (await cluster.A.DeleteAsync($"/v1/admin/users/{user.Id}/sessions", cluster.Admin.Token), "session_revoked", "revoked_by_admin"),
+                RevokeWay.PasswordChangedFromAnotherSession => (await cluster.A.PostAsync("/v1/auth/password/change",
+                    new { currentPassword = user.Password, newPassword = "Changed-password-after-1" }, keeper.Token), "session_revoked", "password_changed"),
+                RevokeWay.AdminDeactivatesTheUser => (await cluster.A.PostAsync($"/v1/admin/users/{user.Id}/deactivate", new { reason = "hammered" }, cluster.Admin.Token),
+                    "account_deactivated", "user_deactivated"),
+                _ => (await cluster.A.PostAsync($"/v1/admin/users/{user.Id}/ban", new { reason = "hammered" }, cluster.Admin.Token), "account_banned", "user_banned"),
             };
             var revokeReturned = Stopwatch.GetTimestamp();
             _findings.Check(revoke.Status is 200 or 204, $"{way}: the revoke on A answered {revoke}");
@@ -59,7 +67,7 @@ public sealed class RevocationAcrossNodesTests(TesseraCluster cluster) : IClassF
                 var mine = requests.Where(r => r.Node == node.Name).ToList();
                 var after = mine.Where(r => r.Started > revokeReturned).ToList();
                 var accepted = after.Where(r => r.Status == 200).ToList();
-                var wrong = after.Where(r => r.Status != 401 || r.Code != "session_revoked" || r.Reason != expectedReason).ToList();
+                var wrong = after.Where(r => r.Status != 401 || r.Code != expectedCode || r.Reason != expectedReason).ToList();
                 var inFlight = mine.Where(r => r.Started <= revokeReturned && r.Ended >= revokeStarted).ToList();
                 var firstRejected = mine.Where(r => r.Status == 401).OrderBy(r => r.Ended).FirstOrDefault();
                 var lastAcceptedStart = mine.Where(r => r.Status == 200).Select(r => r.Started).DefaultIfEmpty(revokeStarted).Max();
@@ -68,7 +76,7 @@ public sealed class RevocationAcrossNodesTests(TesseraCluster cluster) : IClassF
                     $"{way}: {accepted.Count} request(s) on {node.Name} that started after the revoke returned were accepted; the latest started " +
                     $"{Ms.Between(revokeReturned, accepted.Select(r => r.Started).DefaultIfEmpty(revokeReturned).Max()):F1} ms after it returned");
                 _findings.Check(wrong.Count == 0,
-                    $"{way}: {wrong.Count} request(s) on {node.Name} after the revoke were not 401 session_revoked ({expectedReason}): " +
+                    $"{way}: {wrong.Count} request(s) on {node.Name} after the revoke were not 401 {expectedCode} ({expectedReason}): " +
                     string.Join("; ", wrong.Take(5).Select(r => $"{r.Status} {r.Code} {r.Reason}")));
                 _findings.Check(after.Count >= 10, $"{way}: only {after.Count} request(s) on {node.Name} started after the revoke returned");
                 _findings.Check(mine.Any(r => r.Status == 200 && r.Ended < revokeStarted), $"{way}: {node.Name} accepted nothing before the revoke");
