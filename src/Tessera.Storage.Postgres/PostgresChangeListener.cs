@@ -71,10 +71,15 @@ public sealed class PostgresChangeListener : BackgroundService
     public bool IsListening => _listening;
 
     /// <summary>How long the connection may stay quiet before it is checked with a query.</summary>
-    public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <remarks>
+    /// Short, with <see cref="PingTimeout"/>, because a connection that goes silent without breaking (a stalled
+    /// network path) misses direct SQL changes while the cache still trusts it: together they bound that window to
+    /// about the Redis fence's, a second and a bit. A quiet node pays a trivial query four times a second.
+    /// </remarks>
+    public TimeSpan PingInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How long that check may take before the connection counts as lost.</summary>
-    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long that check may take before the connection counts as lost (whole seconds, at least one).</summary>
+    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Raised with true once LISTEN holds and the cache is trusted, with false once it is distrusted (tests watch it).</summary>
     internal event Action<bool>? ListeningChanged;

@@ -180,7 +180,7 @@ public sealed class CacheTrustTests
         while (waited.Elapsed < timeout)
         {
             await using var command = ClusterDatabase.Command(connection,
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tessera-listener' AND query ILIKE 'LISTEN%'");
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tessera-listener'");
             if ((long)(await command.ExecuteScalarAsync())! >= count)
             {
                 return true;
