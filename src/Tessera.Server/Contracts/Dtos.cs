@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Text.Json.Serialization;
 using Tessera.Core.Audit;
 using Tessera.Core.Sessions;
@@ -14,13 +15,8 @@ public sealed record UserDto(
         user.Id,
         user.Email,
         user.DisplayName,
-        user.Role == UserRole.Admin ? "admin" : "user",
-        user.Status switch
-        {
-            UserStatus.Deactivated => "deactivated",
-            UserStatus.Deleted => "deleted",
-            _ => "active",
-        },
+        WireNames.RoleName(user.Role),
+        WireNames.StatusName(user.Status),
         user.Banned ? user.BannedUntil : null,
         user.IsBannedAt(now),
         user.CreatedAt);
@@ -29,7 +25,7 @@ public sealed record UserDto(
 public sealed record DeviceDto(string? Name, string Platform, string? Os, string? Browser)
 {
     public static DeviceDto From(DeviceInfo device) =>
-        new(device.Name, device.Platform.ToString().ToLowerInvariant(), device.Os, device.Browser);
+        new(device.Name, WireNames.PlatformName(device.Platform), device.Os, device.Browser);
 }
 
 public sealed record SessionDto(
@@ -51,7 +47,7 @@ public sealed record AuditEventDto(
     string Id, DateTimeOffset At, string Action, ActorDto Actor, string? TargetUserId, IReadOnlyList<string> SessionIds, string? Reason, string? IpAddress)
 {
     public static AuditEventDto From(AuditEvent e) => new(
-        e.Id, e.At, e.Action, new ActorDto(e.Actor.Kind.ToString().ToLowerInvariant(), e.Actor.Id), e.TargetUserId, e.SessionIds, e.Reason, e.IpAddress);
+        e.Id, e.At, e.Action, new ActorDto(WireNames.ActorKindName(e.Actor.Kind), e.Actor.Id), e.TargetUserId, e.SessionIds, e.Reason, e.IpAddress);
 }
 
 // Requests: every member nullable so that a missing field is a validation problem with a code, not a binding crash.

@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Data.Common;
 using Dapper;
 using Tessera.Core.Audit;
@@ -78,7 +79,7 @@ internal sealed class PostgresAuditLog(PostgresContext db) : IAuditLog
         Id = reader.GetString(0),
         At = reader.GetTime(1),
         Action = reader.GetString(2),
-        Actor = new Actor(Wire.ParseActorKind(reader.GetString(3)), reader.GetStringOrNull(4)),
+        Actor = new Actor(WireNames.ParseActorKind(reader.GetString(3)), reader.GetStringOrNull(4)),
         TargetUserId = reader.GetStringOrNull(5),
         SessionIds = reader.GetFieldValue<string[]>(6),
         Reason = reader.GetStringOrNull(7),
@@ -90,7 +91,7 @@ internal sealed class PostgresAuditLog(PostgresContext db) : IAuditLog
         auditEvent.Id,
         At = PostgresTime.ToStored(auditEvent.At),
         auditEvent.Action,
-        ActorKind = Wire.ActorKindName(auditEvent.Actor.Kind),
+        ActorKind = WireNames.ActorKindName(auditEvent.Actor.Kind),
         ActorId = auditEvent.Actor.Id,
         auditEvent.TargetUserId,
         // A text[] (Dapper passes arrays through to Npgsql as they are).

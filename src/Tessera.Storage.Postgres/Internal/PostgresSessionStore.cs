@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Data.Common;
 using Dapper;
 using Tessera.Core.Sessions;
@@ -148,7 +149,7 @@ internal sealed class PostgresSessionStore(PostgresContext db) : ISessionStore
         UserId = reader.GetString(2),
         Device = new DeviceInfo(
             Name: reader.GetStringOrNull(3),
-            Platform: Wire.ParsePlatform(reader.GetString(4)),
+            Platform: WireNames.ParsePlatform(reader.GetString(4)),
             Os: reader.GetStringOrNull(5),
             Browser: reader.GetStringOrNull(6),
             UserAgent: reader.GetStringOrNull(7)),
@@ -169,7 +170,7 @@ internal sealed class PostgresSessionStore(PostgresContext db) : ISessionStore
         TokenHash = session.TokenHash.ToArray(),
         session.UserId,
         DeviceName = session.Device.Name,
-        DevicePlatform = Wire.PlatformName(session.Device.Platform),
+        DevicePlatform = WireNames.PlatformName(session.Device.Platform),
         DeviceOs = session.Device.Os,
         DeviceBrowser = session.Device.Browser,
         session.Device.UserAgent,

@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Data.Common;
 using System.Text;
 using Dapper;
@@ -133,8 +134,8 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
         Email = reader.GetString(1),
         DisplayName = reader.GetString(2),
         PasswordHash = reader.GetStringOrNull(3),
-        Role = Wire.ParseRole(reader.GetString(4)),
-        Status = Wire.ParseStatus(reader.GetString(5)),
+        Role = WireNames.ParseRole(reader.GetString(4)),
+        Status = WireNames.ParseStatus(reader.GetString(5)),
         Banned = reader.GetBoolean(6),
         BannedUntil = reader.GetTimeOrNull(7),
         BanReason = reader.GetStringOrNull(8),
@@ -149,8 +150,8 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
         user.Email,
         user.DisplayName,
         user.PasswordHash,
-        Role = Wire.RoleName(user.Role),
-        Status = Wire.StatusName(user.Status),
+        Role = WireNames.RoleName(user.Role),
+        Status = WireNames.StatusName(user.Status),
         user.Banned,
         BannedUntil = PostgresTime.ToStored(user.BannedUntil),
         user.BanReason,

@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -80,7 +81,7 @@ internal sealed class SqliteAuditLog(SqliteContext db) : IAuditLog
         Id = reader.GetString(0),
         At = reader.GetTime(1),
         Action = reader.GetString(2),
-        Actor = new Actor(ParseActorKind(reader.GetString(3)), reader.GetStringOrNull(4)),
+        Actor = new Actor(WireNames.ParseActorKind(reader.GetString(3)), reader.GetStringOrNull(4)),
         TargetUserId = reader.GetStringOrNull(5),
         SessionIds = JsonSerializer.Deserialize(reader.GetString(6), AuditJsonContext.Default.StringArray) ?? [],
         Reason = reader.GetStringOrNull(7),
@@ -92,30 +93,12 @@ internal sealed class SqliteAuditLog(SqliteContext db) : IAuditLog
         auditEvent.Id,
         At = UnixTime.ToMilliseconds(auditEvent.At),
         auditEvent.Action,
-        ActorKind = ActorKindName(auditEvent.Actor.Kind),
+        ActorKind = WireNames.ActorKindName(auditEvent.Actor.Kind),
         ActorId = auditEvent.Actor.Id,
         auditEvent.TargetUserId,
         SessionIds = JsonSerializer.Serialize(auditEvent.SessionIds as string[] ?? [.. auditEvent.SessionIds], AuditJsonContext.Default.StringArray),
         auditEvent.Reason,
         auditEvent.IpAddress,
-    };
-
-    private static string ActorKindName(ActorKind kind) => kind switch
-    {
-        ActorKind.User => "user",
-        ActorKind.Admin => "admin",
-        ActorKind.System => "system",
-        ActorKind.Cli => "cli",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
-
-    private static ActorKind ParseActorKind(string kind) => kind switch
-    {
-        "user" => ActorKind.User,
-        "admin" => ActorKind.Admin,
-        "system" => ActorKind.System,
-        "cli" => ActorKind.Cli,
-        _ => throw new InvalidDataException($"Unknown actor kind '{kind}' in the audit_events table."),
     };
 }
 

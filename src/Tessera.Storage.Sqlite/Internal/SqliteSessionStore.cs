@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Data.Common;
 using Dapper;
 using Tessera.Core.Sessions;
@@ -117,7 +118,7 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
         UserId = reader.GetString(2),
         Device = new DeviceInfo(
             Name: reader.GetStringOrNull(3),
-            Platform: ParsePlatform(reader.GetString(4)),
+            Platform: WireNames.ParsePlatform(reader.GetString(4)),
             Os: reader.GetStringOrNull(5),
             Browser: reader.GetStringOrNull(6),
             UserAgent: reader.GetStringOrNull(7)),
@@ -138,7 +139,7 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
         TokenHash = session.TokenHash.ToArray(),
         session.UserId,
         DeviceName = session.Device.Name,
-        DevicePlatform = PlatformName(session.Device.Platform),
+        DevicePlatform = WireNames.PlatformName(session.Device.Platform),
         DeviceOs = session.Device.Os,
         DeviceBrowser = session.Device.Browser,
         session.Device.UserAgent,
@@ -149,25 +150,5 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
         RevokedAt = UnixTime.ToMilliseconds(session.RevokedAt),
         session.RevokedBy,
         RevokeReason = session.RevokeReason?.ToWireName(),
-    };
-
-    private static string PlatformName(DevicePlatform platform) => platform switch
-    {
-        DevicePlatform.Web => "web",
-        DevicePlatform.Desktop => "desktop",
-        DevicePlatform.Mobile => "mobile",
-        DevicePlatform.Cli => "cli",
-        DevicePlatform.Api => "api",
-        _ => throw new ArgumentOutOfRangeException(nameof(platform), platform, null),
-    };
-
-    private static DevicePlatform ParsePlatform(string platform) => platform switch
-    {
-        "web" => DevicePlatform.Web,
-        "desktop" => DevicePlatform.Desktop,
-        "mobile" => DevicePlatform.Mobile,
-        "cli" => DevicePlatform.Cli,
-        "api" => DevicePlatform.Api,
-        _ => throw new InvalidDataException($"Unknown device platform '{platform}' in the sessions table."),
     };
 }

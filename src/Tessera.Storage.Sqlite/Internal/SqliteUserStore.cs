@@ -1,3 +1,4 @@
+using Tessera.Core;
 using System.Data.Common;
 using System.Text;
 using Dapper;
@@ -125,8 +126,8 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
         Email = reader.GetString(1),
         DisplayName = reader.GetString(2),
         PasswordHash = reader.GetStringOrNull(3),
-        Role = ParseRole(reader.GetString(4)),
-        Status = ParseStatus(reader.GetString(5)),
+        Role = WireNames.ParseRole(reader.GetString(4)),
+        Status = WireNames.ParseStatus(reader.GetString(5)),
         Banned = reader.GetInt64(6) != 0,
         BannedUntil = reader.GetTimeOrNull(7),
         BanReason = reader.GetStringOrNull(8),
@@ -141,44 +142,14 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
         user.Email,
         user.DisplayName,
         user.PasswordHash,
-        Role = RoleName(user.Role),
-        Status = StatusName(user.Status),
+        Role = WireNames.RoleName(user.Role),
+        Status = WireNames.StatusName(user.Status),
         Banned = user.Banned ? 1L : 0L,
         BannedUntil = UnixTime.ToMilliseconds(user.BannedUntil),
         user.BanReason,
         user.SecurityVersion,
         CreatedAt = UnixTime.ToMilliseconds(user.CreatedAt),
         UpdatedAt = UnixTime.ToMilliseconds(user.UpdatedAt),
-    };
-
-    private static string RoleName(UserRole role) => role switch
-    {
-        UserRole.User => "user",
-        UserRole.Admin => "admin",
-        _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
-    };
-
-    private static UserRole ParseRole(string role) => role switch
-    {
-        "user" => UserRole.User,
-        "admin" => UserRole.Admin,
-        _ => throw new InvalidDataException($"Unknown user role '{role}' in the users table."),
-    };
-
-    private static string StatusName(UserStatus status) => status switch
-    {
-        UserStatus.Active => "active",
-        UserStatus.Deactivated => "deactivated",
-        UserStatus.Deleted => "deleted",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
-    };
-
-    private static UserStatus ParseStatus(string status) => status switch
-    {
-        "active" => UserStatus.Active,
-        "deactivated" => UserStatus.Deactivated,
-        "deleted" => UserStatus.Deleted,
-        _ => throw new InvalidDataException($"Unknown user status '{status}' in the users table."),
     };
 
     /// <summary>Makes <c>%</c>, <c>_</c> and the escape character itself match literally in a LIKE pattern with <c>ESCAPE '\'</c>.</summary>

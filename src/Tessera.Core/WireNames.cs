@@ -2,10 +2,13 @@ using Tessera.Core.Audit;
 using Tessera.Core.Sessions;
 using Tessera.Core.Users;
 
-namespace Tessera.Storage.Postgres.Internal;
+namespace Tessera.Core;
 
-/// <summary>The text stored for each enum (the CHECK constraints of V001 list the same), and back.</summary>
-internal static class Wire
+/// <summary>
+/// The lower-case names of Tessera's enums, as the HTTP contract shows them and every store keeps them (their CHECK
+/// constraints list the same), and back. Revocation reasons have theirs in <see cref="Sessions.RevocationReasons"/>.
+/// </summary>
+public static class WireNames
 {
     public static string RoleName(UserRole role) => role switch
     {
@@ -18,7 +21,7 @@ internal static class Wire
     {
         "user" => UserRole.User,
         "admin" => UserRole.Admin,
-        _ => throw new InvalidDataException($"Unknown user role '{role}' in the users table."),
+        _ => throw new InvalidDataException($"Unknown user role '{role}' is stored."),
     };
 
     public static string StatusName(UserStatus status) => status switch
@@ -34,7 +37,7 @@ internal static class Wire
         "active" => UserStatus.Active,
         "deactivated" => UserStatus.Deactivated,
         "deleted" => UserStatus.Deleted,
-        _ => throw new InvalidDataException($"Unknown user status '{status}' in the users table."),
+        _ => throw new InvalidDataException($"Unknown user status '{status}' is stored."),
     };
 
     public static string PlatformName(DevicePlatform platform) => platform switch
@@ -54,7 +57,7 @@ internal static class Wire
         "mobile" => DevicePlatform.Mobile,
         "cli" => DevicePlatform.Cli,
         "api" => DevicePlatform.Api,
-        _ => throw new InvalidDataException($"Unknown device platform '{platform}' in the sessions table."),
+        _ => throw new InvalidDataException($"Unknown device platform '{platform}' is stored."),
     };
 
     public static string ActorKindName(ActorKind kind) => kind switch
@@ -72,6 +75,6 @@ internal static class Wire
         "admin" => ActorKind.Admin,
         "system" => ActorKind.System,
         "cli" => ActorKind.Cli,
-        _ => throw new InvalidDataException($"Unknown actor kind '{kind}' in the audit_events table."),
+        _ => throw new InvalidDataException($"Unknown actor kind '{kind}' is stored."),
     };
 }
