@@ -2,6 +2,7 @@ using System.Diagnostics;
 using StackExchange.Redis;
 using Tessera.Core.Invalidations;
 using Xunit;
+using Tessera.Testing;
 
 namespace Tessera.Redis.Tests;
 

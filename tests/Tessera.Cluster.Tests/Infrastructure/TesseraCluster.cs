@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Xunit;
+using Tessera.Testing;
 
 namespace Tessera.Cluster.Tests.Infrastructure;
 
@@ -11,7 +12,7 @@ public sealed record ClusterOptions
     /// <summary>A redis-server of the cluster's own, which the test may stop and start again (<see cref="TesseraCluster.Redis"/>).</summary>
     public bool OwnRedis { get; init; }
 
-    /// <summary>Nodes (0 = A, 1 = B, 2 = C) whose Redis connection goes through a <see cref="TcpProxy"/> the test can stall.</summary>
+    /// <summary>Nodes (0 = A, 1 = B, 2 = C) whose Redis connection goes through a <see cref="TcpChaosProxy"/> the test can stall.</summary>
     public IReadOnlySet<int> RedisThroughProxy { get; init; } = new HashSet<int>();
 
     /// <summary>Nodes whose PostgreSQL connections (store and change listener) go through a <see cref="PostgresProxy"/>.</summary>
@@ -45,7 +46,7 @@ public sealed class TesseraCluster : IAsyncLifetime
 
     private readonly ClusterOptions _options;
     private readonly List<TesseraNode> _nodes = [];
-    private readonly Dictionary<int, TcpProxy> _proxies = [];
+    private readonly Dictionary<int, TcpChaosProxy> _proxies = [];
     private readonly Dictionary<int, PostgresProxy> _postgresProxies = [];
     private readonly List<string> _sessions = [];
     private RedisServer? _ownRedis;
@@ -91,7 +92,7 @@ public sealed class TesseraCluster : IAsyncLifetime
     public ClusterSession Admin { get; private set; } = null!;
 
     /// <summary>The proxy between node <paramref name="index"/> and Redis (see <see cref="ClusterOptions.RedisThroughProxy"/>).</summary>
-    public TcpProxy RedisProxy(int index) => _proxies[index];
+    public TcpChaosProxy RedisProxy(int index) => _proxies[index];
 
     /// <summary>The proxy between node <paramref name="index"/> and PostgreSQL (see <see cref="ClusterOptions.PostgresThroughProxy"/>).</summary>
     public PostgresProxy PostgresProxy(int index) => _postgresProxies[index];
@@ -121,7 +122,7 @@ public sealed class TesseraCluster : IAsyncLifetime
         var redisPort = int.Parse(RedisEndpoint[(RedisEndpoint.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
         foreach (var index in _options.RedisThroughProxy)
         {
-            _proxies[index] = new TcpProxy(redisPort);
+            _proxies[index] = new TcpChaosProxy(redisPort);
         }
 
         var postgres = new Npgsql.NpgsqlConnectionStringBuilder(Database.ConnectionString);

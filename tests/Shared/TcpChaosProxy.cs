@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Tessera.Cluster.Tests.Infrastructure;
+namespace Tessera.Testing;
 
 /// <summary>
-/// A TCP forwarder between one node and Redis that a test can stall: in a blackhole, connections stay open but no byte
+/// Shared by the Redis and cluster suites (linked into both). A TCP forwarder between one node and Redis that a test can stall: in a blackhole, connections stay open but no byte
 /// moves either way (a silent partition, which no socket error reveals); healed, the held bytes flow again.
 /// </summary>
-public sealed class TcpProxy : IAsyncDisposable
+public sealed class TcpChaosProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IPEndPoint _upstream;
@@ -17,7 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Task _accepting;
     private TaskCompletionSource _open = Opened();
 
-    public TcpProxy(int upstreamPort)
+    public TcpChaosProxy(int upstreamPort)
     {
         _upstream = new IPEndPoint(IPAddress.Loopback, upstreamPort);
         _listener.Start();
@@ -27,6 +27,9 @@ public sealed class TcpProxy : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>A StackExchange.Redis configuration through the proxy that gives up connecting quickly.</summary>
+    public string Configuration => $"{Endpoint},connectTimeout=1000";
 
     public void Blackhole()
     {
