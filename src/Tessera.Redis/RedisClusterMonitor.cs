@@ -17,6 +17,10 @@ public sealed partial class RedisClusterMonitor : BackgroundService
     private readonly RedisInvalidationBus _bus;
     private readonly ILogger<RedisClusterMonitor> _logger;
     private IReadOnlyList<ChannelMessageQueue> _queues = [];
+    private long _lastPingBackTicks;
+    private long _subscribedTicks;
+    private int _resubscribing;
+    private CancellationToken _stopping;
 
     internal RedisClusterMonitor(RedisClusterNode node, RedisInvalidationBus bus, ILogger<RedisClusterMonitor> logger)
     {
@@ -56,23 +60,64 @@ public sealed partial class RedisClusterMonitor : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         try
         {
             // Subscribed before the first heartbeat, so that a publisher that waits for this node can be answered.
-            var subscriber = _node.Multiplexer.GetSubscriber();
-            var queues = new List<ChannelMessageQueue>(await _bus.SubscribeAsync(stoppingToken).ConfigureAwait(false));
-            var pings = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.Ping(_node.NodeId), stoppingToken)
-                .ConfigureAwait(false);
-            pings.OnMessage(OnPing);
-            queues.Add(pings);
-            _queues = queues;
-
+            await SubscribeAsync(stoppingToken).ConfigureAwait(false);
             await Task.WhenAll(HeartbeatAsync(stoppingToken), WatchdogAsync(stoppingToken), _bus.RedeliverAsync(stoppingToken))
                 .ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping.
+        }
+    }
+
+    private async Task SubscribeAsync(CancellationToken stoppingToken)
+    {
+        var queues = new List<ChannelMessageQueue>(await _bus.SubscribeAsync(stoppingToken).ConfigureAwait(false));
+        var pings = await RedisRetry.SubscribeAsync(_node.Multiplexer.GetSubscriber(), _node.Keys.Ping(_node.NodeId), stoppingToken)
+            .ConfigureAwait(false);
+        pings.OnMessage(OnPing);
+        queues.Add(pings);
+        _queues = queues;
+        Interlocked.Exchange(ref _subscribedTicks, _node.Now.Ticks);
+    }
+
+    /// <summary>
+    /// The client library restores subscriptions after a reconnect, but it has had races that left a connection that
+    /// reports itself healthy and is subscribed to nothing (seen in CI after a node's connections were killed three
+    /// times in four seconds: its connections came back, its subscriptions never did). The watchdog sees that case for what it is: its pings go out and none comes
+    /// back. The node is fenced by then; it drops its subscriptions and makes them again.
+    /// </summary>
+    private async Task ResubscribeAsync()
+    {
+        try
+        {
+            _node.Fail("this node's pings went out but none came back: subscribing again");
+            LogResubscribing(_node.NodeId, _node.Options.ResubscribeAfter.TotalMilliseconds);
+            foreach (var queue in _queues)
+            {
+                try
+                {
+                    await queue.UnsubscribeAsync().WaitAsync(_node.Options.OperationTimeout, _node.Clock, _stopping).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is RedisException or TimeoutException)
+                {
+                    // Removed locally before the server is asked; subscribing again below is what matters.
+                }
+            }
+
+            await SubscribeAsync(_stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            Volatile.Write(ref _resubscribing, 0);
         }
     }
 
@@ -133,6 +178,13 @@ public sealed partial class RedisClusterMonitor : BackgroundService
                     [_node.Keys.Ping(_node.NodeId).ToString(), sentAt.Ticks.ToString(CultureInfo.InvariantCulture), Guid.NewGuid().ToString("N")])
                 .WaitAsync(_node.Options.FenceAfter, _node.Clock)
                 .ConfigureAwait(false);
+
+            // The ping reached Redis. If none has come back for a long while, the subscription is gone without a word.
+            var heardSince = TimeSpan.FromTicks(Math.Max(Interlocked.Read(ref _lastPingBackTicks), Interlocked.Read(ref _subscribedTicks)));
+            if (sentAt - heardSince > _node.Options.ResubscribeAfter && Interlocked.CompareExchange(ref _resubscribing, 1, 0) == 0)
+            {
+                _ = ResubscribeAsync();
+            }
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
@@ -150,6 +202,7 @@ public sealed partial class RedisClusterMonitor : BackgroundService
             return;
         }
 
+        Interlocked.Exchange(ref _lastPingBackTicks, now.Ticks);
         var sentAt = TimeSpan.FromTicks(sentTicks);
         _node.State.PingReturned(now - sentAt);
         _node.ReportFenced(_node.Fence.OnPing(incarnation, sequence, sentAt, now));
@@ -157,6 +210,9 @@ public sealed partial class RedisClusterMonitor : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A watchdog ping could not be sent ({Type}: {Message})")]
     private partial void LogPingFailed(string type, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {NodeId}: no ping came back for {Milliseconds} ms although they reached Redis; subscribing again")]
+    private partial void LogResubscribing(string nodeId, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Leaving the cluster cleanly failed: {Message}")]
     private partial void LogLeaveFailed(string message);

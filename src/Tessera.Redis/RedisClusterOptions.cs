@@ -50,6 +50,12 @@ public sealed class RedisClusterOptions
     /// that no publisher can have dropped it from the live set while it still serves from its cache.
     /// </summary>
     internal TimeSpan HeartbeatStaleAfter => LiveWindow - (2 * PingInterval);
+
+    /// <summary>
+    /// A node whose pings reach Redis but none of which has come back for this long has lost its subscriptions
+    /// without being told (it is fenced well before: see <see cref="FenceAfter"/>); it subscribes again.
+    /// </summary>
+    internal TimeSpan ResubscribeAfter => 2 * FenceAfter;
 }
 
 /// <summary>Fails start-up for settings under which a silent node could still be serving when a publisher gives up on it.</summary>

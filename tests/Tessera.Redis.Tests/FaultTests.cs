@@ -112,6 +112,27 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task A_node_whose_subscriptions_vanish_without_a_word_subscribes_again()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = await ClusterNode.StartAsync("A", TestRedis.Configuration, prefix);
+        await using var c = await ClusterNode.StartAsync("C", TestRedis.Configuration, prefix);
+        await Eventually.AllTrustedAsync([a, c], Settle);
+
+        // What a client library race after a reconnect leaves behind: the connection is fine, the subscriptions are
+        // gone on both ends, and no event says so.
+        await c.Redis.GetSubscriber().UnsubscribeAllAsync();
+        var (missed, _) = await a.PublishAsync(BusTests.CachedOn(a, c));
+        BusTests.AssertNoNodeServes(missed, a, c);
+        Assert.False(c.Handler.Saw(missed));
+
+        await Eventually.AllTrustedAsync([a, c], Settle);
+        var (heard, took) = await a.PublishAsync(BusTests.CachedOn(a, c));
+        Assert.True(c.Handler.Saw(heard));
+        Assert.True(took < TimeSpan.FromSeconds(1), $"A waited {took.TotalMilliseconds:0} ms for C's acknowledgement");
+    }
+
+    [Fact]
     public async Task Redis_stopped_fences_every_node_and_restarted_brings_them_back()
     {
         await using var redis = await RedisServerProcess.StartAsync();
