@@ -31,7 +31,8 @@ public static class TesseraCoreServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TesseraMetrics>();
-        services.TryAddSingleton(sp => new SessionCache(sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity));
+        services.TryAddSingleton(sp => new SessionCache(
+            sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity, sp.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvalidationHandler, SessionCache>(sp => sp.GetRequiredService<SessionCache>()));
         services.TryAddSingleton<IInvalidationBus, InProcessInvalidationBus>();
         services.TryAddSingleton<ISessionSource, StoreSessionSource>();

@@ -20,7 +20,13 @@ namespace Tessera.Redis;
 /// every check reads the store) and trusting calls <see cref="SessionCache.Trust"/>; both happen under this class's
 /// lock, so that the cache's state never disagrees with the fence's.</para>
 ///
-/// <para>Times are offsets on one monotonic clock (the node's elapsed time), never wall-clock readings.</para>
+/// <para>The watchdog only fences when it runs. So that a node frozen for longer than <c>FenceAfter</c> (a long GC
+/// pause, a stopped VM) cannot answer from memory when it wakes and before its watchdog has had a turn, every proof
+/// also renews a lease on the cache (<see cref="SessionCache.RenewLease"/>) that runs out <c>FenceAfter</c> after the
+/// proof was sent: the cache checks it on every hit, with no thread of its own.</para>
+///
+/// <para>Times are offsets on one monotonic clock (the node's elapsed time), never wall-clock readings; the cache's
+/// clock turns them into lease deadlines.</para>
 /// </summary>
 internal sealed class NodeFence
 {
@@ -33,6 +39,7 @@ internal sealed class NodeFence
     private readonly TimeSpan _fenceAfter;
     private readonly TimeSpan _heartbeatStaleAfter;
     private readonly TimeSpan _heartbeatInterval;
+    private readonly long _origin;
     private readonly Queue<(long Seq, TimeSpan SentAt)> _pendingPings = new();
     private readonly Lock _lock = new();
 
@@ -48,7 +55,7 @@ internal sealed class NodeFence
     private long _fences;
     private long _gaps;
 
-    /// <summary>Starts fenced: the cache is distrusted now, before anything can fill it.</summary>
+    /// <summary>Starts fenced: the cache is distrusted now, before anything can fill it, and its lease has run out.</summary>
     public NodeFence(SessionCache cache, RedisClusterOptions options, TimeSpan now)
     {
         _cache = cache;
@@ -57,7 +64,9 @@ internal sealed class NodeFence
         _heartbeatInterval = options.HeartbeatInterval;
         _distrustedAt = now;
         _lastFailureAt = now;
+        _origin = cache.Clock.GetTimestamp() - ToClockTicks(now);
         cache.Distrust(TrustSource);
+        cache.RenewLease(TrustSource, _origin + ToClockTicks(now));
     }
 
     public bool IsTrusted
@@ -261,6 +270,8 @@ internal sealed class NodeFence
         return reason;
     }
 
+    private long ToClockTicks(TimeSpan offset) => (long)(offset.Ticks * ((double)_cache.Clock.TimestampFrequency / TimeSpan.TicksPerSecond));
+
     private void Adopt(string incarnation, long seq)
     {
         _incarnation = incarnation;
@@ -282,6 +293,7 @@ internal sealed class NodeFence
         if (_lastProofSentAt is null || sentAt > _lastProofSentAt)
         {
             _lastProofSentAt = sentAt;
+            _cache.RenewLease(TrustSource, _origin + ToClockTicks(sentAt + _fenceAfter));
         }
 
         if (_cleanSince is null && sentAt > _lastFailureAt)

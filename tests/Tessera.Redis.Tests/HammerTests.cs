@@ -106,9 +106,7 @@ public sealed class HammerTests
             catch (InvalidationNotConfirmedException)
             {
                 // A stall of the whole machine (seen under heavy load here) can outlast the ack deadline; the call
-                // then fails instead of returning, and the promise is about calls that returned. A node stalled as
-                // long can wake still trusting its cache for up to one watchdog tick: trust as a lease, not a flag,
-                // would close that (open in issue 3).
+                // then fails (503 to a client) instead of returning, and the promise is about calls that returned.
                 unconfirmed++;
             }
         }

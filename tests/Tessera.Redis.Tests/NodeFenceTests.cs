@@ -1,4 +1,8 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Caching;
+using Tessera.Core.Sessions;
+using Tessera.Core.Users;
 using Xunit;
 
 namespace Tessera.Redis.Tests;
@@ -12,21 +16,35 @@ public sealed class NodeFenceTests
     private static readonly RedisClusterOptions Options = new() { Configuration = "localhost" };
     private static readonly TimeSpan Tick = Options.PingInterval;
 
-    private readonly SessionCache _cache = new();
+    private readonly FakeTimeProvider _clock = new();
+    private readonly long _started;
+    private readonly SessionCache _cache;
     private readonly NodeFence _fence;
-    private TimeSpan _now = TimeSpan.FromSeconds(1);
 
-    public NodeFenceTests() => _fence = new NodeFence(_cache, Options, _now);
+    public NodeFenceTests()
+    {
+        _started = _clock.GetTimestamp();
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        _cache = new SessionCache(clock: _clock);
+        _fence = new NodeFence(_cache, Options, Now);
+    }
+
+    /// <summary>The node's elapsed time, as RedisClusterNode measures it; moving it moves the cache's clock too.</summary>
+    private TimeSpan Now
+    {
+        get => _clock.GetElapsedTime(_started);
+        set => _clock.Advance(value - Now);
+    }
 
     /// <summary>Pings every tick (each back at once, at sequence <paramref name="seq"/>) with heartbeats, until trusted.</summary>
     private void EarnTrust(string incarnation = "inc-1", long seq = 0)
     {
         for (var i = 0; i < 20 && !_fence.IsTrusted; i++)
         {
-            _now += Tick;
-            _fence.OnHeartbeat(_now);
-            _fence.OnPing(incarnation, seq, _now, _now);
-            _fence.Evaluate(_now);
+            Now += Tick;
+            _fence.OnHeartbeat(Now);
+            _fence.OnPing(incarnation, seq, Now, Now);
+            _fence.Evaluate(Now);
         }
 
         Assert.True(_fence.IsTrusted, _fence.Reason);
@@ -35,8 +53,8 @@ public sealed class NodeFenceTests
 
     private void Step()
     {
-        _now += Tick;
-        _fence.OnHeartbeat(_now);
+        Now += Tick;
+        _fence.OnHeartbeat(Now);
     }
 
     [Fact]
@@ -45,10 +63,10 @@ public sealed class NodeFenceTests
         Assert.False(_fence.IsTrusted);
         Assert.False(_cache.IsTrusted);
 
-        var start = _now;
+        var start = Now;
         EarnTrust();
 
-        Assert.True(_now - start >= Options.FenceAfter, $"trusted after {(_now - start).TotalMilliseconds} ms");
+        Assert.True(Now - start >= Options.FenceAfter, $"trusted after {(Now - start).TotalMilliseconds} ms");
     }
 
     [Fact]
@@ -56,9 +74,9 @@ public sealed class NodeFenceTests
     {
         for (var i = 0; i < 20; i++)
         {
-            _now += Tick;
-            _fence.OnPing("inc-1", 0, _now, _now);
-            _fence.Evaluate(_now);
+            Now += Tick;
+            _fence.OnPing("inc-1", 0, Now, Now);
+            _fence.Evaluate(Now);
         }
 
         Assert.False(_fence.IsTrusted);
@@ -68,13 +86,13 @@ public sealed class NodeFenceTests
     public void Pings_that_stop_coming_back_fence_the_node_after_FenceAfter()
     {
         EarnTrust();
-        var lastProof = _now;
+        var lastProof = Now;
 
-        while (_now - lastProof <= Options.FenceAfter)
+        while (Now - lastProof <= Options.FenceAfter)
         {
             Assert.True(_fence.IsTrusted);
             Step();
-            _fence.Evaluate(_now);
+            _fence.Evaluate(Now);
         }
 
         Assert.False(_fence.IsTrusted);
@@ -89,20 +107,20 @@ public sealed class NodeFenceTests
 
         // Ping says #1 exists; #1 is still on its way through the other queue.
         Step();
-        _fence.OnPing("inc-1", 1, _now, _now);
-        var pingSent = _now;
+        _fence.OnPing("inc-1", 1, Now, Now);
+        var pingSent = Now;
         for (var i = 0; i < 3; i++)
         {
             Step();
-            _fence.OnPing("inc-1", 1, _now, _now);
-            Assert.Equal(FenceChange.None, _fence.Evaluate(_now));
+            _fence.OnPing("inc-1", 1, Now, Now);
+            Assert.Equal(FenceChange.None, _fence.Evaluate(Now));
         }
 
         // #1 arrives: the held pings count, and the proof is as old as the newest of them.
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 1, _now));
-        Assert.Equal(TimeSpan.Zero, _fence.ProofAge(_now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 1, Now));
+        Assert.Equal(TimeSpan.Zero, _fence.ProofAge(Now));
         Assert.True(_fence.IsTrusted);
-        Assert.True(pingSent < _now);
+        Assert.True(pingSent < Now);
     }
 
     [Fact]
@@ -111,17 +129,17 @@ public sealed class NodeFenceTests
         EarnTrust();
         for (long seq = 1; seq <= 5; seq++)
         {
-            Assert.Null(_fence.OnInvalidationApplied("inc-1", seq, _now));
+            Assert.Null(_fence.OnInvalidationApplied("inc-1", seq, Now));
         }
 
         // #6 is lost; pings keep coming back on time, each saying #6 exists.
-        var lost = _now;
+        var lost = Now;
         while (_fence.IsTrusted)
         {
             Step();
-            _fence.OnPing("inc-1", 6, _now, _now);
-            _fence.Evaluate(_now);
-            Assert.True(_now - lost <= Options.FenceAfter + Tick, "the node kept trusting a cache that missed #6");
+            _fence.OnPing("inc-1", 6, Now, Now);
+            _fence.Evaluate(Now);
+            Assert.True(Now - lost <= Options.FenceAfter + Tick, "the node kept trusting a cache that missed #6");
         }
 
         Assert.False(_cache.IsTrusted);
@@ -131,9 +149,9 @@ public sealed class NodeFenceTests
     public void A_gap_in_the_sequence_fences_the_node_at_once()
     {
         EarnTrust();
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 1, _now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 1, Now));
 
-        var reason = _fence.OnInvalidationApplied("inc-1", 4, _now);
+        var reason = _fence.OnInvalidationApplied("inc-1", 4, Now);
 
         Assert.NotNull(reason);
         Assert.Contains("2 invalidation(s) before #4", reason, StringComparison.Ordinal);
@@ -145,9 +163,9 @@ public sealed class NodeFenceTests
     public void Late_or_repeated_messages_are_harmless()
     {
         EarnTrust(seq: 10);
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 11, _now));
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 11, _now));
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 9, _now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 11, Now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 11, Now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 9, Now));
         Assert.True(_fence.IsTrusted);
     }
 
@@ -157,11 +175,11 @@ public sealed class NodeFenceTests
         EarnTrust(seq: 42);
 
         Step();
-        Assert.NotNull(_fence.OnPing("inc-2", 0, _now - TimeSpan.FromMilliseconds(1), _now));
+        Assert.NotNull(_fence.OnPing("inc-2", 0, Now - TimeSpan.FromMilliseconds(1), Now));
         Assert.False(_cache.IsTrusted);
 
         EarnTrust("inc-2", 0);
-        Assert.Null(_fence.OnInvalidationApplied("inc-2", 1, _now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-2", 1, Now));
         Assert.True(_fence.IsTrusted);
     }
 
@@ -169,11 +187,11 @@ public sealed class NodeFenceTests
     public void While_fenced_a_ping_sent_after_the_fence_moves_the_baseline_over_what_was_missed()
     {
         EarnTrust();
-        Assert.NotNull(_fence.OnFailure("connection failed", _now));
+        Assert.NotNull(_fence.OnFailure("connection failed", Now));
 
         // Messages #1..#7 were published while fenced and never arrived: the emptied cache covers them.
         EarnTrust(seq: 7);
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 8, _now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 8, Now));
         Assert.True(_fence.IsTrusted);
     }
 
@@ -181,17 +199,17 @@ public sealed class NodeFenceTests
     public void A_ping_sent_before_the_fence_does_not_move_the_baseline()
     {
         EarnTrust();
-        var sentBefore = _now;
+        var sentBefore = Now;
         Step();
-        _fence.OnFailure("connection failed", _now);
+        _fence.OnFailure("connection failed", Now);
 
         Step();
-        _fence.OnPing("inc-1", 3, sentBefore, _now);
+        _fence.OnPing("inc-1", 3, sentBefore, Now);
 
         // Had it moved the baseline to #3, this #1 would look late rather than missing #2 and #3 before #4.
-        Assert.Null(_fence.OnInvalidationApplied("inc-1", 1, _now));
+        Assert.Null(_fence.OnInvalidationApplied("inc-1", 1, Now));
         Assert.Equal(0, _fence.Gaps);
-        _fence.OnInvalidationApplied("inc-1", 4, _now);
+        _fence.OnInvalidationApplied("inc-1", 4, Now);
         Assert.Equal(1, _fence.Gaps);
     }
 
@@ -199,34 +217,34 @@ public sealed class NodeFenceTests
     public void A_failure_restarts_the_clean_window()
     {
         EarnTrust();
-        _fence.OnFailure("heartbeat failed", _now);
+        _fence.OnFailure("heartbeat failed", Now);
 
         for (var i = 0; i < 3; i++)
         {
             Step();
-            _fence.OnPing("inc-1", 0, _now, _now);
-            _fence.Evaluate(_now);
+            _fence.OnPing("inc-1", 0, Now, Now);
+            _fence.Evaluate(Now);
         }
 
-        _fence.OnFailure("heartbeat failed again", _now);
-        var restarted = _now;
+        _fence.OnFailure("heartbeat failed again", Now);
+        var restarted = Now;
         EarnTrust();
-        Assert.True(_now - restarted >= Options.FenceAfter);
+        Assert.True(Now - restarted >= Options.FenceAfter);
     }
 
     [Fact]
     public void A_stale_heartbeat_fences_the_node_before_publishers_drop_it_from_the_live_set()
     {
         EarnTrust();
-        var lastHeartbeat = _now;
+        var lastHeartbeat = Now;
         while (_fence.IsTrusted)
         {
-            _now += Tick;
-            _fence.OnPing("inc-1", 0, _now, _now);
-            _fence.Evaluate(_now);
+            Now += Tick;
+            _fence.OnPing("inc-1", 0, Now, Now);
+            _fence.Evaluate(Now);
         }
 
-        Assert.True(_now - lastHeartbeat < Options.LiveWindow, $"fenced {(_now - lastHeartbeat).TotalMilliseconds} ms after the last heartbeat");
+        Assert.True(Now - lastHeartbeat < Options.LiveWindow, $"fenced {(Now - lastHeartbeat).TotalMilliseconds} ms after the last heartbeat");
         Assert.Contains("heartbeat", _fence.Reason, StringComparison.Ordinal);
     }
 
@@ -235,10 +253,59 @@ public sealed class NodeFenceTests
     {
         EarnTrust();
         var epoch = _cache.Epoch;
-        _fence.OnFailure("connection failed", _now);
+        _fence.OnFailure("connection failed", Now);
 
         Assert.NotEqual(epoch, _cache.Epoch);
         Assert.False(_cache.IsTrusted);
         Assert.Equal(0, _cache.Count);
+    }
+
+    [Fact]
+    public void A_node_frozen_past_its_lease_answers_nothing_from_memory_before_its_watchdog_runs()
+    {
+        EarnTrust();
+        var token = TokenHash.FromBytes(SHA256.HashData("frozen"u8));
+        Fill(token);
+        Assert.True(_cache.TryGet(token, out _));
+
+        // The process stops (a long GC pause, a frozen VM) and wakes with no watchdog tick in between: the fence still
+        // says trusted, but the last proof is older than FenceAfter, and a message may have gone by meanwhile.
+        Now += Options.FenceAfter + Tick;
+        Assert.True(_fence.IsTrusted);
+        Assert.False(_cache.TryGet(token, out _), "a hit after the lease ran out");
+
+        // A proof sent after waking renews the lease without a fence in between (nothing was served stale).
+        _fence.OnPing("inc-1", 0, Now, Now);
+        Assert.True(_cache.TryGet(token, out _));
+    }
+
+    [Fact]
+    public void A_proof_older_than_the_newest_does_not_shorten_the_lease()
+    {
+        EarnTrust();
+        var token = TokenHash.FromBytes(SHA256.HashData("late"u8));
+        Fill(token);
+        var newest = Now;
+        _fence.OnPing("inc-1", 0, newest - Options.FenceAfter, Now);
+
+        Now = newest + Options.FenceAfter - Tick;
+        Assert.True(_cache.TryGet(token, out _));
+    }
+
+    private void Fill(TokenHash token)
+    {
+        var at = DateTimeOffset.UnixEpoch;
+        var user = new User { Id = "u-1", Email = "u1@example.test", DisplayName = "u1", CreatedAt = at, UpdatedAt = at };
+        var session = new Session
+        {
+            Id = "s-1",
+            TokenHash = token,
+            UserId = user.Id,
+            Device = new DeviceInfo("test", DevicePlatform.Cli, null, null, null),
+            CreatedAt = at,
+            LastActiveAt = at,
+            AbsoluteExpiresAt = at.AddDays(1),
+        };
+        _cache.Add(session, user, at, _cache.Epoch);
     }
 }

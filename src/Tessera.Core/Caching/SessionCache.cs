@@ -56,12 +56,23 @@ public sealed class SessionCache : IInvalidationHandler
     private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
     private readonly HashSet<string> _distrustedBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _leases = new(StringComparer.Ordinal);
     private readonly int _capacity;
     private int _count;
     private long _epoch;
+    private long _leaseUntil = NoLease;
     private volatile bool _trusted = true;
 
-    public SessionCache(int capacity = 100_000) => _capacity = capacity;
+    private const long NoLease = long.MaxValue;
+
+    public SessionCache(int capacity = 100_000, TimeProvider? clock = null)
+    {
+        _capacity = capacity;
+        Clock = clock ?? TimeProvider.System;
+    }
+
+    /// <summary>The clock that lease deadlines (<see cref="RenewLease"/>) are timestamps of.</summary>
+    public TimeProvider Clock { get; }
 
     /// <summary>Changes with every invalidation. Read it before loading from the store and pass it to <see cref="Add"/>.</summary>
     public long Epoch => Interlocked.Read(ref _epoch);
@@ -75,9 +86,10 @@ public sealed class SessionCache : IInvalidationHandler
     /// </summary>
     public bool IsTrusted => _trusted;
 
+    /// <summary>A hit: the entry when the cache is trusted, within its lease, holds the token, and it is not stale.</summary>
     public bool TryGet(TokenHash tokenHash, out CachedSession entry)
     {
-        if (_trusted && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
+        if (_trusted && WithinLease() && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
         {
             return true;
         }
@@ -180,6 +192,41 @@ public sealed class SessionCache : IInvalidationHandler
                 _trusted = true;
             }
         }
+    }
+
+    /// <summary>
+    /// Lets the cache answer from memory only until <paramref name="untilTimestamp"/> (a timestamp of <see cref="Clock"/>)
+    /// unless <paramref name="source"/> renews it; with several sources, the earliest deadline holds. A part that
+    /// distrusts the cache when its proofs run out (the Redis bus's watchdog) also holds a lease on it, because a
+    /// watchdog only runs when the process does: a node that was frozen for longer than the proofs last must not
+    /// answer a single request from memory when it wakes, before its watchdog has had a turn. Deadlines only move
+    /// forward. Reading the clock is the one cost a lease adds to a hit.
+    /// </summary>
+    public void RenewLease(string source, long untilTimestamp)
+    {
+        lock (_writeLock)
+        {
+            if (_leases.TryGetValue(source, out var current) && current >= untilTimestamp)
+            {
+                return;
+            }
+
+            _leases[source] = untilTimestamp;
+            var earliest = NoLease;
+            foreach (var (_, until) in _leases)
+            {
+                earliest = Math.Min(earliest, until);
+            }
+
+            Volatile.Write(ref _leaseUntil, earliest);
+        }
+    }
+
+    /// <summary>True while no lease is held or the earliest one has not run out.</summary>
+    public bool WithinLease()
+    {
+        var until = Volatile.Read(ref _leaseUntil);
+        return until == NoLease || Clock.GetTimestamp() < until;
     }
 
     /// <summary>The parts that currently distrust the cache.</summary>

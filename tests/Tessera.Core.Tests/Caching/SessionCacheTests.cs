@@ -148,6 +148,31 @@ public sealed class SessionCacheTests
     }
 
     [Fact]
+    public void Under_leases_the_cache_answers_until_the_earliest_deadline_and_renewals_only_move_forward()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var cache = new SessionCache(clock: clock);
+        var a = NewUser("usr_a");
+        var a1 = NewSession("ses_a1", a);
+        cache.Add(a1, a, Now, cache.Epoch);
+        var second = clock.TimestampFrequency;
+
+        cache.RenewLease("bus", clock.GetTimestamp() + (3 * second));
+        cache.RenewLease("other", clock.GetTimestamp() + (1 * second));
+        cache.RenewLease("bus", clock.GetTimestamp() + (2 * second));
+        Assert.True(cache.TryGet(a1.TokenHash, out _));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(cache.TryGet(a1.TokenHash, out _));
+        Assert.True(cache.IsTrusted, "a lease that ran out is not a distrust: the entries stay for the next renewal");
+
+        cache.RenewLease("other", clock.GetTimestamp() + (5 * second));
+        Assert.True(cache.TryGet(a1.TokenHash, out _), "the earliest deadline is now the bus's, 3 s after the start");
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(cache.TryGet(a1.TokenHash, out _));
+    }
+
+    [Fact]
     public void A_fill_that_started_while_distrusted_is_not_kept_after_trust_returns()
     {
         var a = NewUser("usr_a");
