@@ -33,7 +33,7 @@ public sealed class PostgresStoreOnlyTests(PostgresServer server) : IAsyncDispos
         });
         var secondRun = await store.MigrateAsync(include: null, Ct);
 
-        Assert.Equal(["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql"], PostgresMigrations.All.Select(ShortName));
+        Assert.Equal(["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql"], PostgresMigrations.All.Select(ShortName));
         Assert.Equal(PostgresMigrations.All, firstRun);
         Assert.Empty(secondRun);
         Assert.Equal(user, await FindUserAsync(store, user.Id));

@@ -1,5 +1,8 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Tessera.Core.Accounts;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Options;
@@ -11,6 +14,7 @@ using Tessera.Server.Events;
 using Tessera.Server.Http;
 using Tessera.Server.Operations;
 using Tessera.Server.Sessions;
+using Tessera.Storage.Postgres;
 
 namespace Tessera.Server.Hosting;
 
@@ -69,6 +73,9 @@ internal static class TesseraServerExtensions
                 break;
             case "postgres" when !string.IsNullOrWhiteSpace(options.Storage.ConnectionString):
                 builder.Services.AddTesseraPostgresStore(options.Storage.ConnectionString);
+                // One Data Protection key ring for every node, in the shared database: a form rendered by one node is
+                // accepted when it is posted to another (no sticky sessions needed).
+                builder.Services.AddDataProtection().PersistKeysToTesseraPostgres(options.Storage.ConnectionString);
                 break;
             default:
                 // Unknown providers and a missing connection string are reported by the options validator at
@@ -120,6 +127,22 @@ internal static class TesseraServerExtensions
     public static async Task InitializeTesseraAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<ITesseraStore>().MigrateAsync(app.Lifetime.ApplicationStopping);
+        await app.ResolveSharedKeyRingAsync();
         await app.Services.GetRequiredService<AdminBootstrap>().RunAsync(app.Lifetime.ApplicationStopping);
+    }
+
+    /// <summary>
+    /// With the key ring in the shared database, nodes resolve it one at a time at start-up (the key manager reads the
+    /// ring and makes a first key if there is none): nodes started together on a new database then make one key between
+    /// them, instead of one each. A node that had missed another's first key would refuse that node's forms for up to a
+    /// day, until its next refresh of the ring.
+    /// </summary>
+    private static async Task ResolveSharedKeyRingAsync(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.XmlRepository is PostgresXmlRepository shared)
+        {
+            var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Tessera.KeyRing.Startup");
+            await shared.RunExclusiveAsync(() => protector.Protect([0]), app.Lifetime.ApplicationStopping);
+        }
     }
 }

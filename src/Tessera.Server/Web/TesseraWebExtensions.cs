@@ -37,10 +37,13 @@ internal static class TesseraWebExtensions
         });
 
         // Antiforgery tokens and notices are protected with keys kept next to the database, so that a restart
-        // does not invalidate the forms that are open in people's browsers.
+        // does not invalidate the forms that are open in people's browsers. The application name is fixed (not the
+        // default, the content root path), so that every node of a cluster derives the same protectors from a key ring.
+        // A store that keeps the key ring itself (PostgreSQL, shared by every node: see AddTesseraStorage) configures its
+        // repository; only when none did (SQLite, one node) are the keys files in the data directory.
         services.AddDataProtection().SetApplicationName("Tessera");
-        services.AddOptions<KeyManagementOptions>().Configure<IOptions<TesseraOptions>, ILoggerFactory>((keys, tessera, loggers) =>
-            keys.XmlRepository = new FileSystemXmlRepository(
+        services.AddOptions<KeyManagementOptions>().PostConfigure<IOptions<TesseraOptions>, ILoggerFactory>((keys, tessera, loggers) =>
+            keys.XmlRepository ??= new FileSystemXmlRepository(
                 new DirectoryInfo(Path.Combine(Path.GetFullPath(tessera.Value.DataDirectory), "keys")), loggers));
         return services;
     }
