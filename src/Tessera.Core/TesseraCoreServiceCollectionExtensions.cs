@@ -35,7 +35,8 @@ public static class TesseraCoreServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity, sp.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvalidationHandler, SessionCache>(sp => sp.GetRequiredService<SessionCache>()));
         services.TryAddSingleton<IInvalidationBus, InProcessInvalidationBus>();
-        services.TryAddSingleton<ISessionSource, StoreSessionSource>();
+        services.TryAddSingleton<StoreSessionSource>();
+        services.TryAddSingleton<ISessionSource>(sp => sp.GetRequiredService<StoreSessionSource>());
         services.TryAddSingleton<ActivityTracker>();
         services.TryAddSingleton<SessionValidator>();
         services.AddHostedService<ActivityFlusher>();

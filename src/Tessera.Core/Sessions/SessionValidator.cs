@@ -17,10 +17,14 @@ public readonly record struct SessionCheck(SessionVerdict Verdict, CachedSession
 /// Answers "does this token's session hold?" on every request. A hit in the node's cache costs a SHA-256 of the
 /// token, two dictionary lookups and a clock read, allocates nothing and does no I/O; a miss reads the store
 /// once and fills the cache.
+/// <para>One answer from memory is checked against the store before it is given: "idle too long". In a cluster a
+/// session may be in use on another node, whose activity reaches this node only through the store (written behind
+/// in batches), so a cached last-active time can lag; the store's is taken before the session is called expired.</para>
 /// </summary>
 public sealed class SessionValidator(
     SessionCache cache,
     ISessionSource source,
+    StoreSessionSource store,
     ActivityTracker activity,
     TimeProvider clock,
     TesseraMetrics metrics,
@@ -39,30 +43,37 @@ public sealed class SessionValidator(
         if (cache.TryGet(tokenHash, out var entry))
         {
             metrics.CacheHit();
-            return new(Evaluate(entry));
+            var now = clock.GetUtcNow();
+            var verdict = SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
+            if (verdict.Kind == SessionVerdictKind.Expired && now < entry.Session.AbsoluteExpiresAt)
+            {
+                return LoadAndCheckAsync(tokenHash, store, cancellationToken);
+            }
+
+            return new(Conclude(entry, verdict, now));
         }
 
         metrics.CacheMiss();
-        return LoadAndCheckAsync(tokenHash, cancellationToken);
+        return LoadAndCheckAsync(tokenHash, source, cancellationToken);
     }
 
-    private async ValueTask<SessionCheck> LoadAndCheckAsync(TokenHash tokenHash, CancellationToken cancellationToken)
+    private async ValueTask<SessionCheck> LoadAndCheckAsync(TokenHash tokenHash, ISessionSource from, CancellationToken cancellationToken)
     {
         var epoch = cache.Epoch;
-        var found = await source.FindAsync(tokenHash, cancellationToken).ConfigureAwait(false);
+        var found = await from.FindAsync(tokenHash, cancellationToken).ConfigureAwait(false);
         if (found is null)
         {
             metrics.SessionChecked(SessionVerdictKind.Unauthenticated);
             return SessionCheck.Unauthenticated;
         }
 
-        return Evaluate(cache.Add(found.Session, found.User, activity.LastActiveAt(found.Session), epoch));
+        var entry = cache.Add(found.Session, found.User, activity.LastActiveAt(found.Session), epoch);
+        var now = clock.GetUtcNow();
+        return Conclude(entry, SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout), now);
     }
 
-    private SessionCheck Evaluate(CachedSession entry)
+    private SessionCheck Conclude(CachedSession entry, SessionVerdict verdict, DateTimeOffset now)
     {
-        var now = clock.GetUtcNow();
-        var verdict = SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
         metrics.SessionChecked(verdict.Kind);
         if (verdict.Holds)
         {

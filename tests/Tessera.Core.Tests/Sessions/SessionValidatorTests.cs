@@ -1,3 +1,4 @@
+using Tessera.Core.Storage;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
 using Xunit;
@@ -214,6 +215,39 @@ public sealed class SessionValidatorTests : IAsyncLifetime
         var hits = _tessera.Metrics.CacheHits;
         Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
         Assert.Equal(hits + 1, _tessera.Metrics.CacheHits);
+    }
+
+    [Fact]
+    public async Task Idle_in_memory_but_used_on_another_node_the_store_decides_and_the_session_holds()
+    {
+        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
+        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
+        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
+
+        // Another node served the session a minute ago and wrote its last-active time behind; this node never saw it.
+        _tessera.Clock.Advance(Idle + TimeSpan.FromMinutes(1));
+        await using (var write = await _tessera.Store.BeginWriteAsync(Ct))
+        {
+            await write.Sessions.TouchAsync([new SessionActivity(login.Session.Id, _tessera.Clock.GetUtcNow() - TimeSpan.FromMinutes(1))], Ct);
+            await write.CommitAsync(Ct);
+        }
+
+        var check = await _tessera.Validator.CheckAsync(login.Token, Ct);
+
+        Assert.True(check.Holds, check.Verdict.ToString());
+        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds, "the fresher time is kept in memory");
+    }
+
+    [Fact]
+    public async Task Idle_everywhere_the_session_is_expired_after_the_store_agrees()
+    {
+        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
+        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
+        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
+
+        _tessera.Clock.Advance(Idle + TimeSpan.FromMinutes(1));
+
+        Assert.Equal(SessionVerdictKind.Expired, (await _tessera.Validator.CheckAsync(login.Token, Ct)).Verdict.Kind);
     }
 
     private async Task DeleteSessionRowAsync(string sessionId)
