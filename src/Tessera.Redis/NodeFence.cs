@@ -40,7 +40,8 @@ internal sealed class NodeFence
     private readonly TimeSpan _heartbeatStaleAfter;
     private readonly TimeSpan _heartbeatInterval;
     private readonly long _origin;
-    private readonly Queue<(long Seq, TimeSpan SentAt)> _pendingPings = new();
+    private readonly Queue<(long Seq, TimeSpan SentAt, long Tick)> _pendingPings = new();
+    private readonly SharedEntryGate? _gate;
     private readonly Lock _lock = new();
 
     private bool _trusted;
@@ -56,9 +57,10 @@ internal sealed class NodeFence
     private long _gaps;
 
     /// <summary>Starts fenced: the cache is distrusted now, before anything can fill it, and its lease has run out.</summary>
-    public NodeFence(SessionCache cache, RedisClusterOptions options, TimeSpan now)
+    public NodeFence(SessionCache cache, RedisClusterOptions options, TimeSpan now, SharedEntryGate? gate = null)
     {
         _cache = cache;
+        _gate = gate;
         _fenceAfter = options.FenceAfter;
         _heartbeatStaleAfter = options.HeartbeatStaleAfter;
         _heartbeatInterval = options.HeartbeatInterval;
@@ -135,8 +137,11 @@ internal sealed class NodeFence
         }
     }
 
-    /// <summary>Records one of this node's pings coming back. Returns the reason the node fenced itself, if it did.</summary>
-    public string? OnPing(string incarnation, long seq, TimeSpan sentAt, TimeSpan now)
+    /// <summary>
+    /// Records one of this node's pings coming back (with the <paramref name="tick"/> Redis gave it). Returns the reason
+    /// the node fenced itself, if it did.
+    /// </summary>
+    public string? OnPing(string incarnation, long seq, TimeSpan sentAt, TimeSpan now, long tick = 0)
     {
         lock (_lock)
         {
@@ -152,19 +157,19 @@ internal sealed class NodeFence
                     return Fail("Redis lost the bus state (a new incarnation): messages may have been lost", now);
                 }
 
-                Proof(sentAt);
+                Proof(sentAt, tick);
                 return null;
             }
 
             if (seq <= _appliedThrough)
             {
-                Proof(sentAt);
+                Proof(sentAt, tick);
             }
             else if (coveredByFence)
             {
                 _appliedThrough = seq;
                 ResolvePendingPings();
-                Proof(sentAt);
+                Proof(sentAt, tick);
             }
             else
             {
@@ -175,7 +180,7 @@ internal sealed class NodeFence
                     _pendingPings.Dequeue();
                 }
 
-                _pendingPings.Enqueue((seq, sentAt));
+                _pendingPings.Enqueue((seq, sentAt, tick));
             }
 
             return null;
@@ -254,6 +259,7 @@ internal sealed class NodeFence
 
     private string? Fail(string reason, TimeSpan now)
     {
+        _gate?.MarkAll(now);
         _lastFailureAt = now;
         _cleanSince = null;
         if (!_trusted)
@@ -284,12 +290,13 @@ internal sealed class NodeFence
         while (_pendingPings.TryPeek(out var ping) && ping.Seq <= _appliedThrough)
         {
             _pendingPings.Dequeue();
-            Proof(ping.SentAt);
+            Proof(ping.SentAt, ping.Tick);
         }
     }
 
-    private void Proof(TimeSpan sentAt)
+    private void Proof(TimeSpan sentAt, long tick)
     {
+        _gate?.OnProof(_incarnation!, sentAt, tick);
         if (_lastProofSentAt is null || sentAt > _lastProofSentAt)
         {
             _lastProofSentAt = sentAt;

@@ -197,7 +197,7 @@ public sealed partial class RedisClusterMonitor : BackgroundService
     {
         var now = _node.Now;
         if (!Wire.TryParseEnvelope(message.Message, out var incarnation, out var sequence, out var payload)
-            || !long.TryParse(payload, NumberStyles.None, CultureInfo.InvariantCulture, out var sentTicks))
+            || !Wire.TryParsePing(payload, out var tick, out var sentTicks))
         {
             return;
         }
@@ -205,7 +205,7 @@ public sealed partial class RedisClusterMonitor : BackgroundService
         Interlocked.Exchange(ref _lastPingBackTicks, now.Ticks);
         var sentAt = TimeSpan.FromTicks(sentTicks);
         _node.State.PingReturned(now - sentAt);
-        _node.ReportFenced(_node.Fence.OnPing(incarnation, sequence, sentAt, now));
+        _node.ReportFenced(_node.Fence.OnPing(incarnation, sequence, sentAt, now, tick));
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A watchdog ping could not be sent ({Type}: {Message})")]

@@ -24,6 +24,7 @@ internal sealed partial class RedisClusterNode : IDisposable
         IEnumerable<IInvalidationHandler> handlers,
         IOptions<RedisClusterOptions> options,
         RedisClusterState state,
+        SharedEntryGate gate,
         TimeProvider clock,
         ILogger<RedisClusterNode> logger)
     {
@@ -35,7 +36,9 @@ internal sealed partial class RedisClusterNode : IDisposable
         _started = clock.GetTimestamp();
         _logger = logger;
         Keys = new RedisKeys(Options.KeyPrefix);
-        Fence = new NodeFence(cache, Options, Now);
+        Gate = gate;
+        gate.Attach(() => Now);
+        Fence = new NodeFence(cache, Options, Now, Gate);
         state.Attach(Fence, () => Now);
         multiplexer.ConnectionFailed += OnConnectionFailed;
         multiplexer.ConnectionRestored += OnConnectionRestored;
@@ -50,6 +53,9 @@ internal sealed partial class RedisClusterNode : IDisposable
     public RedisKeys Keys { get; }
 
     public NodeFence Fence { get; }
+
+    /// <summary>Which shared session cache entries this node may answer from.</summary>
+    public SharedEntryGate Gate { get; }
 
     public string NodeId => State.NodeId;
 

@@ -42,6 +42,13 @@ public sealed class RedisClusterOptions
     /// <summary>Membership entries older than this are removed by whichever node notices.</summary>
     public TimeSpan DeadNodeRetention { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long an entry of the shared session cache stays in Redis (at most until its session's absolute expiry).
+    /// Entries are never trusted by age (see SharedEntryGate); this bounds Redis memory and how old a last-active
+    /// time in an entry can be. Zero turns the shared cache off: a miss in a node's memory reads the store.
+    /// </summary>
+    public TimeSpan SharedCacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Bound on one Redis call that is not on the publishing path (heartbeat, acknowledgement, throttle).</summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -92,6 +99,11 @@ public sealed class RedisClusterOptionsValidator : IValidateOptions<RedisCluster
             {
                 failures.Add($"Tessera:Redis:{what} must be positive.");
             }
+        }
+
+        if (options.SharedCacheLifetime < TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Redis:SharedCacheLifetime must be zero (off) or positive.");
         }
 
         if (failures.Count > 0)

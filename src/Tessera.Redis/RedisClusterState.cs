@@ -28,6 +28,9 @@ public sealed class RedisClusterState
     private long _fencedNodes;
     private long _invalidationsReceived;
     private long _redeliveries;
+    private long _sharedCacheHits;
+    private long _sharedCacheMisses;
+    private long _sharedCacheErrors;
 
     internal RedisClusterState(string nodeId) => NodeId = nodeId;
 
@@ -120,4 +123,19 @@ public sealed class RedisClusterState
     internal void InvalidationReceived() => Interlocked.Increment(ref _invalidationsReceived);
 
     internal void Redelivered() => Interlocked.Increment(ref _redeliveries);
+
+    /// <summary>Misses in this node's memory answered from the shared session cache in Redis.</summary>
+    public long SharedCacheHits => Interlocked.Read(ref _sharedCacheHits);
+
+    /// <summary>Misses in this node's memory that the shared cache could not answer (absent or refused): read from the store.</summary>
+    public long SharedCacheMisses => Interlocked.Read(ref _sharedCacheMisses);
+
+    /// <summary>Shared cache reads that failed (Redis unreachable or slow): read from the store.</summary>
+    public long SharedCacheErrors => Interlocked.Read(ref _sharedCacheErrors);
+
+    internal void SharedCacheHit() => Interlocked.Increment(ref _sharedCacheHits);
+
+    internal void SharedCacheMiss() => Interlocked.Increment(ref _sharedCacheMisses);
+
+    internal void SharedCacheError() => Interlocked.Increment(ref _sharedCacheErrors);
 }

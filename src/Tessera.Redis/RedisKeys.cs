@@ -23,6 +23,9 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisChannel Ping(string nodeId) => RedisChannel.Literal($"{Prefix}:ping:{nodeId}");
 
+    /// <summary>String: a <see cref="SharedSessionEntry"/>; tagged by its own token hash (single-key commands only).</summary>
+    public RedisKey SharedSession(Tessera.Core.Sessions.TokenHash tokenHash) => $"{Prefix}:{{s:{tokenHash}}}";
+
     public RedisKey IpLogins(string clientIp) => $"{Prefix}:{{ip:{clientIp}}}:logins";
 
     public RedisKey AccountFailures(string accountKey) => $"{Prefix}:{{acct:{accountKey}}}:failures";

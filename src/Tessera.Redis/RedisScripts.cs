@@ -40,13 +40,16 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Publishes a ping to the node's own channel, stamped with the sequence number current at that moment.
+    /// Publishes a ping to the node's own channel, stamped with the sequence number current at that moment and a new
+    /// tick (the counter that dates reads for the shared session cache, see SharedEntryGate).
     /// KEYS: bus sequence. ARGV: ping channel, payload, new incarnation. Returns the number of receivers.
+    /// The message is <c>inc|seq|tick|payload</c>.
     /// </summary>
     public const string Ping = Incarnation + """
 
         local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-        return redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. ARGV[2])
+        local tick = redis.call('HINCRBY', KEYS[1], 'tick', 1)
+        return redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. tick .. '|' .. ARGV[2])
         """;
 
     /// <summary>

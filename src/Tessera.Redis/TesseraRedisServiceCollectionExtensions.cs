@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Tessera.Core.Caching;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Throttling;
 using Tessera.Redis;
@@ -14,8 +15,8 @@ public static class TesseraRedisServiceCollectionExtensions
     /// <summary>
     /// Makes this node a member of a Redis-backed cluster: the invalidation bus that waits for every live node
     /// (<see cref="RedisInvalidationBus"/>), membership and the self-fencing watchdog (<see cref="RedisClusterMonitor"/>,
-    /// a hosted service), shared login throttling (<see cref="RedisLoginThrottle"/>), and <see cref="RedisClusterState"/>
-    /// for readiness and metrics.
+    /// a hosted service), shared login throttling (<see cref="RedisLoginThrottle"/>), the shared session cache in front
+    /// of the store (<see cref="RedisSessionSource"/>), and <see cref="RedisClusterState"/> for readiness and metrics.
     /// <para>The bus and the throttle <em>replace</em> whatever is registered for <see cref="IInvalidationBus"/> and
     /// <see cref="ILoginThrottle"/>, so this may be called before or after <c>AddTesseraCore</c> (whose registrations
     /// only fill gaps). The Redis connection is made with <c>AbortOnConnectFail=false</c>: a node starts while Redis
@@ -49,6 +50,7 @@ public static class TesseraRedisServiceCollectionExtensions
             sp.GetRequiredService<IOptions<RedisClusterOptions>>().Value,
             sp.GetRequiredService<RedisClusterState>().NodeId));
 
+        services.TryAddSingleton(_ => new SharedEntryGate());
         services.TryAddSingleton<RedisClusterNode>();
         services.TryAddSingleton(sp => new RedisInvalidationBus(
             sp.GetRequiredService<RedisClusterNode>(), sp.GetRequiredService<ILogger<RedisInvalidationBus>>()));
@@ -59,6 +61,15 @@ public static class TesseraRedisServiceCollectionExtensions
             sp.GetRequiredService<ILogger<RedisClusterMonitor>>())));
 
         services.Replace(ServiceDescriptor.Singleton<ILoginThrottle, RedisLoginThrottle>());
+
+        // The shared session cache: in front of the store (registered by AddTesseraCore), and its gate told of every
+        // change before anything else is.
+        services.Replace(ServiceDescriptor.Singleton<ISessionSource>(sp => new RedisSessionSource(
+            sp.GetRequiredService<StoreSessionSource>(),
+            sp.GetRequiredService<SessionCache>(),
+            sp.GetRequiredService<RedisClusterNode>(),
+            sp.GetRequiredService<ILogger<RedisSessionSource>>())));
+        services.Insert(0, ServiceDescriptor.Singleton<IInvalidationHandler, SharedCacheInvalidationHandler>());
         return services;
     }
 

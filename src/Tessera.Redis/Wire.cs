@@ -55,6 +55,17 @@ internal static class Wire
         return true;
     }
 
+    /// <summary>A ping's payload after the envelope: <c>&lt;tick&gt;|&lt;sent-at ticks&gt;</c>.</summary>
+    public static bool TryParsePing(string payload, out long tick, out long sentTicks)
+    {
+        var bar = payload.IndexOf('|', StringComparison.Ordinal);
+        sentTicks = 0;
+        tick = 0;
+        return bar > 0
+            && long.TryParse(payload.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out tick)
+            && long.TryParse(payload.AsSpan(bar + 1), NumberStyles.None, CultureInfo.InvariantCulture, out sentTicks);
+    }
+
     public static InvalidationMessage? TryReadInvalidation(string payload)
     {
         try

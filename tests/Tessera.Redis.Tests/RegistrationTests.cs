@@ -36,6 +36,13 @@ public sealed class RegistrationTests
         // The monitor is made by a factory (its constructor is internal); the core's flusher is by type.
         Assert.Single(services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory is not null);
         Assert.Same(provider.GetRequiredService<IInvalidationBus>(), provider.GetRequiredService<RedisInvalidationBus>());
+        // The shared session cache replaces the store as the source of misses (made by a factory: no store here).
+        Assert.Single(services, d => d.ServiceType == typeof(ISessionSource) && d.ImplementationFactory is not null);
+
+        // The shared cache's gate hears of a change before the session cache drops its entries (see the handler).
+        var handlers = provider.GetServices<IInvalidationHandler>().ToList();
+        Assert.IsType<SharedCacheInvalidationHandler>(handlers[0]);
+        Assert.Contains(handlers, h => h is SessionCache);
 
         // Resolving the bus makes the node, and the node starts fenced.
         Assert.False(provider.GetRequiredService<SessionCache>().IsTrusted);

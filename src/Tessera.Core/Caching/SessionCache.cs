@@ -61,6 +61,7 @@ public sealed class SessionCache : IInvalidationHandler
     private int _count;
     private long _epoch;
     private long _leaseUntil = NoLease;
+    private long _resets;
     private volatile bool _trusted = true;
 
     private const long NoLease = long.MaxValue;
@@ -76,6 +77,12 @@ public sealed class SessionCache : IInvalidationHandler
 
     /// <summary>Changes with every invalidation. Read it before loading from the store and pass it to <see cref="Add"/>.</summary>
     public long Epoch => Interlocked.Read(ref _epoch);
+
+    /// <summary>
+    /// Times the cache was distrusted or emptied as a whole (<see cref="Distrust"/>, <see cref="DropAll"/>): a part
+    /// that keeps its own view of what this node has seen (the shared cache's gate) starts over when it moves.
+    /// </summary>
+    public long Resets => Interlocked.Read(ref _resets);
 
     /// <summary>Sessions held (kept as a counter: ConcurrentDictionary.Count takes every lock).</summary>
     public int Count => Volatile.Read(ref _count);
@@ -175,6 +182,7 @@ public sealed class SessionCache : IInvalidationHandler
         {
             _distrustedBy.Add(source);
             _trusted = false;
+            Interlocked.Increment(ref _resets);
             Interlocked.Increment(ref _epoch);
             Clear();
         }
@@ -246,6 +254,7 @@ public sealed class SessionCache : IInvalidationHandler
     {
         lock (_writeLock)
         {
+            Interlocked.Increment(ref _resets);
             Interlocked.Increment(ref _epoch);
             Clear();
         }

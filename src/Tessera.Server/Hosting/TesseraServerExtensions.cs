@@ -83,7 +83,8 @@ internal static class TesseraServerExtensions
                 break;
         }
 
-        // Several nodes share Redis: the bus that waits for every node, membership, self-fencing, shared throttling.
+        // Several nodes share Redis: the bus that waits for every node, membership, self-fencing, the shared session
+        // cache, shared throttling.
         if (!string.IsNullOrWhiteSpace(options.Redis.Configuration))
         {
             builder.Services.AddTesseraRedis(options.Redis.Configuration);

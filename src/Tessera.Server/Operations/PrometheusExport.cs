@@ -65,6 +65,8 @@ internal sealed class PrometheusExport
         var received = factory.CreateCounter("tessera_bus_acks_received_total", "Acknowledgements that arrived before the deadline.");
         var fencedNodes = factory.CreateCounter("tessera_bus_silent_nodes_total", "Nodes that stayed silent until a publish's deadline and were taken as fenced.");
         var applied = factory.CreateCounter("tessera_bus_invalidations_received_total", "Invalidations from other nodes applied here.");
+        var shared = factory.CreateCounter(
+            "tessera_shared_cache_lookups_total", "Misses in this node's memory looked up in the shared session cache in Redis, by result.", "result");
         Registry.AddBeforeCollectCallback(() =>
         {
             lag.Set(cluster.LastPingRoundTrip?.TotalSeconds ?? double.NaN);
@@ -74,6 +76,9 @@ internal sealed class PrometheusExport
             received.IncTo(cluster.AcksReceived);
             fencedNodes.IncTo(cluster.FencedNodes);
             applied.IncTo(cluster.InvalidationsReceived);
+            shared.WithLabels("hit").IncTo(cluster.SharedCacheHits);
+            shared.WithLabels("miss").IncTo(cluster.SharedCacheMisses);
+            shared.WithLabels("error").IncTo(cluster.SharedCacheErrors);
         });
     }
 
