@@ -1,3 +1,4 @@
+using Tessera.Core.Accounts;
 using Tessera.Core.Storage;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
@@ -128,9 +129,7 @@ public sealed class SessionValidatorTests : IAsyncLifetime
     [Fact]
     public async Task A_session_expires_exactly_one_idle_timeout_after_its_last_use()
     {
-        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
-        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
-        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
+        var login = await SignedInAndCheckedAsync();
 
         _tessera.Clock.Advance(Idle);
 
@@ -220,9 +219,7 @@ public sealed class SessionValidatorTests : IAsyncLifetime
     [Fact]
     public async Task Idle_in_memory_but_used_on_another_node_the_store_decides_and_the_session_holds()
     {
-        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
-        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
-        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
+        var login = await SignedInAndCheckedAsync();
 
         // Another node served the session a minute ago and wrote its last-active time behind; this node never saw it.
         _tessera.Clock.Advance(Idle + TimeSpan.FromMinutes(1));
@@ -241,13 +238,20 @@ public sealed class SessionValidatorTests : IAsyncLifetime
     [Fact]
     public async Task Idle_everywhere_the_session_is_expired_after_the_store_agrees()
     {
-        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
-        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
-        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
+        var login = await SignedInAndCheckedAsync();
 
         _tessera.Clock.Advance(Idle + TimeSpan.FromMinutes(1));
 
         Assert.Equal(SessionVerdictKind.Expired, (await _tessera.Validator.CheckAsync(login.Token, Ct)).Verdict.Kind);
+    }
+
+    /// <summary>A new user's session, checked once, so that this node holds it in memory.</summary>
+    private async Task<LoginResult> SignedInAndCheckedAsync()
+    {
+        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
+        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
+        Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
+        return login;
     }
 
     private async Task DeleteSessionRowAsync(string sessionId)
