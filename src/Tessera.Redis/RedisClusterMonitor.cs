@@ -88,8 +88,9 @@ public sealed partial class RedisClusterMonitor : BackgroundService
     /// <summary>
     /// The client library restores subscriptions after a reconnect, but it has had races that left a connection that
     /// reports itself healthy and is subscribed to nothing (seen in CI after a node's connections were killed three
-    /// times in four seconds: its connections came back, its subscriptions never did). The watchdog sees that case for what it is: its pings go out and none comes
-    /// back. The node is fenced by then; it drops its subscriptions and makes them again.
+    /// times in four seconds: its connections came back, its subscriptions never did). The watchdog sees that case for
+    /// what it is: its pings go out and none comes back. The node is fenced by then; it drops its subscriptions and
+    /// makes them again.
     /// </summary>
     private async Task ResubscribeAsync()
     {

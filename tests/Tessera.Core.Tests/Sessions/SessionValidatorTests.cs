@@ -1,7 +1,7 @@
 using Tessera.Core.Accounts;
-using Tessera.Core.Storage;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
 using Xunit;
 
 namespace Tessera.Core.Tests.Sessions;
