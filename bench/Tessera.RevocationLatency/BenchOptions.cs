@@ -15,17 +15,17 @@ internal enum RevokePath
 
 /// <summary>The few flags of the tool. Parsed by hand: the repository has no command-line package, and this needs none.</summary>
 internal sealed record BenchOptions(
-    Uri A, Uri B, Uri C, string AdminEmail, string AdminPassword, int Count, int Warmup, int SessionsPerUser, RevokePath Via, string Output)
+    Uri A, Uri B, Uri C, string AdminEmail, string AdminPassword, int Count, int Warmup, int SessionsPerUser, RevokePath Via, string Output, TimeSpan PollPause)
 {
     public const string Usage =
         "usage: Tessera.RevocationLatency --a URL --b URL --c URL --admin-email EMAIL [--admin-password P | env TESSERA_ADMIN_PASSWORD]\n" +
-        "       [--count 1000] [--warmup 50] [--sessions-per-user 50] [--via user|admin] [--out revocations.csv]";
+        "       [--count 1000] [--warmup 50] [--sessions-per-user 50] [--via user|admin] [--out revocations.csv] [--poll-pause-us 0]";
 
     public static bool TryParse(string[] args, [NotNullWhen(true)] out BenchOptions? options, [NotNullWhen(false)] out string? error)
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--a", "--b", "--c", "--admin-email", "--admin-password", "--count", "--warmup", "--sessions-per-user", "--via", "--out"];
+        string[] known = ["--a", "--b", "--c", "--admin-email", "--admin-password", "--count", "--warmup", "--sessions-per-user", "--via", "--out", "--poll-pause-us"];
         for (var i = 0; i < args.Length; i++)
         {
             if (!known.Contains(args[i]))
@@ -64,7 +64,8 @@ internal sealed record BenchOptions(
 
         if (!TryCount(values, "--count", 1000, 1, 1_000_000, out var count, out error)
             || !TryCount(values, "--warmup", 50, 0, 100_000, out var warmup, out error)
-            || !TryCount(values, "--sessions-per-user", 50, 1, 10_000, out var perUser, out error))
+            || !TryCount(values, "--sessions-per-user", 50, 1, 10_000, out var perUser, out error)
+            || !TryCount(values, "--poll-pause-us", 0, 0, 1_000_000, out var pause, out error))
         {
             return false;
         }
@@ -83,7 +84,8 @@ internal sealed record BenchOptions(
                 return false;
         }
 
-        options = new BenchOptions(a!, b!, c!, email, password, count, warmup, perUser, via, values.GetValueOrDefault("--out", "revocations.csv"));
+        options = new BenchOptions(a!, b!, c!, email, password, count, warmup, perUser, via, values.GetValueOrDefault("--out", "revocations.csv"),
+            TimeSpan.FromMicroseconds(pause));
         error = null;
         return true;
     }

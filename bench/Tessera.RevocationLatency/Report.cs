@@ -48,7 +48,7 @@ internal static class Report
     public static bool Print(TextWriter output, IReadOnlyList<RevocationSample> samples, BenchOptions options)
     {
         var o = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(o, $"{samples.Count} revocations measured ({options.Warmup} warm-up not counted), revoke on A by the {options.Via.ToString().ToLowerInvariant()} path; ms from t0 = revoke sent"));
+        output.WriteLine(string.Create(o, $"{samples.Count} revocations measured ({options.Warmup} warm-up not counted), revoke on A by the {options.Via.ToString().ToLowerInvariant()} path; pollers {(options.PollPause > TimeSpan.Zero ? $"pause {options.PollPause.TotalMilliseconds} ms between checks" : "back to back")}; ms from t0 = revoke sent"));
         output.WriteLine();
         output.WriteLine(string.Create(o, $"{"",-52} {"n",6} {"median",9} {"p90",9} {"p99",9} {"max",9}"));
         Row(output, "revoke call on A (t0 -> answer)", samples.Select(s => s.Revoke));

@@ -45,8 +45,8 @@ internal sealed class RevocationRun(ClusterClients cluster, BenchOptions options
             await stream.Registered.WaitAsync(Patience, cancellationToken);
 
             // 3. Pollers in tight loops on B and C; measuring starts once each has had an answer.
-            var b = new Poller(cluster.B, target.Token);
-            var c = new Poller(cluster.C, target.Token);
+            var b = new Poller(cluster.B, target.Token, options.PollPause);
+            var c = new Poller(cluster.C, target.Token, options.PollPause);
             var polling = Task.WhenAll(b.RunAsync(patience.Token), c.RunAsync(patience.Token));
             await Task.WhenAll(b.Answered, c.Answered).WaitAsync(Patience, cancellationToken);
 
@@ -82,8 +82,11 @@ internal sealed class RevocationRun(ClusterClients cluster, BenchOptions options
 
     public static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 
-    /// <summary>Checks the session on one node again and again until the node rejects it.</summary>
-    private sealed class Poller(HttpClient node, string token)
+    /// <summary>
+    /// Checks the session on one node again and again until the node rejects it: back to back by default, or with a pause
+    /// between checks (rounded up by the runtime's timers, about 1 ms) to see what the pollers' own load costs the revoke.
+    /// </summary>
+    private sealed class Poller(HttpClient node, string token, TimeSpan pause)
     {
         private readonly List<(long Start, long End, int Status)> _polls = new(64);
         private readonly TaskCompletionSource _answered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -116,6 +119,11 @@ internal sealed class RevocationRun(ClusterClients cluster, BenchOptions options
                         {
                             _rejectCode = ReadCode(body);
                             return;
+                        }
+
+                        if (pause > TimeSpan.Zero)
+                        {
+                            await Task.Delay(pause, cancellationToken);
                         }
                     }
                 }

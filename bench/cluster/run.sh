@@ -13,7 +13,9 @@
 # Knobs: WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (15s), WRK_WARMUP (5s), ROUNDS (2), PORT (first port
 # tried, 5281), REVOCATIONS (1000), REVOCATION_WARMUP (50), VIA (user: DELETE /v1/sessions/{id} from another session
 # of the user; admin: DELETE /v1/admin/users/{id}/sessions/{id}), PHASES ("throughput latency"), OUT (where the raw
-# revocation samples go, CSV; default ./cluster-revocations-<time>.csv).
+# revocation samples go, CSV; default ./cluster-revocations-<time>.csv), PG_SYNCHRONOUS_COMMIT (on; off only to see
+# how much of a revoke is PostgreSQL's WAL flush at commit: it is not a setting to run Tessera with), POLL_PAUSE_US (0:
+# the pollers on B and C check back to back; a pause between checks shows what their own load costs the revoke).
 #
 # Installs wrk with apt-get when it is missing (needs root); eng/postgres.sh and eng/redis.sh install PostgreSQL 15
 # and Redis the same way. Starts a throwaway PostgreSQL and Redis, publishes the server and the latency tool in
@@ -34,9 +36,11 @@ revocations=${REVOCATIONS:-1000}
 revocation_warmup=${REVOCATION_WARMUP:-50}
 via=${VIA:-user}
 phases=${PHASES:-throughput latency}
+synchronous_commit=${PG_SYNCHRONOUS_COMMIT:-on}
+poll_pause=${POLL_PAUSE_US:-0}
 out=${OUT:-$PWD/cluster-revocations-$(date +%Y%m%d-%H%M%S).csv}
 
-for value in "$threads" "$connections" "$rounds" "$first_port" "$revocations" "$revocation_warmup"; do
+for value in "$threads" "$connections" "$rounds" "$first_port" "$revocations" "$revocation_warmup" "$poll_pause"; do
   [[ "$value" =~ ^[0-9]+$ ]] || { echo "run.sh: '$value' is not a whole number" >&2; exit 2; }
 done
 for value in "$duration" "$warmup"; do
@@ -48,7 +52,10 @@ done
 (( first_port >= 1024 && first_port <= 65000 )) || { echo "run.sh: PORT is 1024..65000" >&2; exit 2; }
 (( revocations >= 1 && revocations <= 100000 )) || { echo "run.sh: REVOCATIONS is 1..100000" >&2; exit 2; }
 (( revocation_warmup <= 10000 )) || { echo "run.sh: REVOCATION_WARMUP is 0..10000" >&2; exit 2; }
+(( poll_pause <= 1000000 )) || { echo "run.sh: POLL_PAUSE_US is 0..1000000" >&2; exit 2; }
 [[ "$via" == user || "$via" == admin ]] || { echo "run.sh: VIA is 'user' or 'admin', not '$via'" >&2; exit 2; }
+[[ "$synchronous_commit" == on || "$synchronous_commit" == off ]] \
+  || { echo "run.sh: PG_SYNCHRONOUS_COMMIT is 'on' or 'off', not '$synchronous_commit'" >&2; exit 2; }
 run_throughput=false run_latency=false
 for phase in $phases; do
   case "$phase" in
@@ -138,6 +145,11 @@ log "PostgreSQL on 127.0.0.1:$pg_port, Redis on $redis"
 # Superuser statements for the figures below (trust on loopback in this throwaway cluster).
 pg_super() { psql -X -q -t -A -h 127.0.0.1 -p "$pg_port" -U postgres -d tessera -v ON_ERROR_STOP=1 -c "$1"; }
 redis_cli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+# Timing WAL I/O costs two clock reads per write and sync; it lets phase 2 say how long a commit waits for the disk.
+pg_super "ALTER SYSTEM SET track_wal_io_timing = on" > /dev/null
+pg_super "ALTER SYSTEM SET synchronous_commit = $synchronous_commit" > /dev/null
+pg_super "SELECT pg_reload_conf()" > /dev/null
+log "PostgreSQL: fsync $(pg_super 'SHOW fsync'), synchronous_commit $(pg_super 'SHOW synchronous_commit'), wal_sync_method $(pg_super 'SHOW wal_sync_method')"
 
 # --- build -----------------------------------------------------------------------------------------------------
 log "publishing src/Tessera.Server and bench/Tessera.RevocationLatency (Release) into $work"
@@ -300,20 +312,19 @@ fi
 # --- phase 2: revocation latency ----------------------------------------------------------------------------------
 if $run_latency; then
   echo
-  echo "=== phase 2: revoke on A, rejection on B and C, session.revoked on C ($revocations revocations after $revocation_warmup warm-up, via $via)"
+  echo "=== phase 2: revoke on A, rejection on B and C, session.revoked on C ($revocations revocations after $revocation_warmup warm-up, via $via, PostgreSQL synchronous_commit $synchronous_commit, poll pause ${poll_pause} µs)"
   echo "load before: $(uptime)"
   cluster_metrics='tessera_bus_|tessera_node_fences_total|tessera_cluster_live_nodes|tessera_session_cache_trusted|tessera_session_revocations_total\{reason="revoked_by_(user|admin)"\}'
   for name in A B C; do metric_lines "$name" "$cluster_metrics"; done > "$work/metrics-before.txt"
   # Where the time of a revoke goes, from the servers' own counters: Redis's per-command statistics (reset here) and
   # PostgreSQL's WAL sync count and time (a COMMIT waits for one).
   redis_cli CONFIG RESETSTAT > /dev/null
-  pg_super "ALTER SYSTEM SET track_wal_io_timing = on; " > /dev/null
-  pg_super "SELECT pg_reload_conf(); SELECT pg_stat_reset_shared('wal');" > /dev/null
+  pg_super "SELECT pg_stat_reset_shared('wal')" > /dev/null
   pg_commits_before=$(pg_super "SELECT xact_commit FROM pg_stat_database WHERE datname = 'tessera'")
 
   TESSERA_ADMIN_PASSWORD="$admin_password" dotnet "$work/tool/Tessera.RevocationLatency.dll" \
     --a "${bases[A]}" --b "${bases[B]}" --c "${bases[C]}" --admin-email "$admin_email" \
-    --count "$revocations" --warmup "$revocation_warmup" --via "$via" --out "$out" \
+    --count "$revocations" --warmup "$revocation_warmup" --via "$via" --out "$out" --poll-pause-us "$poll_pause" \
     || status=$?
   echo "load after: $(uptime)"
 
