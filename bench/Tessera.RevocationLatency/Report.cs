@@ -67,6 +67,8 @@ internal static class Report
         var notRevoked = samples.Count(s => s.RevokeStatus != 204);
         var noReject = samples.Count(s => double.IsNaN(s.BothRejected));
         var noEvent = samples.Count(s => double.IsNaN(s.Event));
+        var expectedReason = options.Via == RevokePath.Admin ? "revoked_by_admin" : "revoked_by_user";
+        var wrongReason = samples.Count(s => s.EventReason is not null && s.EventReason != expectedReason);
         var wrongCode = samples.Count(s => s.B.RejectCode is not (null or "session_revoked") || s.C.RejectCode is not (null or "session_revoked"));
         var other = samples.Sum(s => s.B.OtherAnswers + s.C.OtherAnswers);
         var violations = samples.Sum(s => s.B.AcceptedAfterReturn + s.C.AcceptedAfterReturn);
@@ -74,6 +76,7 @@ internal static class Report
         output.WriteLine(string.Create(o, $"revokes not answered 204:                         {notRevoked}"));
         output.WriteLine(string.Create(o, $"revocations without a 401 on B or C within 5 s:   {noReject}"));
         output.WriteLine(string.Create(o, $"revocations without session.revoked within 5 s:   {noEvent}"));
+        output.WriteLine(string.Create(o, $"events whose reason was not {expectedReason}:     {wrongReason}"));
         output.WriteLine(string.Create(o, $"401s whose code was not session_revoked:          {wrongCode}"));
         output.WriteLine(string.Create(o, $"checks answered neither 200 nor 401:              {other}"));
         output.WriteLine(string.Create(o, $"first 401 from a check begun after the revoke returned (poller was mid-request at return): {rejectedAfterReturn}"));

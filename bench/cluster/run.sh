@@ -15,7 +15,9 @@
 # of the user; admin: DELETE /v1/admin/users/{id}/sessions/{id}), PHASES ("throughput latency"), OUT (where the raw
 # revocation samples go, CSV; default ./cluster-revocations-<time>.csv), PG_SYNCHRONOUS_COMMIT (on; off only to see
 # how much of a revoke is PostgreSQL's WAL flush at commit: it is not a setting to run Tessera with), POLL_PAUSE_US (0:
-# the pollers on B and C check back to back; a pause between checks shows what their own load costs the revoke).
+# the pollers on B and C check back to back; a pause between checks shows what their own load costs the revoke),
+# PG_LOG_STATEMENTS (0; 1 logs every statement's server-side duration during phase 2 and summarises them by kind, which
+# times the PostgreSQL part of a revoke, at some cost to the run).
 #
 # Installs wrk with apt-get when it is missing (needs root); eng/postgres.sh and eng/redis.sh install PostgreSQL 15
 # and Redis the same way. Starts a throwaway PostgreSQL and Redis, publishes the server and the latency tool in
@@ -38,6 +40,7 @@ via=${VIA:-user}
 phases=${PHASES:-throughput latency}
 synchronous_commit=${PG_SYNCHRONOUS_COMMIT:-on}
 poll_pause=${POLL_PAUSE_US:-0}
+log_statements=${PG_LOG_STATEMENTS:-0}
 out=${OUT:-$PWD/cluster-revocations-$(date +%Y%m%d-%H%M%S).csv}
 
 for value in "$threads" "$connections" "$rounds" "$first_port" "$revocations" "$revocation_warmup" "$poll_pause"; do
@@ -53,6 +56,7 @@ done
 (( revocations >= 1 && revocations <= 100000 )) || { echo "run.sh: REVOCATIONS is 1..100000" >&2; exit 2; }
 (( revocation_warmup <= 10000 )) || { echo "run.sh: REVOCATION_WARMUP is 0..10000" >&2; exit 2; }
 (( poll_pause <= 1000000 )) || { echo "run.sh: POLL_PAUSE_US is 0..1000000" >&2; exit 2; }
+[[ "$log_statements" == 0 || "$log_statements" == 1 ]] || { echo "run.sh: PG_LOG_STATEMENTS is 0 or 1" >&2; exit 2; }
 [[ "$via" == user || "$via" == admin ]] || { echo "run.sh: VIA is 'user' or 'admin', not '$via'" >&2; exit 2; }
 [[ "$synchronous_commit" == on || "$synchronous_commit" == off ]] \
   || { echo "run.sh: PG_SYNCHRONOUS_COMMIT is 'on' or 'off', not '$synchronous_commit'" >&2; exit 2; }
@@ -320,6 +324,11 @@ if $run_latency; then
   # PostgreSQL's WAL sync count and time (a COMMIT waits for one).
   redis_cli CONFIG RESETSTAT > /dev/null
   pg_super "SELECT pg_stat_reset_shared('wal')" > /dev/null
+  if [[ "$log_statements" == 1 ]]; then
+    pg_super "ALTER SYSTEM SET log_min_duration_statement = 0" > /dev/null
+    pg_super "SELECT pg_reload_conf()" > /dev/null
+    pg_log_from=$(( $(wc -l < "$pg_dir/server.log") + 1 ))
+  fi
   pg_commits_before=$(pg_super "SELECT xact_commit FROM pg_stat_database WHERE datname = 'tessera'")
 
   TESSERA_ADMIN_PASSWORD="$admin_password" dotnet "$work/tool/Tessera.RevocationLatency.dll" \
@@ -343,6 +352,22 @@ if $run_latency; then
   pg_super "SELECT 'WAL syncs: ' || wal_sync || ', sync time ' || round(wal_sync_time::numeric, 1) || ' ms, mean ' ||
               CASE WHEN wal_sync > 0 THEN round((wal_sync_time / wal_sync)::numeric, 3) ELSE 0 END || ' ms per sync; WAL writes: ' ||
               wal_write || ', write time ' || round(wal_write_time::numeric, 1) || ' ms' FROM pg_stat_wal" | sed 's/^/  /'
+  if [[ "$log_statements" == 1 ]]; then
+    pg_super "ALTER SYSTEM RESET log_min_duration_statement" > /dev/null
+    pg_super "SELECT pg_reload_conf()" > /dev/null
+    echo "PostgreSQL statements run 100 times or more during phase 2 (server-side ms, log_min_duration_statement; set-up included):"
+    printf '  %-70s %7s %9s %9s %9s %9s\n' statement n mean p50 p99 max
+    # "duration: 0.123 ms  execute <unnamed>: UPDATE sessions ..." -> kind and the first words of the SQL, then the time.
+    tail -n +"$pg_log_from" "$pg_dir/server.log" \
+      | sed -n 's/.*duration: \([0-9.]*\) ms  \([a-z]*\)[^:]*: \(.*\)$/\2 \3\t\1/p' \
+      | awk -F '\t' '{ split($1, w, " "); key = w[1] " " w[2] " " w[3] " " w[4] " " w[5]; print key "\t" $2 }' \
+      | sort -t "$(printf '\t')" -k1,1 -k2,2g \
+      | awk -F '\t' '
+          function flush() { if (n >= 100) printf "  %-70s %7d %9.3f %9.3f %9.3f %9.3f\n", key, n, sum / n, v[int((n + 1) / 2)], v[int(n * 0.99 + 0.999)], v[n] }
+          $1 != key { flush(); key = $1; n = 0; sum = 0 }
+          { v[++n] = $2; sum += $2 }
+          END { flush() }'
+  fi
   log "raw samples: $out"
 fi
 
