@@ -79,7 +79,7 @@ internal static class Report
         output.WriteLine(string.Create(o, $"events whose reason was not {expectedReason}:     {wrongReason}"));
         output.WriteLine(string.Create(o, $"401s whose code was not session_revoked:          {wrongCode}"));
         output.WriteLine(string.Create(o, $"checks answered neither 200 nor 401:              {other}"));
-        output.WriteLine(string.Create(o, $"first 401 from a check begun after the revoke returned (poller was mid-request at return): {rejectedAfterReturn}"));
+        output.WriteLine(string.Create(o, $"revocations whose first 401 came from a check begun after the revoke returned (no check of that node was in flight then): {rejectedAfterReturn}"));
         output.WriteLine(string.Create(o, $"PROMISE: checks begun after the revoke returned and accepted (must be 0): {violations}"));
         output.WriteLine();
         output.WriteLine(Verdict($"p99 t0 -> rejection on B and C < {RejectionTarget} ms", both, RejectionTarget));
