@@ -318,7 +318,7 @@ if $run_latency; then
   echo
   echo "=== phase 2: revoke on A, rejection on B and C, session.revoked on C ($revocations revocations after $revocation_warmup warm-up, via $via, PostgreSQL synchronous_commit $synchronous_commit, poll pause ${poll_pause} µs)"
   echo "load before: $(uptime)"
-  cluster_metrics='tessera_bus_|tessera_node_fences_total|tessera_cluster_live_nodes|tessera_session_cache_trusted|tessera_session_revocations_total\{reason="revoked_by_(user|admin)"\}'
+  cluster_metrics='tessera_bus_|tessera_node_fences_total|tessera_cluster_live_nodes|tessera_session_cache_trusted|tessera_shared_cache_lookups_total|tessera_session_revocations_total\{reason="revoked_by_(user|admin)"\}'
   for name in A B C; do metric_lines "$name" "$cluster_metrics"; done > "$work/metrics-before.txt"
   # Where the time of a revoke goes, from the servers' own counters: Redis's per-command statistics (reset here) and
   # PostgreSQL's WAL sync count and time (a COMMIT waits for one).
