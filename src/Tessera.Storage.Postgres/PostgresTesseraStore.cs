@@ -31,7 +31,16 @@ public sealed class PostgresTesseraStore : ITesseraStore, IDisposable, IAsyncDis
     public PostgresTesseraStore(string connectionString, ILogger<PostgresTesseraStore>? logger = null)
     {
         var resolved = Resolve(connectionString);
-        _dataSource = new NpgsqlDataSourceBuilder(resolved.ConnectionString).Build();
+        var builder = new NpgsqlDataSourceBuilder(resolved.ConnectionString);
+        if (!builder.ConnectionStringBuilder.ContainsKey("Max Auto Prepare"))
+        {
+            // The store runs a few statements over and over (the session read, the revoking update, the audit insert):
+            // prepared once per pooled connection, PostgreSQL stops parsing and planning them each time. An operator's
+            // own setting wins, including 0 (off).
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        }
+
+        _dataSource = builder.Build();
         Database = resolved.Database;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
