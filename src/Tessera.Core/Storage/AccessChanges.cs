@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tessera.Core.Audit;
 using Tessera.Core.Diagnostics;
 using Tessera.Core.Invalidations;
@@ -16,6 +17,7 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
     {
         AccessChange context;
         TResult result;
+        var started = Stopwatch.GetTimestamp();
         await using (var transaction = await store.BeginWriteAsync(cancellationToken).ConfigureAwait(false))
         {
             context = new AccessChange(transaction, clock);
@@ -23,6 +25,7 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        metrics.AccessChangeStored(Stopwatch.GetElapsedTime(started));
         foreach (var (reason, count) in context.RevokedCounts)
         {
             metrics.SessionsRevoked(reason, count);
@@ -31,8 +34,11 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
         // The change is committed: tell every node even if the caller has gone away meanwhile, and send every
         // invalidation even if one cannot be confirmed, so that each reaches as far as it can.
         List<Exception>? failures = null;
+        var publishing = Stopwatch.GetTimestamp();
+        var publishedAny = false;
         foreach (var invalidation in context.Invalidations)
         {
+            publishedAny = true;
             try
             {
                 await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
@@ -41,6 +47,11 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
             {
                 (failures ??= []).Add(notConfirmed);
             }
+        }
+
+        if (publishedAny)
+        {
+            metrics.AccessChangePublished(Stopwatch.GetElapsedTime(publishing));
         }
 
         if (failures is not null)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Prometheus;
 using Tessera.Core.Caching;
 using Tessera.Core.Diagnostics;
@@ -10,8 +11,10 @@ namespace Tessera.Server.Operations;
 /// Publishes Tessera's counters in Prometheus form at scrape time, with the .NET process and runtime metrics
 /// beside them. One registry per server, so that several servers in one process (the tests) do not mix.
 /// </summary>
-internal sealed class PrometheusExport
+internal sealed class PrometheusExport : IDisposable
 {
+    private readonly MeterListener _durations = new();
+
     public PrometheusExport(TesseraMetrics metrics, SessionCache cache, RedisClusterState? cluster = null)
     {
         Registry = Metrics.NewCustomRegistry();
@@ -31,6 +34,8 @@ internal sealed class PrometheusExport
         {
             RegisterCluster(factory, cluster);
         }
+
+        ListenToDurations(factory, metrics);
 
         Registry.AddBeforeCollectCallback(() =>
         {
@@ -83,4 +88,29 @@ internal sealed class PrometheusExport
     }
 
     public CollectorRegistry Registry { get; }
+
+    public void Dispose() => _durations.Dispose();
+
+    /// <summary>Carries the access changes' durations from this node's meter (and no other's) into histograms.</summary>
+    private void ListenToDurations(MetricFactory factory, TesseraMetrics metrics)
+    {
+        // From 0.25 ms to about 4 s: a commit on loopback to a publish that waited out its acknowledgement deadline.
+        var buckets = new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.00025, 2, 15) };
+        var histograms = new Dictionary<string, Histogram>(StringComparer.Ordinal)
+        {
+            [TesseraMetrics.AccessChangeStoreDuration] = factory.CreateHistogram(
+                "tessera_access_change_store_seconds", "An access change's write transaction (revocations, bans, password changes...), start to commit.", buckets),
+            [TesseraMetrics.AccessChangePublishDuration] = factory.CreateHistogram(
+                "tessera_access_change_publish_seconds", "Telling every node of a committed access change, until each confirmed it or the deadline passed.", buckets),
+        };
+        _durations.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, metrics.Meter) && histograms.TryGetValue(instrument.Name, out var histogram))
+            {
+                listener.EnableMeasurementEvents(instrument, histogram);
+            }
+        };
+        _durations.SetMeasurementEventCallback<double>(static (_, value, _, state) => ((Histogram)state!).Observe(value));
+        _durations.Start();
+    }
 }
