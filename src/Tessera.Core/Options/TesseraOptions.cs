@@ -21,6 +21,8 @@ public sealed class TesseraOptions
     public RateLimitingOptions RateLimiting { get; set; } = new();
 
     public BootstrapOptions Bootstrap { get; set; } = new();
+
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
 }
 
 public sealed class StorageOptions
@@ -90,6 +92,17 @@ public sealed class BootstrapOptions
 }
 
 /// <summary>Fails start-up with a clear message for settings that cannot work.</summary>
+/// <summary>
+/// Which reverse proxies or load balancers may tell Tessera the client's address and scheme (<c>X-Forwarded-For</c>,
+/// <c>X-Forwarded-Proto</c>). Empty (the default): the socket's peer is the client, and those headers are ignored, so
+/// that no client can choose its own address for throttling, the session list and the audit log.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>Addresses (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>) of the proxies in front of this node.</summary>
+    public IList<string> TrustedProxies { get; } = [];
+}
+
 public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
 {
     public ValidateOptionsResult Validate(string? name, TesseraOptions options)
@@ -107,6 +120,14 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
         else if (options.Storage.Provider == "postgres" && string.IsNullOrWhiteSpace(options.Storage.ConnectionString))
         {
             failures.Add("Tessera:Storage:ConnectionString is required when Tessera:Storage:Provider is 'postgres'.");
+        }
+
+        foreach (var proxy in options.ForwardedHeaders.TrustedProxies)
+        {
+            if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                failures.Add($"Tessera:ForwardedHeaders:TrustedProxies: '{proxy}' is neither an IP address nor a network such as 10.0.0.0/8.");
+            }
         }
 
         var sessions = options.Sessions;

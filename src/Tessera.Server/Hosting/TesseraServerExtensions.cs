@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Tessera.Core.Accounts;
@@ -96,6 +97,7 @@ internal static class TesseraServerExtensions
     /// <summary>Error handling, the request size guard and session authentication, ahead of every endpoint.</summary>
     public static WebApplication UseTesseraServer(this WebApplication app)
     {
+        app.UseTrustedProxies();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(static (context, next) =>
@@ -145,5 +147,41 @@ internal static class TesseraServerExtensions
             var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Tessera.KeyRing.Startup");
             await shared.RunExclusiveAsync(() => protector.Protect([0]), app.Lifetime.ApplicationStopping);
         }
+    }
+
+    /// <summary>
+    /// Behind trusted proxies only: takes the client's address and scheme from <c>X-Forwarded-For</c> and
+    /// <c>X-Forwarded-Proto</c>, walking back through as many trusted hops as there are, and stopping at the first
+    /// address that is not trusted (a client cannot prepend its own). First in the pipeline, so that throttling,
+    /// sessions, the audit log and the cookie's Secure flag all see the same client.
+    /// </summary>
+    private static void UseTrustedProxies(this WebApplication app)
+    {
+        var trusted = app.Services.GetRequiredService<IOptions<TesseraOptions>>().Value.ForwardedHeaders.TrustedProxies;
+        if (trusted.Count == 0)
+        {
+            return;
+        }
+
+        var forwarding = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto,
+            ForwardLimit = null,
+        };
+        forwarding.KnownProxies.Clear();
+        forwarding.KnownIPNetworks.Clear();
+        foreach (var entry in trusted)
+        {
+            if (System.Net.IPNetwork.TryParse(entry, out var network))
+            {
+                forwarding.KnownIPNetworks.Add(network);
+            }
+            else
+            {
+                forwarding.KnownProxies.Add(System.Net.IPAddress.Parse(entry));
+            }
+        }
+
+        app.UseForwardedHeaders(forwarding);
     }
 }
