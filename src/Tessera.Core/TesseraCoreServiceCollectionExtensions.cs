@@ -40,6 +40,8 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<ActivityTracker>();
         services.TryAddSingleton<SessionValidator>();
         services.AddHostedService<ActivityFlusher>();
+        services.TryAddSingleton<SessionRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRetention>());
 
         services.TryAddSingleton<IPasswordHasher, IdentityPasswordHasher>();
         services.TryAddSingleton<ILoginThrottle, InMemoryLoginThrottle>();

@@ -254,4 +254,59 @@ public abstract partial class StoreSpecification
 
         await WriteAsync(store, transaction => transaction.Sessions.TouchAsync([], Ct));
     }
+
+    [Fact]
+    public async Task Purging_deletes_sessions_that_ended_before_the_cut_however_they_ended_and_keeps_the_rest()
+    {
+        var store = await CreateStoreAsync();
+        var user = NewUser();
+        await InsertAsync(store, user);
+        var cut = T0.AddDays(-30);
+        var idle = TimeSpan.FromDays(7);
+        var revokedLongAgo = NewSession(user.Id) with { RevokedAt = cut.AddDays(-1), RevokedBy = "system", RevokeReason = RevocationReason.SignedOut };
+        var pastItsEnd = NewSession(user.Id, lastActiveAt: cut.AddDays(-2), absoluteExpiresAt: cut.AddMinutes(-1));
+        var idleLongAgo = NewSession(user.Id, lastActiveAt: cut - idle - TimeSpan.FromMinutes(1), absoluteExpiresAt: T0.AddDays(10));
+        var revokedRecently = NewSession(user.Id) with { RevokedAt = cut.AddDays(1), RevokedBy = "system", RevokeReason = RevocationReason.SignedOut };
+        var idleRecently = NewSession(user.Id, lastActiveAt: cut - idle + TimeSpan.FromMinutes(1), absoluteExpiresAt: T0.AddDays(10));
+        var live = NewSession(user.Id, lastActiveAt: T0, absoluteExpiresAt: T0.AddDays(10));
+        await InsertAsync(store, revokedLongAgo, pastItsEnd, idleLongAgo, revokedRecently, idleRecently, live);
+
+        var deleted = await ReadWriteAsync(store, t => t.Sessions.PurgeEndedAsync(cut, idle, 100, Ct));
+
+        Assert.Equal(3, deleted);
+        foreach (var gone in new[] { revokedLongAgo, pastItsEnd, idleLongAgo })
+        {
+            Assert.Null(await FindSessionAsync(store, gone.Id));
+        }
+
+        foreach (var kept in new[] { revokedRecently, idleRecently, live })
+        {
+            Assert.Equal(kept, await FindSessionAsync(store, kept.Id));
+        }
+    }
+
+    [Fact]
+    public async Task Purging_deletes_no_more_than_its_limit_per_call()
+    {
+        var store = await CreateStoreAsync();
+        var user = NewUser();
+        await InsertAsync(store, user);
+        var ended = Enumerable.Range(0, 5)
+            .Select(_ => NewSession(user.Id) with { RevokedAt = T0.AddDays(-60), RevokedBy = "system", RevokeReason = RevocationReason.SignedOut })
+            .ToArray();
+        await InsertAsync(store, ended);
+
+        Assert.Equal(2, await ReadWriteAsync(store, t => t.Sessions.PurgeEndedAsync(T0, TimeSpan.FromDays(7), 2, Ct)));
+        Assert.Equal(2, await ReadWriteAsync(store, t => t.Sessions.PurgeEndedAsync(T0, TimeSpan.FromDays(7), 2, Ct)));
+        Assert.Equal(1, await ReadWriteAsync(store, t => t.Sessions.PurgeEndedAsync(T0, TimeSpan.FromDays(7), 2, Ct)));
+        Assert.Equal(0, await ReadWriteAsync(store, t => t.Sessions.PurgeEndedAsync(T0, TimeSpan.FromDays(7), 2, Ct)));
+    }
+
+    private static async Task<T> ReadWriteAsync<T>(ITesseraStore store, Func<IStoreTransaction, Task<T>> write)
+    {
+        await using var transaction = await store.BeginWriteAsync(Ct);
+        var result = await write(transaction);
+        await transaction.CommitAsync(Ct);
+        return result;
+    }
 }

@@ -54,6 +54,12 @@ public sealed class SessionOptions
     /// <summary>How many sessions a node keeps in memory; beyond it, checks read through to the store.</summary>
     public int CacheCapacity { get; set; } = 200_000;
 
+    /// <summary>
+    /// How long a session that ended (revoked or expired) stays in the store before it is deleted; zero keeps them
+    /// forever. The audit log keeps its own record of how each one ended.
+    /// </summary>
+    public TimeSpan RetainEndedFor { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Last-active moves in steps of at most a minute, finer when the idle timeout is short.</summary>
     public TimeSpan ActivityGranularity =>
         IdleTimeout / 20 < TimeSpan.FromMinutes(1) ? IdleTimeout / 20 : TimeSpan.FromMinutes(1);
@@ -144,6 +150,11 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
         if (sessions.ActivityFlushInterval <= TimeSpan.Zero)
         {
             failures.Add("Tessera:Sessions:ActivityFlushInterval must be positive.");
+        }
+
+        if (sessions.RetainEndedFor < TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Sessions:RetainEndedFor cannot be negative (zero keeps ended sessions forever).");
         }
 
         if (sessions.CacheCapacity < 0)

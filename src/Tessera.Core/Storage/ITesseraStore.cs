@@ -81,6 +81,12 @@ public interface ISessionStore
 
     /// <summary>Moves last-active times forward (never back) for sessions not yet revoked.</summary>
     Task TouchAsync(IReadOnlyCollection<SessionActivity> activity, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> sessions that ended before <paramref name="endedBefore"/>: revoked then,
+    /// past their absolute end then, or unused for <paramref name="idleTimeout"/> by then. Returns how many it deleted.
+    /// </summary>
+    Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, TimeSpan idleTimeout, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>Which of a user's sessions a revocation ends.</summary>

@@ -129,6 +129,25 @@ internal sealed class PostgresSessionStore(PostgresContext db) : ISessionStore
         await db.Connection.ExecuteAsync(db.Command(sql, new { ids, ats }, cancellationToken));
     }
 
+    public async Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, TimeSpan idleTimeout, int limit, CancellationToken cancellationToken)
+    {
+        // Nodes purge on their own schedules; rows another node is deleting are skipped, not waited for.
+        const string sql = """
+            DELETE FROM sessions WHERE id IN (
+                SELECT id FROM sessions
+                WHERE revoked_at < @cut OR absolute_expires_at < @cut OR last_active_at < @idleCut
+                ORDER BY id
+                LIMIT @limit
+                FOR UPDATE SKIP LOCKED)
+            """;
+        return await db.Connection.ExecuteAsync(db.Command(sql, new
+        {
+            cut = PostgresTime.ToStored(endedBefore),
+            idleCut = PostgresTime.ToStored(endedBefore - idleTimeout),
+            limit,
+        }, cancellationToken));
+    }
+
     private async Task<List<Session>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
         var sessions = new List<Session>();

@@ -98,6 +98,22 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
             cancellationToken));
     }
 
+    public async Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, TimeSpan idleTimeout, int limit, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            DELETE FROM sessions WHERE id IN (
+                SELECT id FROM sessions
+                WHERE revoked_at < @cut OR absolute_expires_at < @cut OR last_active_at < @idleCut
+                LIMIT @limit)
+            """;
+        return await db.Connection.ExecuteAsync(db.Command(sql, new
+        {
+            cut = UnixTime.ToMilliseconds(endedBefore),
+            idleCut = UnixTime.ToMilliseconds(endedBefore - idleTimeout),
+            limit,
+        }, cancellationToken));
+    }
+
     private async Task<List<Session>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
         var sessions = new List<Session>();
