@@ -40,8 +40,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<ActivityTracker>();
         services.TryAddSingleton<SessionValidator>();
         services.AddHostedService<ActivityFlusher>();
-        services.TryAddSingleton<SessionRetention>();
-        services.AddHostedService(sp => sp.GetRequiredService<SessionRetention>());
+        services.AddHostedService<SessionRetention>();
 
         services.TryAddSingleton<IPasswordHasher, IdentityPasswordHasher>();
         services.TryAddSingleton<ILoginThrottle, InMemoryLoginThrottle>();

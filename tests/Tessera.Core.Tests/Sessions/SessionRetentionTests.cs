@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Tessera.Core.Audit;
 using Tessera.Core.Sessions;
 using Xunit;
@@ -8,6 +10,8 @@ namespace Tessera.Core.Tests.Sessions;
 public sealed class SessionRetentionTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static SessionRetention Retention(CoreHarness tessera) => tessera.Services.GetServices<IHostedService>().OfType<SessionRetention>().Single();
 
     [Fact]
     public async Task A_session_ended_longer_ago_than_the_retention_is_deleted_and_a_live_one_is_kept()
@@ -23,7 +27,7 @@ public sealed class SessionRetentionTests
         var live = await tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
         await tessera.Sessions.RevokeAsync(
             ended.User.Id, ended.Session.Id, RevocationReason.SignedOut, new Actor(ActorKind.User, ended.User.Id), "192.0.2.1", Ct);
-        var retention = tessera.Get<SessionRetention>();
+        var retention = Retention(tessera);
 
         tessera.Clock.Advance(TimeSpan.FromDays(29));
         Assert.Equal(0, await retention.PurgeAsync(Ct));
@@ -49,7 +53,7 @@ public sealed class SessionRetentionTests
 
         tessera.Clock.Advance(TimeSpan.FromDays(3650));
 
-        Assert.Equal(0, await tessera.Get<SessionRetention>().PurgeAsync(Ct));
+        Assert.Equal(0, await Retention(tessera).PurgeAsync(Ct));
         Assert.NotNull(await tessera.ReadStoredSessionAsync(ended.Session.Id, Ct));
     }
 }
