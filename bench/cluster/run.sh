@@ -75,19 +75,13 @@ if $run_latency; then
   out="$(cd "$out_dir" && pwd)/$(basename "$out")"
 fi
 
-log() { printf '[run.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+BENCH_NAME=run.sh
+# shellcheck source=../common.sh
+source "$root/bench/common.sh"
 
 # --- tools -----------------------------------------------------------------------------------------------------
-if $run_throughput && ! command -v wrk > /dev/null; then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "run.sh: wrk is missing; install it (apt-get install -y wrk) or run as root" >&2
-    exit 1
-  fi
-  log "installing wrk"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk > /dev/null 2>&1; then
-    apt-get update -q > /dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk > /dev/null
-  fi
+if $run_throughput; then
+  ensure_wrk
 fi
 command -v curl > /dev/null || { echo "run.sh: curl is needed" >&2; exit 1; }
 
@@ -167,7 +161,6 @@ if $run_latency; then
 fi
 
 # --- four servers on free loopback ports --------------------------------------------------------------------------
-port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 next_port=$first_port
 take_port() { # sets port to the next free one (not in a subshell: next_port must advance)
   while port_in_use "$next_port"; do

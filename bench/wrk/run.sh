@@ -30,21 +30,12 @@ for value in "$duration" "$warmup"; do
 done
 (( rounds >= 1 && rounds <= 10 )) || { echo "run.sh: ROUNDS is 1..10" >&2; exit 2; }
 
-log() { printf '[run.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+BENCH_NAME=run.sh
+# shellcheck source=../common.sh
+source "$root/bench/common.sh"
 
 # --- wrk -------------------------------------------------------------------------------------------------------
-if ! command -v wrk > /dev/null; then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "run.sh: wrk is missing; install it (apt-get install -y wrk) or run as root" >&2
-    exit 1
-  fi
-  log "installing wrk"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk > /dev/null 2>&1; then
-    apt-get update -q > /dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk > /dev/null
-  fi
-fi
-command -v curl > /dev/null || { echo "run.sh: curl is needed" >&2; exit 1; }
+ensure_wrk
 
 # --- workspace and clean-up ------------------------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-wrk.XXXXXX")
@@ -74,7 +65,6 @@ dotnet publish "$root/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$
   || { cat "$work/publish.log" >&2; exit 1; }
 
 # --- start the server on a free loopback port -------------------------------------------------------------------
-port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 port=$first_port
 while port_in_use "$port"; do
   port=$((port + 1))
