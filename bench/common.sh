@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (sourced, not run): logging, installing wrk, and free-port checks.
+# Shared by the benchmark scripts (sourced, not run): logging, installing wrk, wrk summaries, free-port checks.
 
 log() { printf '[%s %(%H:%M:%S)T] %s\n' "${BENCH_NAME:-bench}" -1 "$*" >&2; }
 
@@ -16,6 +16,26 @@ ensure_wrk() {
     fi
   fi
   command -v curl > /dev/null || { echo "${BENCH_NAME:-bench}: curl is needed" >&2; exit 1; }
+}
+
+# Requests per second of a wrk report saved as $work/<name>.txt.
+rps_of() { awk '/^Requests\/sec:/ { print $2 }' "$work/$1.txt"; }
+
+# The per-round table of two interleaved wrk series (reports $work/<base>-<round>.txt and $work/<other>-<round>.txt,
+# for rounds 1..$rounds) and the ratio other/base of their means, which it also leaves in $ratio.
+#   ratio_table base other "base rps" "other rps"
+ratio_table() {
+  local base=$1 other=$2 base_sum=0 other_sum=0 round b o
+  printf '%-7s %14s %14s %8s\n' round "$3" "$4" ratio
+  for round in $(seq 1 "$rounds"); do
+    b=$(rps_of "$base-$round") o=$(rps_of "$other-$round")
+    printf '%-7s %14s %14s %8s\n' "$round" "$b" "$o" "$(awk -v o="$o" -v b="$b" 'BEGIN { printf "%.3f", o / b }')"
+    base_sum=$(awk -v a="$base_sum" -v x="$b" 'BEGIN { print a + x }')
+    other_sum=$(awk -v a="$other_sum" -v x="$o" 'BEGIN { print a + x }')
+  done
+  ratio=$(awk -v o="$other_sum" -v b="$base_sum" 'BEGIN { printf "%.3f", o / b }')
+  printf '%-7s %14.2f %14.2f %8s\n' mean "$(awk -v a="$base_sum" -v n="$rounds" 'BEGIN { print a / n }')" \
+    "$(awk -v a="$other_sum" -v n="$rounds" 'BEGIN { print a / n }')" "$ratio"
 }
 
 # True when something listens on 127.0.0.1:$1.

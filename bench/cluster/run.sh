@@ -260,7 +260,6 @@ if $run_throughput; then
       exit 1
     fi
   }
-  rps_of() { awk '/^Requests\/sec:/ { print $2 }' "$work/$1.txt"; }
 
   log "phase 1: warming up ($warmup each)"
   run_wrk warmup-single single "$warmup"
@@ -284,17 +283,7 @@ if $run_throughput; then
 
   echo
   echo "=== phase 1 summary ==="
-  printf '%-7s %14s %14s %8s\n' round "single rps" "cluster A rps" ratio
-  single_sum=0 cluster_sum=0
-  for round in $(seq 1 "$rounds"); do
-    s=$(rps_of "single-$round") c=$(rps_of "A-$round")
-    printf '%-7s %14s %14s %8s\n' "$round" "$s" "$c" "$(awk -v c="$c" -v s="$s" 'BEGIN { printf "%.3f", c / s }')"
-    single_sum=$(awk -v a="$single_sum" -v b="$s" 'BEGIN { print a + b }')
-    cluster_sum=$(awk -v a="$cluster_sum" -v b="$c" 'BEGIN { print a + b }')
-  done
-  ratio=$(awk -v c="$cluster_sum" -v s="$single_sum" 'BEGIN { printf "%.3f", c / s }')
-  printf '%-7s %14.2f %14.2f %8s\n' mean "$(awk -v a="$single_sum" -v n="$rounds" 'BEGIN { print a / n }')" \
-    "$(awk -v a="$cluster_sum" -v n="$rounds" 'BEGIN { print a / n }')" "$ratio"
+  ratio_table single A "single rps" "cluster A rps"
   echo "server counters after the runs (every check should be a cache hit; A trusted its cache throughout):"
   for name in single A; do
     metric_lines "$name" 'tessera_session_(cache_(hits|misses)_total|checks_total|cache_trusted)|tessera_node_fences_total' | sed 's/^/  /'

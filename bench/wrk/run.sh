@@ -126,7 +126,6 @@ run_wrk() { # name seconds-string path [script]
     exit 1
   fi
 }
-rps_of() { awk '/^Requests\/sec:/ { print $2 }' "$work/$1.txt"; }
 
 log "warming up ($warmup each)"
 run_wrk warmup-hello "$warmup" /hello
@@ -153,17 +152,7 @@ metrics=$(curl -fsS --max-time 5 "$base/metrics" | grep -E '^tessera_session_(ca
 # --- summary ---------------------------------------------------------------------------------------------------
 echo
 echo "=== summary ==="
-printf '%-7s %14s %14s %8s\n' round "hello rps" "session rps" ratio
-hello_sum=0 session_sum=0
-for round in $(seq 1 "$rounds"); do
-  h=$(rps_of "hello-$round") s=$(rps_of "session-$round")
-  printf '%-7s %14s %14s %8s\n' "$round" "$h" "$s" "$(awk -v s="$s" -v h="$h" 'BEGIN { printf "%.3f", s / h }')"
-  hello_sum=$(awk -v a="$hello_sum" -v b="$h" 'BEGIN { print a + b }')
-  session_sum=$(awk -v a="$session_sum" -v b="$s" 'BEGIN { print a + b }')
-done
-ratio=$(awk -v s="$session_sum" -v h="$hello_sum" 'BEGIN { printf "%.3f", s / h }')
-printf '%-7s %14.2f %14.2f %8s\n' mean "$(awk -v a="$hello_sum" -v n="$rounds" 'BEGIN { print a / n }')" \
-  "$(awk -v a="$session_sum" -v n="$rounds" 'BEGIN { print a / n }')" "$ratio"
+ratio_table hello session "hello rps" "session rps"
 echo "server counters after the runs:"
 printf '%s\n' "$metrics" | sed 's/^/  /'
 if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5) }'; then

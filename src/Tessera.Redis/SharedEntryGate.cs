@@ -48,7 +48,8 @@ internal sealed class SharedEntryGate(int capacity = 100_000)
         {
             lock (_lock)
             {
-                return _allPendingSince is null && _incarnation is not null;
+                // The gate opens only on a proof, which has taken the incarnation first.
+                return _allPendingSince is null;
             }
         }
     }

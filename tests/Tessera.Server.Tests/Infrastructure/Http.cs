@@ -24,5 +24,22 @@ public static class Http
 
     public static Task<HttpResponseMessage> Submit(this HttpClient client, HttpRequestMessage request) => client.SendAsync(request, Cancellation);
 
+    /// <summary>
+    /// A login attempt from <paramref name="clientIp"/> (the socket peer TestServer reports, see TesseraApp), optionally
+    /// through a proxy that forwards <paramref name="forwardedFor"/>; the answer as it comes, success or not.
+    /// </summary>
+    public static Task<HttpResponseMessage> AttemptLogin(
+        this HttpClient client, string email, string clientIp, string password = TesseraApp.Password, string? forwardedFor = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/login") { Content = JsonContent.Create(new { email, password }) };
+        request.Headers.Add(TesseraApp.ClientIpHeader, clientIp);
+        if (forwardedFor is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
+
+        return client.Submit(request);
+    }
+
     public static Task<string> ReadTextAsync(this HttpResponseMessage response) => response.Content.ReadAsStringAsync(Cancellation);
 }

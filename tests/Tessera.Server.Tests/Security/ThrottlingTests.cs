@@ -10,18 +10,15 @@ public sealed class ThrottlingTests
     [Fact]
     public async Task The_fourth_login_in_a_minute_from_one_IP_gets_429_rate_limited_with_Retry_After()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "3" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
+        await using var throttled = await Throttled.StartAsync("LoginPerIpPerMinute", 3);
+        var (clock, client, email) = (throttled.Clock, throttled.Client, throttled.Email);
 
         for (var i = 0; i < 3; i++)
         {
-            await (await LoginAsync(client, email, "203.0.113.1")).AssertOkJsonAsync();
+            await (await client.AttemptLogin(email, "203.0.113.1")).AssertOkJsonAsync();
         }
 
-        var fourth = await LoginAsync(client, email, "203.0.113.1");
+        var fourth = await client.AttemptLogin(email, "203.0.113.1");
 
         var problem = await fourth.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
         var retryAfter = fourth.Headers.RetryAfter;
@@ -34,56 +31,47 @@ public sealed class ThrottlingTests
     [Fact]
     public async Task The_IP_limit_counts_failed_attempts_too_and_lifts_after_a_minute()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "3" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
+        await using var throttled = await Throttled.StartAsync("LoginPerIpPerMinute", 3);
+        var (clock, client, email) = (throttled.Clock, throttled.Client, throttled.Email);
 
-        await (await LoginAsync(client, TesseraApp.NewEmail("nobody"), "203.0.113.2")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
-        await (await LoginAsync(client, TesseraApp.NewEmail("nobody"), "203.0.113.2")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
-        await (await LoginAsync(client, email, "203.0.113.2", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
-        await (await LoginAsync(client, email, "203.0.113.2")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.AttemptLogin(TesseraApp.NewEmail("nobody"), "203.0.113.2")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+        await (await client.AttemptLogin(TesseraApp.NewEmail("nobody"), "203.0.113.2")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+        await (await client.AttemptLogin(email, "203.0.113.2", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+        await (await client.AttemptLogin(email, "203.0.113.2")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
 
         clock.Advance(TimeSpan.FromSeconds(61));
 
-        await (await LoginAsync(client, email, "203.0.113.2")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "203.0.113.2")).AssertOkJsonAsync();
     }
 
     [Fact]
     public async Task Another_IP_is_not_limited_by_the_first()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "3" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
+        await using var throttled = await Throttled.StartAsync("LoginPerIpPerMinute", 3);
+        var (client, email) = (throttled.Client, throttled.Email);
         for (var i = 0; i < 3; i++)
         {
-            await LoginAsync(client, email, "203.0.113.3");
+            await client.AttemptLogin(email, "203.0.113.3");
         }
 
-        await (await LoginAsync(client, email, "203.0.113.3")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.AttemptLogin(email, "203.0.113.3")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
 
-        await (await LoginAsync(client, email, "198.51.100.99")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "198.51.100.99")).AssertOkJsonAsync();
     }
 
     [Fact]
     public async Task After_three_wrong_passwords_the_next_attempt_waits_even_with_the_right_password()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "3" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
+        await using var throttled = await Throttled.StartAsync("FailedLoginsBeforeBackoff", 3);
+        var (clock, client, email) = (throttled.Clock, throttled.Client, throttled.Email);
 
         for (var i = 0; i < 3; i++)
         {
-            await (await LoginAsync(client, email, $"203.0.113.{10 + i}", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+            await (await client.AttemptLogin(email, $"203.0.113.{10 + i}", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
         }
 
         // A different IP does not help: the backoff belongs to the account.
-        var blocked = await LoginAsync(client, email, "203.0.113.50");
+        var blocked = await client.AttemptLogin(email, "203.0.113.50");
 
         await blocked.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
         Assert.NotNull(blocked.Headers.RetryAfter);
@@ -92,80 +80,68 @@ public sealed class ThrottlingTests
 
         clock.Advance(wait + TimeSpan.FromSeconds(1));
 
-        await (await LoginAsync(client, email, "203.0.113.50")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "203.0.113.50")).AssertOkJsonAsync();
     }
 
     [Fact]
     public async Task The_account_backoff_grows_with_more_failures_and_a_success_resets_it()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "3" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
+        await using var throttled = await Throttled.StartAsync("FailedLoginsBeforeBackoff", 3);
+        var (clock, client, email) = (throttled.Clock, throttled.Client, throttled.Email);
         for (var i = 0; i < 3; i++)
         {
-            await LoginAsync(client, email, "203.0.113.20", "wrong-password-1");
+            await client.AttemptLogin(email, "203.0.113.20", "wrong-password-1");
         }
 
-        var first = (await LoginAsync(client, email, "203.0.113.20")).Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+        var first = (await client.AttemptLogin(email, "203.0.113.20")).Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
         clock.Advance(first + TimeSpan.FromMilliseconds(500));
-        await (await LoginAsync(client, email, "203.0.113.20", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
-        var second = (await LoginAsync(client, email, "203.0.113.20")).Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+        await (await client.AttemptLogin(email, "203.0.113.20", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+        var second = (await client.AttemptLogin(email, "203.0.113.20")).Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
 
         Assert.True(second > first, $"the wait did not grow: {first} then {second}");
 
         clock.Advance(second + TimeSpan.FromSeconds(1));
-        await (await LoginAsync(client, email, "203.0.113.20")).AssertOkJsonAsync();
-        await (await LoginAsync(client, email, "203.0.113.20", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
-        await (await LoginAsync(client, email, "203.0.113.20")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "203.0.113.20")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "203.0.113.20", "wrong-password-1")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+        await (await client.AttemptLogin(email, "203.0.113.20")).AssertOkJsonAsync();
     }
 
     [Fact]
     public async Task Backoff_on_one_account_does_not_block_another()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "3" });
-        var attacked = TesseraApp.NewEmail("attacked");
+        await using var throttled = await Throttled.StartAsync("FailedLoginsBeforeBackoff", 3);
+        var (client, attacked) = (throttled.Client, throttled.Email);
         var bystander = TesseraApp.NewEmail("bystander");
-        await app.RegisterAsync(attacked);
-        await app.RegisterAsync(bystander);
-        using var client = app.Anonymous();
+        await throttled.App.RegisterAsync(bystander);
         for (var i = 0; i < 3; i++)
         {
-            await LoginAsync(client, attacked, "203.0.113.30", "wrong-password-1");
+            await client.AttemptLogin(attacked, "203.0.113.30", "wrong-password-1");
         }
 
-        await (await LoginAsync(client, attacked, "203.0.113.30")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
-        await (await LoginAsync(client, bystander, "203.0.113.30")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(attacked, "203.0.113.30")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.AttemptLogin(bystander, "203.0.113.30")).AssertOkJsonAsync();
     }
 
     [Fact]
     public async Task The_account_key_ignores_the_case_of_the_email()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "3" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
+        await using var throttled = await Throttled.StartAsync("FailedLoginsBeforeBackoff", 3);
+        var (client, email) = (throttled.Client, throttled.Email);
 
-        await LoginAsync(client, email, "203.0.113.40", "wrong-password-1");
-        await LoginAsync(client, email.ToUpperInvariant(), "203.0.113.41", "wrong-password-1");
-        await LoginAsync(client, $" {email} ", "203.0.113.42", "wrong-password-1");
+        await client.AttemptLogin(email, "203.0.113.40", "wrong-password-1");
+        await client.AttemptLogin(email.ToUpperInvariant(), "203.0.113.41", "wrong-password-1");
+        await client.AttemptLogin($" {email} ", "203.0.113.42", "wrong-password-1");
 
-        await (await LoginAsync(client, email, "203.0.113.43")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.AttemptLogin(email, "203.0.113.43")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
     }
 
     [Fact]
     public async Task Throttled_logins_are_counted_in_the_metrics()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock, new Dictionary<string, string?> { ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "1" });
-        var email = TesseraApp.NewEmail();
-        await app.RegisterAsync(email);
-        using var client = app.Anonymous();
-        await LoginAsync(client, email, "203.0.113.60");
-        await (await LoginAsync(client, email, "203.0.113.60")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await using var throttled = await Throttled.StartAsync("LoginPerIpPerMinute", 1);
+        var (client, email) = (throttled.Client, throttled.Email);
+        await client.AttemptLogin(email, "203.0.113.60");
+        await (await client.AttemptLogin(email, "203.0.113.60")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
 
         var metrics = await (await client.Get("/metrics")).ReadTextAsync();
 
@@ -173,10 +149,36 @@ public sealed class ThrottlingTests
         Assert.True(double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 1, line);
     }
 
-    private static Task<HttpResponseMessage> LoginAsync(HttpClient client, string email, string ip, string password = TesseraApp.Password)
+    /// <summary>An app whose clock the test moves, with one throttling limit set and one registered user.</summary>
+    private sealed class Throttled : IAsyncDisposable
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/login") { Content = System.Net.Http.Json.JsonContent.Create(new { email, password }) };
-        request.Headers.Add(TesseraApp.ClientIpHeader, ip);
-        return client.Submit(request);
+        private Throttled(FakeTimeProvider clock, TesseraApp app, string email)
+        {
+            (Clock, App, Email) = (clock, app, email);
+            Client = app.Anonymous();
+        }
+
+        public FakeTimeProvider Clock { get; }
+
+        public TesseraApp App { get; }
+
+        public HttpClient Client { get; }
+
+        public string Email { get; }
+
+        public static async Task<Throttled> StartAsync(string limit, int value)
+        {
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var app = new TesseraApp(clock, new Dictionary<string, string?> { [$"Tessera:RateLimiting:{limit}"] = value.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            var email = TesseraApp.NewEmail();
+            await app.RegisterAsync(email);
+            return new Throttled(clock, app, email);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await App.DisposeAsync();
+        }
     }
 }

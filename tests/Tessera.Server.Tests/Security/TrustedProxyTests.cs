@@ -23,13 +23,13 @@ public sealed class TrustedProxyTests
         await app.RegisterAsync(email);
         using var client = app.Anonymous();
 
-        var first = await (await LoginAsync(client, email, Proxy, "203.0.113.7")).AssertOkJsonAsync();
+        var first = await (await client.AttemptLogin(email, Proxy, forwardedFor: "203.0.113.7")).AssertOkJsonAsync();
         Assert.Equal("203.0.113.7", first.GetProperty("session").GetProperty("ipAddress").GetString());
-        await (await LoginAsync(client, email, Proxy, "203.0.113.7")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, Proxy, forwardedFor: "203.0.113.7")).AssertOkJsonAsync();
 
         // The proxy's own address is not what is counted: a third client through it still gets in; the first one does not.
-        await (await LoginAsync(client, email, Proxy, "203.0.113.8")).AssertOkJsonAsync();
-        await (await LoginAsync(client, email, Proxy, "203.0.113.7")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.AttemptLogin(email, Proxy, forwardedFor: "203.0.113.8")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, Proxy, forwardedFor: "203.0.113.7")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class TrustedProxyTests
         using var client = app.Anonymous();
 
         // The proxy appends what it saw (203.0.113.9) to what the client sent (a made-up 10.1.2.3).
-        var login = await (await LoginAsync(client, email, Proxy, "10.1.2.3, 203.0.113.9")).AssertOkJsonAsync();
+        var login = await (await client.AttemptLogin(email, Proxy, forwardedFor: "10.1.2.3, 203.0.113.9")).AssertOkJsonAsync();
 
         Assert.Equal("203.0.113.9", login.GetProperty("session").GetProperty("ipAddress").GetString());
     }
@@ -54,7 +54,7 @@ public sealed class TrustedProxyTests
         await app.RegisterAsync(email);
         using var client = app.Anonymous();
 
-        var login = await (await LoginAsync(client, email, "192.0.2.44", "203.0.113.7")).AssertOkJsonAsync();
+        var login = await (await client.AttemptLogin(email, "192.0.2.44", forwardedFor: "203.0.113.7")).AssertOkJsonAsync();
 
         Assert.Equal("192.0.2.44", login.GetProperty("session").GetProperty("ipAddress").GetString());
     }
@@ -67,16 +67,5 @@ public sealed class TrustedProxyTests
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => app.RegisterAsync(TesseraApp.NewEmail()));
 
         Assert.Contains("Tessera:ForwardedHeaders:TrustedProxies", failure.ToString(), StringComparison.Ordinal);
-    }
-
-    private static Task<HttpResponseMessage> LoginAsync(HttpClient client, string email, string peer, string forwardedFor)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/login")
-        {
-            Content = System.Net.Http.Json.JsonContent.Create(new { email, password = TesseraApp.Password }),
-        };
-        request.Headers.Add(TesseraApp.ClientIpHeader, peer);
-        request.Headers.Add("X-Forwarded-For", forwardedFor);
-        return client.Submit(request);
     }
 }
