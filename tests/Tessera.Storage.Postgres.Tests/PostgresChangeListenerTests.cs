@@ -5,6 +5,7 @@ using Tessera.Core.Caching;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
+using Tessera.Storage.Specification;
 using Xunit;
 using static Tessera.Storage.Postgres.Tests.TestData;
 

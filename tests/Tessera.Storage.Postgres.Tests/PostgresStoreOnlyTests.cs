@@ -7,6 +7,7 @@ using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
 using Tessera.Storage.Postgres.Internal;
+using Tessera.Storage.Specification;
 using Xunit;
 using static Tessera.Storage.Postgres.Tests.TestData;
 

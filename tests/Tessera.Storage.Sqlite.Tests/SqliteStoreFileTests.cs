@@ -7,6 +7,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
+using Tessera.Storage.Specification;
 using Tessera.Storage.Sqlite.Internal;
 using Xunit;
 using static Tessera.Storage.Sqlite.Tests.TestDatabaseDirectory;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Tessera.Storage.Sqlite.Tests;
+namespace Tessera.Storage.Specification;
 
 public sealed record LogEntry(LogLevel Level, int EventId, string Message);
 
