@@ -10,7 +10,8 @@ internal sealed record ConfirmDialog(string Id, string Title, string Body, strin
 {
     public const string QueryKey = "confirm";
 
-    public IReadOnlyDictionary<string, string> Fields { get; init; } = new Dictionary<string, string>();
+    /// <summary>Hidden fields the form posts (a name may come more than once: the users of a bulk action).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Fields { get; init; } = [];
 
     /// <summary>A partial with more fields for the form (the ban's end and reason), or null.</summary>
     public string? FieldsPartial { get; init; }
