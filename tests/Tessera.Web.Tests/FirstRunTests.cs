@@ -18,7 +18,7 @@ public sealed class FirstRunTests(WebConsole web)
         await Expect(page).ToHaveURLAsync($"{server.BaseUrl}/setup");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Create the first administrator" })).ToBeVisibleAsync();
         await Expect(page.GetByLabel("Setup code")).ToHaveCountAsync(0);
-        await Screenshots.SaveAsync(page, "setup");
+        await Screenshots.SaveAsync(page, "setup-fresh-start");
 
         // The ordinary registration rules hold.
         await page.GetByLabel("Email").FillAsync("root@example.com");
