@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Tessera.Core;
 using Tessera.Core.Accounts;
-using Tessera.Server.Http;
 
 namespace Tessera.Server.Web.Pages;
 
@@ -11,28 +10,15 @@ namespace Tessera.Server.Web.Pages;
 /// /setup: creates the first administrator of a fresh install (see <see cref="FirstAdminSetup"/>). Open from this machine
 /// as it is, from elsewhere with the one-time code from the log; a page that does not exist once any admin does.
 /// </summary>
-internal sealed class SetupModel(FirstAdminSetup setup, AccountService accounts) : TesseraPageModel
+internal sealed class SetupModel(FirstAdminSetup setup, AccountService accounts) : AccountFormPageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? Code { get; set; }
-
-    [BindProperty]
-    public string? Email { get; set; }
-
-    [BindProperty]
-    public string? DisplayName { get; set; }
-
-    [BindProperty]
-    public string? Password { get; set; }
 
     /// <summary>False while this client has not shown it may use the page (the code prompt shows instead of the form).</summary>
     public bool Admitted { get; private set; }
 
     public bool Gone { get; private set; }
-
-    public string? Error { get; private set; }
-
-    public string? ErrorField { get; private set; }
 
     public Task<IActionResult> OnGetAsync() => WithAccessAsync(() => Task.FromResult<IActionResult>(Page()));
 
@@ -41,9 +27,7 @@ internal sealed class SetupModel(FirstAdminSetup setup, AccountService accounts)
         try
         {
             await setup.CreateAdminAsync(Email, Password, DisplayName, ClientIp, HttpContext.RequestAborted);
-            var result = await accounts.LoginAsync(
-                new LoginRequest(Email, Password, Device: null, HttpContext.UserAgent(), ClientIp), HttpContext.RequestAborted);
-            WebSessions.SignIn(HttpContext, result);
+            await SignInAsync(accounts);
             Notice = "You are Tessera's first administrator, and signed in on this device. The first-run page is gone for good.";
             return LocalRedirect("/admin/users");
         }
@@ -53,17 +37,9 @@ internal sealed class SetupModel(FirstAdminSetup setup, AccountService accounts)
         }
         catch (TesseraException refused)
         {
-            Error = refused.Message;
-            ErrorField = refused.Details.TryGetValue("errors", out var errors) && errors is Dictionary<string, string[]> byField
-                ? byField.Keys.FirstOrDefault()
-                : refused.Code == ErrorCodes.EmailTaken ? "email" : null;
-            Password = null;
-            Response.StatusCode = Problems.StatusOf(refused.Code);
-            return Page();
+            return Refused(refused);
         }
     });
-
-    public string? Invalid(string field) => ErrorField == field ? "true" : null;
 
     private async Task<IActionResult> WithAccessAsync(Func<Task<IActionResult>> handler)
     {
