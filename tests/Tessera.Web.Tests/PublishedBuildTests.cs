@@ -105,6 +105,29 @@ public sealed class PublishedBuildTests(PublishedBuild build, WebConsole web) : 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Page not found" })).ToBeVisibleAsync();
     }
 
+    [Fact]
+    public async Task Guessing_the_first_run_code_is_throttled_like_a_login_even_for_the_right_code()
+    {
+        await using var server = await build.StartAsync(new Dictionary<string, string>
+        {
+            ["Tessera:ForwardedHeaders:TrustedProxies"] = "127.0.0.1",
+            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "3",
+        }, bootstrapAdmin: false);
+        using var remote = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
+        remote.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.9");
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var wrong = await remote.GetAsync($"/setup?code=WRONG-CODE-{attempt:D4}", TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, wrong.StatusCode);
+        }
+
+        var throttled = await remote.GetAsync($"/setup?code={server.SetupCode}", TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, throttled.StatusCode);
+        Assert.NotNull(throttled.Headers.RetryAfter);
+        Assert.DoesNotContain("name=\"Password\"", await throttled.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
     private static StringContent JsonContent(object body) =>
         new(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
 }
