@@ -63,6 +63,7 @@ public sealed class SessionCache : IInvalidationHandler
     private long _leaseUntil = NoLease;
     private long _resets;
     private volatile bool _trusted = true;
+    private volatile Func<bool>[] _currencyChecks = [];
 
     private const long NoLease = long.MaxValue;
 
@@ -93,10 +94,13 @@ public sealed class SessionCache : IInvalidationHandler
     /// </summary>
     public bool IsTrusted => _trusted;
 
-    /// <summary>A hit: the entry when the cache is trusted, within its lease, holds the token, and it is not stale.</summary>
+    /// <summary>
+    /// A hit: the entry when the cache is trusted, within its lease, current by every currency check, holds the token,
+    /// and it is not stale.
+    /// </summary>
     public bool TryGet(TokenHash tokenHash, out CachedSession entry)
     {
-        if (_trusted && WithinLease() && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
+        if (_trusted && WithinLease() && IsCurrent() && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
         {
             return true;
         }
@@ -235,6 +239,46 @@ public sealed class SessionCache : IInvalidationHandler
     {
         var until = Volatile.Read(ref _leaseUntil);
         return until == NoLease || Clock.GetTimestamp() < until;
+    }
+
+    /// <summary>
+    /// Adds a check that every hit must pass: false when its source knows, without I/O, that a change may have been
+    /// committed that it has not applied yet (the SQLite change watcher compares the database's commit counter in
+    /// shared memory with the last one it applied). That request then reads through to the store, like a miss, while
+    /// the cache keeps its entries. It runs on every hit: it must be a few memory reads, must not block and must not
+    /// throw. This is what closes the gap between a commit and the moment a watcher has applied it, which distrust
+    /// (for a source that failed) cannot.
+    /// </summary>
+    public void AddCurrencyCheck(Func<bool> isCurrent)
+    {
+        ArgumentNullException.ThrowIfNull(isCurrent);
+        lock (_writeLock)
+        {
+            _currencyChecks = [.. _currencyChecks, isCurrent];
+        }
+    }
+
+    /// <summary>Removes a check added with <see cref="AddCurrencyCheck"/>.</summary>
+    public void RemoveCurrencyCheck(Func<bool> isCurrent)
+    {
+        lock (_writeLock)
+        {
+            _currencyChecks = [.. _currencyChecks.Where(check => check != isCurrent)];
+        }
+    }
+
+    /// <summary>True when every currency check passes (and at once when there are none).</summary>
+    public bool IsCurrent()
+    {
+        foreach (var check in _currencyChecks)
+        {
+            if (!check())
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The parts that currently distrust the cache.</summary>
