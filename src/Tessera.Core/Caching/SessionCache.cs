@@ -120,7 +120,7 @@ public sealed class SessionCache : IInvalidationHandler
         // copy read before a revocation just after the revocation returned. Hits never take the lock.
         lock (_writeLock)
         {
-            var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && existing.User.SecurityVersion == user.SecurityVersion
+            var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && SameAccess(existing.User, user)
                 ? existing
                 : new CachedUser(user);
             var entry = new CachedSession(session, cachedUser, lastActiveAt);
@@ -354,6 +354,20 @@ public sealed class SessionCache : IInvalidationHandler
         _users.Clear();
         Volatile.Write(ref _count, 0);
     }
+
+    /// <summary>
+    /// Whether a fresh read of a user may share the copy already held. Not by security version alone: a write straight
+    /// into the SQLite file changes status or ban without moving it (SQLite's triggers cannot tell Tessera's own writes,
+    /// which move it, from others' to move it for them, as PostgreSQL's do), and the read that follows, made while the
+    /// change watcher is still catching up, must answer with what it read.
+    /// </summary>
+    private static bool SameAccess(User held, User read) =>
+        held.SecurityVersion == read.SecurityVersion
+        && held.Status == read.Status
+        && held.Banned == read.Banned
+        && held.BannedUntil == read.BannedUntil
+        && held.BanReason == read.BanReason
+        && held.Role == read.Role;
 
     /// <summary>Drops whatever is cached under the entry's token and id (a newer copy too: at worst it is read again).</summary>
     private void Remove(CachedSession entry)

@@ -4,9 +4,14 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// One <see cref="TesseraApp"/> for every test of a class (a class fixture). Tests that share it work on users of
 /// their own (<see cref="TesseraApp.NewEmail"/>) and leave the admin's account alone.
 /// </summary>
-public sealed class SharedApp : IAsyncLifetime
+public class SharedApp(bool loopback) : IAsyncLifetime
 {
-    public TesseraApp App { get; } = new();
+    public SharedApp()
+        : this(loopback: false)
+    {
+    }
+
+    public TesseraApp App { get; } = new(loopback: loopback);
 
     public ValueTask InitializeAsync()
     {
@@ -15,5 +20,12 @@ public sealed class SharedApp : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => App.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return App.DisposeAsync();
+    }
 }
+
+/// <summary>One <see cref="TesseraApp"/> on a loopback port for every test of a class, for tests that need a real server.</summary>
+public sealed class SharedLoopbackApp() : SharedApp(loopback: true);
