@@ -153,16 +153,22 @@ public sealed class SqliteWatcherFaultScenarios
 
         // The watcher gets stuck in a handler on the next change it applies, and stays stuck.
         stall.Arm();
-        await Sqlite3.ExecuteAsync(app.DatabasePath, DirectSqliteChangeScenarios.Fill("UPDATE users SET display_name = 'changed' WHERE id = '{user}'", first));
-        await stall.Entered.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        await Sqlite3.ExecuteAsync(app.DatabasePath, DirectSqliteChangeScenarios.Fill("UPDATE users SET status = 'deactivated' WHERE id = '{user}'", second));
+        try
+        {
+            await Sqlite3.ExecuteAsync(app.DatabasePath, DirectSqliteChangeScenarios.Fill("UPDATE users SET display_name = 'changed' WHERE id = '{user}'", first));
+            await stall.Entered.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await Sqlite3.ExecuteAsync(app.DatabasePath, DirectSqliteChangeScenarios.Fill("UPDATE users SET status = 'deactivated' WHERE id = '{user}'", second));
 
-        Assert.True(cache.IsTrusted, "the watcher has not failed: it is only behind");
-        Assert.False(cache.IsCurrent());
-        await (await secondClient.Get("/v1/auth/session")).AssertProblemAsync(HttpStatusCode.Unauthorized, "account_deactivated");
-        await (await firstClient.Get("/v1/auth/session")).AssertOkJsonAsync();
+            Assert.True(cache.IsTrusted, "the watcher has not failed: it is only behind");
+            Assert.False(cache.IsCurrent());
+            await (await secondClient.Get("/v1/auth/session")).AssertProblemAsync(HttpStatusCode.Unauthorized, "account_deactivated");
+            await (await firstClient.Get("/v1/auth/session")).AssertOkJsonAsync();
+        }
+        finally
+        {
+            stall.Release();
+        }
 
-        stall.Release();
         await WaitUntilAsync(cache.IsCurrent);
         await (await secondClient.Get("/v1/auth/session")).AssertProblemAsync(HttpStatusCode.Unauthorized, "account_deactivated");
     }
