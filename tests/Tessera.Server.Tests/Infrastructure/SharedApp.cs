@@ -4,14 +4,17 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// One <see cref="TesseraApp"/> for every test of a class (a class fixture). Tests that share it work on users of
 /// their own (<see cref="TesseraApp.NewEmail"/>) and leave the admin's account alone.
 /// </summary>
-public class SharedApp(bool loopback) : IAsyncLifetime
+public class SharedApp : IAsyncLifetime
 {
     public SharedApp()
         : this(loopback: false)
     {
     }
 
-    public TesseraApp App { get; } = new(loopback: loopback);
+    // xunit wants one public constructor on a fixture.
+    protected SharedApp(bool loopback) => App = new(loopback: loopback);
+
+    public TesseraApp App { get; }
 
     public ValueTask InitializeAsync()
     {
