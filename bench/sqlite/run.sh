@@ -13,7 +13,8 @@
 #
 # Knobs: WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (15s), WRK_WARMUP (5s), ROUNDS (3), PORT (5381), BASE
 # (main: a git revision of this repository to compare with), CHANGES (300), CHANGE_WARMUP (20), PHASES
-# ("throughput latency"), OUT (raw samples, CSV; default ./sqlite-changes-<time>.csv).
+# ("throughput latency"), POLL_PAUSE_US (0: the two pollers check back to back; 1000 paces them, less load from the
+# observer), OUT (raw samples, CSV; default ./sqlite-changes-<time>.csv).
 #
 # Needs wrk and sqlite3 (installed with apt-get when missing, as root). Publishes both servers and the latency tool in
 # Release into a temporary directory (BASE from `git archive`; the source tree's bin/obj are not touched), starts them
@@ -33,9 +34,10 @@ base_rev=${BASE:-main}
 changes=${CHANGES:-300}
 change_warmup=${CHANGE_WARMUP:-20}
 phases=${PHASES:-throughput latency}
+poll_pause=${POLL_PAUSE_US:-0}
 out=${OUT:-$PWD/sqlite-changes-$(date +%Y%m%d-%H%M%S).csv}
 
-for value in "$threads" "$connections" "$rounds" "$first_port" "$changes" "$change_warmup"; do
+for value in "$threads" "$connections" "$rounds" "$first_port" "$changes" "$change_warmup" "$poll_pause"; do
   [[ "$value" =~ ^[0-9]+$ ]] || { echo "run.sh: '$value' is not a whole number" >&2; exit 2; }
 done
 for value in "$duration" "$warmup"; do
@@ -190,7 +192,7 @@ if $run_latency; then
   url=${bases[watcher]}
   TESSERA_ADMIN_PASSWORD="$admin_password" dotnet "$work/tool/Tessera.RevocationLatency.dll" \
     --a "$url" --b "$url" --c "$url" --admin-email "$admin_email" \
-    --count "$changes" --warmup "$change_warmup" --via sqlite3 --database "$work/data-watcher/tessera.db" --out "$out" \
+    --count "$changes" --warmup "$change_warmup" --via sqlite3 --database "$work/data-watcher/tessera.db" --out "$out" --poll-pause-us "$poll_pause" \
     || status=$?
   echo "load after: $(uptime)"
   echo "change_log rows now: $(sqlite3 "$work/data-watcher/tessera.db" 'SELECT count(*) FROM change_log')"
