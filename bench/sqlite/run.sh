@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 9's figures for a single node on the SQLite default, on loopback only:
 #   1. the cost of the change watcher to GET /v1/auth/session: requests per second of this tree's server against the
-#      same server built from BASE (default main, which has no watcher), both running, wrk interleaved;
+#      same server built from BASE (default: where this tree left main, `git merge-base HEAD main`, which has no
+#      watcher and nothing else of this tree), both running, wrk interleaved;
 #      target: this tree >= 0.97 x BASE;
 #   2. the time from a change written by a separate sqlite3 process (UPDATE users SET status = 'deactivated') to the
 #      first refused check and to session.revoked on an open stream, over CHANGES changes
@@ -12,7 +13,7 @@
 #   PHASES=latency CHANGES=500 bench/sqlite/run.sh
 #
 # Knobs: WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (15s), WRK_WARMUP (5s), ROUNDS (3), PORT (5381), BASE
-# (main: a git revision of this repository to compare with), CHANGES (300), CHANGE_WARMUP (20), PHASES
+# (a git revision of this repository to compare with), CHANGES (300), CHANGE_WARMUP (20), PHASES
 # ("throughput latency"), POLL_PAUSE_US (0: the two pollers check back to back; 1000 paces them, less load from the
 # observer), OUT (raw samples, CSV; default ./sqlite-changes-<time>.csv).
 #
@@ -30,7 +31,7 @@ duration=${WRK_DURATION:-15s}
 warmup=${WRK_WARMUP:-5s}
 rounds=${ROUNDS:-3}
 first_port=${PORT:-5381}
-base_rev=${BASE:-main}
+base_rev=${BASE:-$(git -C "$root" merge-base HEAD main 2> /dev/null || echo main)}
 changes=${CHANGES:-300}
 change_warmup=${CHANGE_WARMUP:-20}
 phases=${PHASES:-throughput latency}
