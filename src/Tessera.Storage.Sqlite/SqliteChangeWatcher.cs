@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Caching;
@@ -29,20 +28,17 @@ namespace Tessera.Storage.Sqlite;
 /// gives the new answer, whatever the watcher is doing. Tessera's own commits move the counter too: for the moment
 /// until the watcher has caught up (it already invalidated them in-process; applying them again is harmless) checks
 /// read through; a hit stays a memory read.</para>
-/// <para>As with the PostgreSQL listener, the cache is distrusted (emptied, read through) until the watcher has read
+/// <para>As with the PostgreSQL listener (<see cref="StoreChangeFeed"/>), the cache is distrusted (emptied, read through) until the watcher has read
 /// where the log stands, and again whenever it fails or the database file is replaced or deleted (another inode at
 /// the path): it starts over on the file at the path, from where that file's log stands.</para>
 /// <para>Trimming: the watcher deletes rows it has applied once they are older than <see cref="Retention"/>. Another
 /// process watching the same file that is further behind finds the row after its last one gone (ids never skip
 /// otherwise) and drops its whole cache instead of missing a change.</para>
 /// </remarks>
-public sealed class SqliteChangeWatcher : BackgroundService
+public sealed class SqliteChangeWatcher : StoreChangeFeed
 {
     /// <summary>How this watcher names itself when it distrusts the session cache.</summary>
     public const string TrustSource = "sqlite-watcher";
-
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
     // A file-system event comes with a WAL write; SQLite publishes the commit in the wal-index only after its last write
     // and its sync. When an event shows nothing new yet, look again after these pauses before going back to polling.
@@ -54,9 +50,6 @@ public sealed class SqliteChangeWatcher : BackgroundService
     private readonly string _storeConnectionString;
     private readonly string _connectionString;
     private readonly string _databasePath;
-    private readonly IInvalidationHandler[] _handlers;
-    private readonly SessionCache _cache;
-    private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly Func<bool> _currencyCheck;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(
@@ -67,7 +60,6 @@ public sealed class SqliteChangeWatcher : BackgroundService
     private long _lastId;
     private int _wakeRequested;
     private long _nextTrim;
-    private volatile bool _watching;
 
     /// <param name="connectionString">The store's connection string; the watcher opens one unpooled connection of its own with it.</param>
     /// <param name="handlers">Every handler on this node; the session cache is normally one of them.</param>
@@ -80,9 +72,8 @@ public sealed class SqliteChangeWatcher : BackgroundService
         SessionCache cache,
         TimeProvider? clock = null,
         ILogger<SqliteChangeWatcher>? logger = null)
+        : base(TrustSource, handlers, cache, clock)
     {
-        ArgumentNullException.ThrowIfNull(handlers);
-        ArgumentNullException.ThrowIfNull(cache);
         (_storeConnectionString, _databasePath) = SqliteTesseraStore.Resolve(connectionString);
         _connectionString = new SqliteConnectionStringBuilder(_storeConnectionString)
         {
@@ -90,15 +81,12 @@ public sealed class SqliteChangeWatcher : BackgroundService
             Pooling = false,
             Mode = SqliteOpenMode.ReadWrite,
         }.ToString();
-        _handlers = [.. handlers];
-        _cache = cache;
-        _clock = clock ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _currencyCheck = IsCurrent;
     }
 
     /// <summary>True while the watcher is current with the file's log (and so the cache may be trusted).</summary>
-    public bool IsWatching => _watching;
+    public bool IsWatching => IsFollowing;
 
     /// <summary>The last change_log id applied.</summary>
     public long LastAppliedId => Interlocked.Read(ref _lastId);
@@ -119,64 +107,21 @@ public sealed class SqliteChangeWatcher : BackgroundService
     /// <summary>Raised with true once the watcher is current and the cache trusted, with false once it is distrusted (tests watch it).</summary>
     internal event Action<bool>? WatchingChanged;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // Nothing read yet: nothing may be served from memory.
-        SetWatching(false, force: true);
-        _cache.AddCurrencyCheck(_currencyCheck);
-        var attempt = 0;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                Exception? failure;
-                try
-                {
-                    await WatchAsync(stoppingToken);
-                    return; // Only ends when stopping.
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-#pragma warning disable CA1031 // Whatever went wrong, the answer is the same: distrust, start over.
-                catch (Exception exception)
-#pragma warning restore CA1031
-                {
-                    failure = exception;
-                    if (_watching)
-                    {
-                        // At once, before anything else: from now on a change may go unseen.
-                        SetWatching(false);
-                        Log.WatcherLost(_logger, exception, _databasePath);
-                        attempt = 0;
-                    }
-                }
+    protected override void OnStarting() => Cache.AddCurrencyCheck(_currencyCheck);
 
-                attempt++;
-                var delay = RetryDelay(attempt);
-                Log.WatcherRetry(_logger, failure, _databasePath, attempt, delay);
-                await Task.Delay(delay, _clock, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            // Nobody watches any more: whatever still runs on this node reads through to the file.
-            SetWatching(false);
-            _cache.RemoveCurrencyCheck(_currencyCheck);
-            Log.WatcherStopped(_logger, _databasePath);
-        }
+    protected override void OnLost(Exception exception) => Log.WatcherLost(_logger, exception, _databasePath);
+
+    protected override void OnRetry(Exception exception, int attempt, TimeSpan delay) => Log.WatcherRetry(_logger, exception, _databasePath, attempt, delay);
+
+    protected override void OnStopped()
+    {
+        Cache.RemoveCurrencyCheck(_currencyCheck);
+        Log.WatcherStopped(_logger, _databasePath);
     }
 
-    /// <summary>100 ms, doubling up to 5 s.</summary>
-    internal static TimeSpan RetryDelay(int attempt)
-    {
-        var delay = FirstRetryDelay * Math.Pow(2, Math.Min(attempt - 1, 16));
-        return delay < MaxRetryDelay ? delay : MaxRetryDelay;
-    }
+    protected override void OnHandlerFailed(Exception exception, Invalidation invalidation) => Log.HandlerFailed(_logger, exception, invalidation.ToString());
+
+    protected override void OnFollowingChanged(bool following) => WatchingChanged?.Invoke(following);
 
     /// <summary>The currency check: a memory read; when the counter moved, the watcher is woken to catch up.</summary>
     private bool IsCurrent()
@@ -199,7 +144,7 @@ public sealed class SqliteChangeWatcher : BackgroundService
         }
     }
 
-    private async Task WatchAsync(CancellationToken stoppingToken)
+    protected override async Task FollowAsync(CancellationToken stoppingToken)
     {
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(stoppingToken);
@@ -217,8 +162,8 @@ public sealed class SqliteChangeWatcher : BackgroundService
         Interlocked.Exchange(ref _applied, change);
 
         using var notifications = WatchFiles();
-        _nextTrim = _clock.GetTimestamp();
-        SetWatching(true);
+        _nextTrim = Clock.GetTimestamp();
+        SetFollowing(true);
         Log.Watching(_logger, _databasePath, LastAppliedId);
 
         var followUp = FollowUps.Length;
@@ -283,16 +228,16 @@ public sealed class SqliteChangeWatcher : BackgroundService
         if (sequence < last || (sequence > last && (rows.Count == 0 || rows[0].Id != last + 1)))
         {
             Log.ChangesMissed(_logger, _databasePath, last);
-            _cache.DropAll();
+            Cache.DropAll();
         }
 
-        Dispatch(rows);
+        DispatchRows(rows);
         Interlocked.Exchange(ref _lastId, sequence);
         Interlocked.Exchange(ref _applied, change);
     }
 
     /// <summary>One invalidation per user: its own row changed, or these of its sessions did.</summary>
-    private void Dispatch(List<ChangeRow> rows)
+    private void DispatchRows(List<ChangeRow> rows)
     {
         var byUser = new Dictionary<string, (bool UserChanged, List<string> Sessions, RevocationReason? Reason)>(StringComparer.Ordinal);
         foreach (var row in rows)
@@ -320,20 +265,7 @@ public sealed class SqliteChangeWatcher : BackgroundService
 
         foreach (var (userId, (userChanged, sessions, reason)) in byUser)
         {
-            var invalidation = new Invalidation(userId, sessions, reason, userChanged);
-            foreach (var handler in _handlers)
-            {
-                try
-                {
-                    handler.Handle(invalidation);
-                }
-#pragma warning disable CA1031 // Handlers must not throw; one that does must not stop the others or the watcher.
-                catch (Exception exception)
-#pragma warning restore CA1031
-                {
-                    Log.HandlerFailed(_logger, exception, invalidation.ToString());
-                }
-            }
+            Dispatch(new Invalidation(userId, sessions, reason, userChanged));
         }
     }
 
@@ -343,13 +275,13 @@ public sealed class SqliteChangeWatcher : BackgroundService
     /// </summary>
     private async Task TrimIfDueAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        var now = _clock.GetTimestamp();
+        var now = Clock.GetTimestamp();
         if (now < _nextTrim)
         {
             return;
         }
 
-        _nextTrim = now + (long)(TrimInterval.TotalSeconds * _clock.TimestampFrequency);
+        _nextTrim = now + (long)(TrimInterval.TotalSeconds * Clock.TimestampFrequency);
         IDisposable writing;
         try
         {
@@ -371,7 +303,7 @@ public sealed class SqliteChangeWatcher : BackgroundService
                 command.Transaction = transaction;
                 command.CommandText = "DELETE FROM change_log WHERE id <= $last AND at < $before;";
                 command.Parameters.AddWithValue("$last", LastAppliedId);
-                command.Parameters.AddWithValue("$before", (_clock.GetUtcNow() - Retention).ToUnixTimeSeconds());
+                command.Parameters.AddWithValue("$before", (Clock.GetUtcNow() - Retention).ToUnixTimeSeconds());
                 await command.ExecuteNonQueryAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
@@ -396,7 +328,7 @@ public sealed class SqliteChangeWatcher : BackgroundService
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var signal = _wake.Reader.WaitToReadAsync(cancel.Token).AsTask();
-        var delay = Task.Delay(timeout, _clock, cancel.Token);
+        var delay = Task.Delay(timeout, Clock, cancel.Token);
         var first = await Task.WhenAny(signal, delay);
         await cancel.CancelAsync();
         cancellationToken.ThrowIfCancellationRequested();
@@ -442,26 +374,6 @@ public sealed class SqliteChangeWatcher : BackgroundService
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private void SetWatching(bool watching, bool force = false)
-    {
-        if (!force && _watching == watching)
-        {
-            return;
-        }
-
-        if (watching)
-        {
-            _cache.Trust(TrustSource);
-        }
-        else
-        {
-            _cache.Distrust(TrustSource);
-        }
-
-        _watching = watching;
-        WatchingChanged?.Invoke(watching);
     }
 
     private sealed record ChangeRow(long Id, string UserId, string? SessionId, string? Reason);

@@ -26,7 +26,7 @@ internal static partial class Log
     public static partial void WatcherLost(ILogger logger, Exception exception, string dataSource);
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Could not watch {DataSource} for changes (attempt {Attempt}); retrying in {Delay}")]
-    public static partial void WatcherRetry(ILogger logger, Exception? exception, string dataSource, int attempt, TimeSpan delay);
+    public static partial void WatcherRetry(ILogger logger, Exception exception, string dataSource, int attempt, TimeSpan delay);
 
     [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "Changes to {DataSource} were trimmed from change_log before this node read them (it had applied up to id {LastId}, the log now starts after it); the whole session cache was dropped")]
     public static partial void ChangesMissed(ILogger logger, string dataSource, long lastId);
