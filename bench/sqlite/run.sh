@@ -188,7 +188,7 @@ fi
 # --- phase 2: external change -> refusal -------------------------------------------------------------------------
 if $run_latency; then
   echo
-  echo "=== phase 2: a separate sqlite3 process deactivates a user; its session is checked back to back (two pollers) and has a stream open ($changes changes after $change_warmup warm-up)"
+  echo "=== phase 2: a separate sqlite3 process deactivates a user; its session is checked by two pollers (pause ${poll_pause} µs) and has a stream open ($changes changes after $change_warmup warm-up)"
   echo "load before: $(uptime)"
   url=${bases[watcher]}
   TESSERA_ADMIN_PASSWORD="$admin_password" dotnet "$work/tool/Tessera.RevocationLatency.dll" \
