@@ -44,6 +44,7 @@ if ! bash eng/chromium.sh; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+bash eng/sqlite3.sh || { echo "sqlite3 could not be installed (see above)."; echo "0 passed, 1 failed"; exit 1; }
 export TESSERA_TEST_POSTGRES TESSERA_TEST_POSTGRES_DIR TESSERA_TEST_REDIS TESSERA_TEST_REDIS_DIR
 
 # --- Build once ------------------------------------------------------------------------------------

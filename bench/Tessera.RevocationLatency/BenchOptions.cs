@@ -11,21 +11,37 @@ internal enum RevokePath
 
     /// <summary><c>DELETE /v1/admin/users/{userId}/sessions/{id}</c> with the admin's session (<c>revoked_by_admin</c>).</summary>
     Admin,
+
+    /// <summary>
+    /// Not through Tessera: a separate <c>sqlite3</c> process deactivates the user in the database file
+    /// (<c>UPDATE users SET status = 'deactivated'</c>), as an operator's console would (issue 9).
+    /// </summary>
+    Sqlite3,
+
+    /// <summary>The same through a separate <c>psql</c> process on the PostgreSQL database (issue 9's comparison).</summary>
+    Psql,
 }
 
 /// <summary>The few flags of the tool. Parsed by hand: the repository has no command-line package, and this needs none.</summary>
 internal sealed record BenchOptions(
-    Uri A, Uri B, Uri C, string AdminEmail, string AdminPassword, int Count, int Warmup, int SessionsPerUser, RevokePath Via, string Output, TimeSpan PollPause)
+    Uri A, Uri B, Uri C, string AdminEmail, string AdminPassword, int Count, int Warmup, int SessionsPerUser, RevokePath Via, string Output, TimeSpan PollPause,
+    string? Database = null)
 {
+    /// <summary>True when the change is written into the database by another process instead of asked of Tessera.</summary>
+    public bool External => Via is RevokePath.Sqlite3 or RevokePath.Psql;
+
     public const string Usage =
         "usage: Tessera.RevocationLatency --a URL --b URL --c URL --admin-email EMAIL [--admin-password P | env TESSERA_ADMIN_PASSWORD]\n" +
-        "       [--count 1000] [--warmup 50] [--sessions-per-user 50] [--via user|admin] [--out revocations.csv] [--poll-pause-us 0]";
+        "       [--count 1000] [--warmup 50] [--sessions-per-user 50] [--via user|admin|sqlite3|psql] [--database FILE|CONNINFO]\n" +
+        "       [--out revocations.csv] [--poll-pause-us 0]\n" +
+        "  --via sqlite3 needs --database with the server's SQLite file, --via psql a libpq connection string; both deactivate\n" +
+        "  one user per measured change, so every target is a user of its own (--sessions-per-user is 1).";
 
     public static bool TryParse(string[] args, [NotNullWhen(true)] out BenchOptions? options, [NotNullWhen(false)] out string? error)
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--a", "--b", "--c", "--admin-email", "--admin-password", "--count", "--warmup", "--sessions-per-user", "--via", "--out", "--poll-pause-us"];
+        string[] known = ["--a", "--b", "--c", "--admin-email", "--admin-password", "--count", "--warmup", "--sessions-per-user", "--via", "--out", "--poll-pause-us", "--database"];
         for (var i = 0; i < args.Length; i++)
         {
             if (!known.Contains(args[i]))
@@ -79,13 +95,31 @@ internal sealed record BenchOptions(
             case "admin":
                 via = RevokePath.Admin;
                 break;
+            case "sqlite3":
+                via = RevokePath.Sqlite3;
+                break;
+            case "psql":
+                via = RevokePath.Psql;
+                break;
             case var other:
-                error = $"--via is 'user' or 'admin', not '{other}'";
+                error = $"--via is 'user', 'admin', 'sqlite3' or 'psql', not '{other}'";
                 return false;
         }
 
+        var database = values.GetValueOrDefault("--database");
+        if (via is RevokePath.Sqlite3 or RevokePath.Psql)
+        {
+            if (string.IsNullOrEmpty(database))
+            {
+                error = "--via sqlite3 and --via psql need --database";
+                return false;
+            }
+
+            perUser = 1;
+        }
+
         options = new BenchOptions(a!, b!, c!, email, password, count, warmup, perUser, via, values.GetValueOrDefault("--out", "revocations.csv"),
-            TimeSpan.FromMicroseconds(pause));
+            TimeSpan.FromMicroseconds(pause), database);
         error = null;
         return true;
     }

@@ -50,18 +50,11 @@ internal sealed class RevocationRun(ClusterClients cluster, BenchOptions options
             var polling = Task.WhenAll(b.RunAsync(patience.Token), c.RunAsync(patience.Token));
             await Task.WhenAll(b.Answered, c.Answered).WaitAsync(Patience, cancellationToken);
 
-            // 4. The revoke, on A.
-            using var revoke = options.Via == RevokePath.Admin
-                ? ClusterClients.Request(HttpMethod.Delete, $"/v1/admin/users/{target.UserId}/sessions/{target.SessionId}", target.RevokerToken)
-                : ClusterClients.Request(HttpMethod.Delete, $"/v1/sessions/{target.SessionId}", target.RevokerToken);
+            // 4. The revoke, on A, or the change written by another process (t0: that process is started).
             var t0 = Stopwatch.GetTimestamp();
-            int revokeStatus;
-            using (var response = await cluster.A.SendAsync(revoke, cancellationToken))
-            {
-                await response.Content.LoadIntoBufferAsync(cancellationToken);
-                revokeStatus = (int)response.StatusCode;
-            }
-
+            var revokeStatus = options.External
+                ? await ExternalChange.DeactivateAsync(options, target.UserId, cancellationToken)
+                : await RevokeOnAAsync(target, cancellationToken);
             var returned = Stopwatch.GetTimestamp();
             b.RevokeReturned = returned;
             c.RevokeReturned = returned;
@@ -81,6 +74,16 @@ internal sealed class RevocationRun(ClusterClients cluster, BenchOptions options
     }
 
     public static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
+
+    private async Task<int> RevokeOnAAsync(Target target, CancellationToken cancellationToken)
+    {
+        using var revoke = options.Via == RevokePath.Admin
+            ? ClusterClients.Request(HttpMethod.Delete, $"/v1/admin/users/{target.UserId}/sessions/{target.SessionId}", target.RevokerToken)
+            : ClusterClients.Request(HttpMethod.Delete, $"/v1/sessions/{target.SessionId}", target.RevokerToken);
+        using var response = await cluster.A.SendAsync(revoke, cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        return (int)response.StatusCode;
+    }
 
     /// <summary>
     /// Checks the session on one node again and again until the node rejects it: back to back by default, or with a pause

@@ -12,7 +12,8 @@
 #
 # Knobs: WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (15s), WRK_WARMUP (5s), ROUNDS (2), PORT (first port
 # tried, 5281), REVOCATIONS (1000), REVOCATION_WARMUP (50), VIA (user: DELETE /v1/sessions/{id} from another session
-# of the user; admin: DELETE /v1/admin/users/{id}/sessions/{id}), PHASES ("throughput latency"), OUT (where the raw
+# of the user; admin: DELETE /v1/admin/users/{id}/sessions/{id}; psql: a separate psql process deactivates the user
+# in the database, issue 9), PHASES ("throughput latency"), OUT (where the raw
 # revocation samples go, CSV; default ./cluster-revocations-<time>.csv), PG_SYNCHRONOUS_COMMIT (on; off only to see
 # how much of a revoke is PostgreSQL's WAL flush at commit: it is not a setting to run Tessera with), POLL_PAUSE_US (0:
 # the pollers on B and C check back to back; a pause between checks shows what their own load costs the revoke),
@@ -57,7 +58,7 @@ done
 (( revocation_warmup <= 10000 )) || { echo "run.sh: REVOCATION_WARMUP is 0..10000" >&2; exit 2; }
 (( poll_pause <= 1000000 )) || { echo "run.sh: POLL_PAUSE_US is 0..1000000" >&2; exit 2; }
 [[ "$log_statements" == 0 || "$log_statements" == 1 ]] || { echo "run.sh: PG_LOG_STATEMENTS is 0 or 1" >&2; exit 2; }
-[[ "$via" == user || "$via" == admin ]] || { echo "run.sh: VIA is 'user' or 'admin', not '$via'" >&2; exit 2; }
+[[ "$via" == user || "$via" == admin || "$via" == psql ]] || { echo "run.sh: VIA is 'user', 'admin' or 'psql', not '$via'" >&2; exit 2; }
 [[ "$synchronous_commit" == on || "$synchronous_commit" == off ]] \
   || { echo "run.sh: PG_SYNCHRONOUS_COMMIT is 'on' or 'off', not '$synchronous_commit'" >&2; exit 2; }
 run_throughput=false run_latency=false
@@ -312,11 +313,13 @@ if $run_latency; then
     pg_log_from=$(( $(wc -l < "$pg_dir/server.log") + 1 ))
   fi
   pg_commits_before=$(pg_super "SELECT xact_commit FROM pg_stat_database WHERE datname = 'tessera'")
+  via_database=""
+  [[ "$via" == psql ]] && via_database="host=127.0.0.1 port=$pg_port user=postgres dbname=tessera"
 
   TESSERA_ADMIN_PASSWORD="$admin_password" dotnet "$work/tool/Tessera.RevocationLatency.dll" \
     --a "${bases[A]}" --b "${bases[B]}" --c "${bases[C]}" --admin-email "$admin_email" \
     --count "$revocations" --warmup "$revocation_warmup" --via "$via" --out "$out" --poll-pause-us "$poll_pause" \
-    || status=$?
+    ${via_database:+--database "$via_database"} || status=$?
   echo "load after: $(uptime)"
 
   for name in A B C; do metric_lines "$name" "$cluster_metrics"; done > "$work/metrics-after.txt"

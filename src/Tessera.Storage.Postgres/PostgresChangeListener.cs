@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -14,13 +13,12 @@ namespace Tessera.Storage.Postgres;
 /// V003 NOTIFY on <see cref="Channel"/>, and this service LISTENs on a dedicated connection.
 /// </summary>
 /// <remarks>
-/// A node that may have missed a notification must not answer from memory. So the session cache is distrusted
-/// (emptied, and read through to the store) from the start until the first LISTEN holds, and again the moment the
-/// connection is lost; the listener reconnects with backoff, LISTENs again, and only then trusts the cache again.
-/// Changes committed while nobody listened cannot be in the cache: it was emptied, and keeps nothing while distrusted.
-/// A quiet connection is checked every <see cref="PingInterval"/>, so that a silently dropped one is noticed too.
+/// A node that may have missed a notification must not answer from memory (<see cref="StoreChangeFeed"/>): the cache
+/// is trusted from the first LISTEN that holds until the connection is lost; the listener reconnects with backoff and
+/// LISTENs again. A quiet connection is checked every <see cref="PingInterval"/>, so that a silently dropped one is
+/// noticed too.
 /// </remarks>
-public sealed class PostgresChangeListener : BackgroundService
+public sealed class PostgresChangeListener : StoreChangeFeed
 {
     /// <summary>How this listener names itself when it distrusts the session cache.</summary>
     public const string TrustSource = "postgres-listener";
@@ -31,15 +29,9 @@ public sealed class PostgresChangeListener : BackgroundService
     /// <summary>The application_name of the listening connection, as pg_stat_activity shows it.</summary>
     public const string ApplicationName = "tessera-listener";
 
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
-
     private readonly string _connectionString;
     private readonly string _database;
-    private readonly IInvalidationHandler[] _handlers;
-    private readonly SessionCache _cache;
     private readonly ILogger _logger;
-    private volatile bool _listening;
 
     /// <param name="connectionString">The store's Npgsql connection string; the listener opens one unpooled connection of its own with it.</param>
     /// <param name="handlers">Every handler on this node; the session cache is normally one of them.</param>
@@ -47,9 +39,8 @@ public sealed class PostgresChangeListener : BackgroundService
     /// <param name="logger">Where losing and regaining the connection is reported.</param>
     public PostgresChangeListener(
         string connectionString, IEnumerable<IInvalidationHandler> handlers, SessionCache cache, ILogger<PostgresChangeListener>? logger = null)
+        : base(TrustSource, handlers, cache, clock: null)
     {
-        ArgumentNullException.ThrowIfNull(handlers);
-        ArgumentNullException.ThrowIfNull(cache);
         var (resolved, database) = PostgresTesseraStore.Resolve(connectionString, ApplicationName);
         _connectionString = new NpgsqlConnectionStringBuilder(resolved)
         {
@@ -62,13 +53,11 @@ public sealed class PostgresChangeListener : BackgroundService
             CancellationTimeout = -1,
         }.ConnectionString;
         _database = database;
-        _handlers = [.. handlers];
-        _cache = cache;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
     /// <summary>True while LISTEN holds on a live connection (and so the cache may be trusted).</summary>
-    public bool IsListening => _listening;
+    public bool IsListening => IsFollowing;
 
     /// <summary>How long the connection may stay quiet before it is checked with a query.</summary>
     /// <remarks>
@@ -84,71 +73,32 @@ public sealed class PostgresChangeListener : BackgroundService
     /// <summary>Raised with true once LISTEN holds and the cache is trusted, with false once it is distrusted (tests watch it).</summary>
     internal event Action<bool>? ListeningChanged;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task FollowAsync(CancellationToken stoppingToken)
     {
-        // Nothing heard yet: nothing may be served from memory.
-        SetListening(false, force: true);
-        var attempt = 0;
-        try
+        var connection = new NpgsqlConnection(_connectionString);
+        await using (connection)
         {
-            while (!stoppingToken.IsCancellationRequested)
+            connection.Notification += OnNotification;
+            try
             {
-                Exception? failure;
-                var connection = new NpgsqlConnection(_connectionString);
-                await using (connection)
-                {
-                    connection.Notification += OnNotification;
-                    try
-                    {
-                        await ListenAsync(connection, stoppingToken);
-                        return; // Only ends when stopping.
-                    }
-                    catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                    {
-                        return;
-                    }
-#pragma warning disable CA1031 // Whatever broke the connection, the answer is the same: distrust, reconnect.
-                    catch (Exception exception)
-#pragma warning restore CA1031
-                    {
-                        failure = exception;
-                        if (_listening)
-                        {
-                            // At once, before anything else: from now on a change may go unheard.
-                            SetListening(false);
-                            Log.ListenerLost(_logger, exception, _database);
-                            attempt = 0;
-                        }
-                    }
-                    finally
-                    {
-                        connection.Notification -= OnNotification;
-                    }
-                }
-
-                attempt++;
-                var delay = RetryDelay(attempt);
-                Log.ListenerRetry(_logger, failure, _database, attempt, delay);
-                await Task.Delay(delay, stoppingToken);
+                await ListenAsync(connection, stoppingToken);
+            }
+            finally
+            {
+                connection.Notification -= OnNotification;
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            // Nobody listens any more: whatever still runs on this node reads through to the store.
-            SetListening(false);
-            Log.ListenerStopped(_logger, _database);
-        }
     }
 
-    /// <summary>100 ms, doubling up to 5 s.</summary>
-    internal static TimeSpan RetryDelay(int attempt)
-    {
-        var delay = FirstRetryDelay * Math.Pow(2, Math.Min(attempt - 1, 16));
-        return delay < MaxRetryDelay ? delay : MaxRetryDelay;
-    }
+    protected override void OnLost(Exception exception) => Log.ListenerLost(_logger, exception, _database);
+
+    protected override void OnRetry(Exception exception, int attempt, TimeSpan delay) => Log.ListenerRetry(_logger, exception, _database, attempt, delay);
+
+    protected override void OnStopped() => Log.ListenerStopped(_logger, _database);
+
+    protected override void OnHandlerFailed(Exception exception, Invalidation invalidation) => Log.HandlerFailed(_logger, exception, invalidation.ToString());
+
+    protected override void OnFollowingChanged(bool following) => ListeningChanged?.Invoke(following);
 
     private async Task ListenAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
@@ -159,7 +109,7 @@ public sealed class PostgresChangeListener : BackgroundService
         }
 
         // Every change committed from now on will be heard; the cache may serve again.
-        SetListening(true);
+        SetFollowing(true);
         Log.Listening(_logger, _database, Channel);
 
         await using var ping = new NpgsqlCommand("SELECT 1", connection) { CommandTimeout = Math.Max(1, (int)Math.Ceiling(PingTimeout.TotalSeconds)) };
@@ -182,52 +132,13 @@ public sealed class PostgresChangeListener : BackgroundService
                 Dispatch(invalidation!);
                 break;
             case ChangeKind.All:
-                DropEverything();
+                // A table was emptied: forget every session and user this node holds.
+                Cache.DropAll();
                 break;
             default:
                 Log.UnknownNotification(_logger, e.Payload);
-                DropEverything();
+                Cache.DropAll();
                 break;
         }
-    }
-
-    private void Dispatch(Invalidation invalidation)
-    {
-        foreach (var handler in _handlers)
-        {
-            try
-            {
-                handler.Handle(invalidation);
-            }
-#pragma warning disable CA1031 // Handlers must not throw; one that does must not stop the others or the listener.
-            catch (Exception exception)
-#pragma warning restore CA1031
-            {
-                Log.HandlerFailed(_logger, exception, invalidation.ToString());
-            }
-        }
-    }
-
-    /// <summary>A table was emptied, or a payload not understood: forget every session and user this node holds.</summary>
-    private void DropEverything() => _cache.DropAll();
-
-    private void SetListening(bool listening, bool force = false)
-    {
-        if (!force && _listening == listening)
-        {
-            return;
-        }
-
-        if (listening)
-        {
-            _cache.Trust(TrustSource);
-        }
-        else
-        {
-            _cache.Distrust(TrustSource);
-        }
-
-        _listening = listening;
-        ListeningChanged?.Invoke(listening);
     }
 }

@@ -63,6 +63,7 @@ public sealed class SessionCache : IInvalidationHandler
     private long _leaseUntil = NoLease;
     private long _resets;
     private volatile bool _trusted = true;
+    private volatile Func<bool>[] _currencyChecks = [];
 
     private const long NoLease = long.MaxValue;
 
@@ -93,10 +94,13 @@ public sealed class SessionCache : IInvalidationHandler
     /// </summary>
     public bool IsTrusted => _trusted;
 
-    /// <summary>A hit: the entry when the cache is trusted, within its lease, holds the token, and it is not stale.</summary>
+    /// <summary>
+    /// A hit: the entry when the cache is trusted, within its lease, current by every currency check, holds the token,
+    /// and it is not stale.
+    /// </summary>
     public bool TryGet(TokenHash tokenHash, out CachedSession entry)
     {
-        if (_trusted && WithinLease() && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
+        if (_trusted && WithinLease() && IsCurrent() && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
         {
             return true;
         }
@@ -116,7 +120,7 @@ public sealed class SessionCache : IInvalidationHandler
         // copy read before a revocation just after the revocation returned. Hits never take the lock.
         lock (_writeLock)
         {
-            var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && existing.User.SecurityVersion == user.SecurityVersion
+            var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && SameAccess(existing.User, user)
                 ? existing
                 : new CachedUser(user);
             var entry = new CachedSession(session, cachedUser, lastActiveAt);
@@ -237,6 +241,46 @@ public sealed class SessionCache : IInvalidationHandler
         return until == NoLease || Clock.GetTimestamp() < until;
     }
 
+    /// <summary>
+    /// Adds a check that every hit must pass: false when its source knows, without I/O, that a change may have been
+    /// committed that it has not applied yet (the SQLite change watcher compares the database's commit counter in
+    /// shared memory with the last one it applied). That request then reads through to the store, like a miss, while
+    /// the cache keeps its entries. It runs on every hit: it must be a few memory reads, must not block and must not
+    /// throw. This is what closes the gap between a commit and the moment a watcher has applied it, which distrust
+    /// (for a source that failed) cannot.
+    /// </summary>
+    public void AddCurrencyCheck(Func<bool> isCurrent)
+    {
+        ArgumentNullException.ThrowIfNull(isCurrent);
+        lock (_writeLock)
+        {
+            _currencyChecks = [.. _currencyChecks, isCurrent];
+        }
+    }
+
+    /// <summary>Removes a check added with <see cref="AddCurrencyCheck"/>.</summary>
+    public void RemoveCurrencyCheck(Func<bool> isCurrent)
+    {
+        lock (_writeLock)
+        {
+            _currencyChecks = [.. _currencyChecks.Where(check => check != isCurrent)];
+        }
+    }
+
+    /// <summary>True when every currency check passes (and at once when there are none).</summary>
+    public bool IsCurrent()
+    {
+        foreach (var check in _currencyChecks)
+        {
+            if (!check())
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The parts that currently distrust the cache.</summary>
     public IReadOnlyList<string> DistrustedBy
     {
@@ -310,6 +354,20 @@ public sealed class SessionCache : IInvalidationHandler
         _users.Clear();
         Volatile.Write(ref _count, 0);
     }
+
+    /// <summary>
+    /// Whether a fresh read of a user may share the copy already held. Not by security version alone: a write straight
+    /// into the SQLite file changes status or ban without moving it (SQLite's triggers cannot tell Tessera's own writes,
+    /// which move it, from others' to move it for them, as PostgreSQL's do), and the read that follows, made while the
+    /// change watcher is still catching up, must answer with what it read.
+    /// </summary>
+    private static bool SameAccess(User held, User read) =>
+        held.SecurityVersion == read.SecurityVersion
+        && held.Status == read.Status
+        && held.Banned == read.Banned
+        && held.BannedUntil == read.BannedUntil
+        && held.BanReason == read.BanReason
+        && held.Role == read.Role;
 
     /// <summary>Drops whatever is cached under the entry's token and id (a newer copy too: at worst it is read again).</summary>
     private void Remove(CachedSession entry)

@@ -4,9 +4,17 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// One <see cref="TesseraApp"/> for every test of a class (a class fixture). Tests that share it work on users of
 /// their own (<see cref="TesseraApp.NewEmail"/>) and leave the admin's account alone.
 /// </summary>
-public sealed class SharedApp : IAsyncLifetime
+public class SharedApp : IAsyncLifetime
 {
-    public TesseraApp App { get; } = new();
+    public SharedApp()
+        : this(loopback: false)
+    {
+    }
+
+    // xunit wants one public constructor on a fixture.
+    protected SharedApp(bool loopback) => App = new(loopback: loopback);
+
+    public TesseraApp App { get; }
 
     public ValueTask InitializeAsync()
     {
@@ -15,5 +23,12 @@ public sealed class SharedApp : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => App.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return App.DisposeAsync();
+    }
 }
+
+/// <summary>One <see cref="TesseraApp"/> on a loopback port for every test of a class, for tests that need a real server.</summary>
+public sealed class SharedLoopbackApp() : SharedApp(loopback: true);

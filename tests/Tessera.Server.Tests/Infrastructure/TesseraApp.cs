@@ -30,13 +30,29 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
     public const string DefaultClientIp = "198.51.100.10";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
+    private readonly bool _loopback;
     private bool _stopped;
 
     /// <param name="clock">A clock the test moves; the system clock when null.</param>
     /// <param name="settings">Configuration on top of the test defaults.</param>
     /// <param name="dataDirectory">An existing data directory (of an app stopped with <see cref="StopAsync"/>), to start again on its files.</param>
-    public TesseraApp(FakeTimeProvider? clock = null, IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    /// <param name="loopback">Serve on Kestrel at a free loopback port instead of in memory (clients then talk real HTTP).</param>
+    /// <param name="services">Services a test adds on top of the program's.</param>
+    public TesseraApp(
+        FakeTimeProvider? clock = null,
+        IDictionary<string, string?>? settings = null,
+        string? dataDirectory = null,
+        bool loopback = false,
+        Action<IServiceCollection>? services = null)
     {
+        _services = services;
+        _loopback = loopback;
+        if (loopback)
+        {
+            UseKestrel(0);
+        }
+
         Clock = clock;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "tessera-tests", Guid.NewGuid().ToString("N"));
         _settings = new Dictionary<string, string?>
@@ -86,13 +102,22 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
             }
 
             services.AddSingleton<IStartupFilter, ClientIpStartupFilter>();
+            _services?.Invoke(services);
         });
     }
 
     /// <summary>A client with no credentials.</summary>
     public HttpClient Anonymous()
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false, AllowAutoRedirect = false });
+        var options = new WebApplicationFactoryClientOptions { HandleCookies = false, AllowAutoRedirect = false };
+        if (_loopback)
+        {
+            // The port is chosen when the server starts.
+            StartServer();
+            options.BaseAddress = ClientOptions.BaseAddress;
+        }
+
+        var client = CreateClient(options);
         client.Timeout = TimeSpan.FromSeconds(30);
         return client;
     }
