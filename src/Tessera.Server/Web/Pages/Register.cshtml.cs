@@ -33,6 +33,8 @@ internal sealed class RegisterModel(AccountService accounts) : TesseraPageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
+        // Decided before the account exists: nothing after the sign-in may fail.
+        var target = WebSessions.SafeReturnUrl(ReturnUrl);
         try
         {
             await accounts.RegisterAsync(Email, Password, DisplayName, ClientIp, HttpContext.RequestAborted);
@@ -40,7 +42,7 @@ internal sealed class RegisterModel(AccountService accounts) : TesseraPageModel
                 new LoginRequest(Email, Password, Device: null, HttpContext.UserAgent(), ClientIp), HttpContext.RequestAborted);
             WebSessions.SignIn(HttpContext, result);
             Notice = "Welcome to Tessera. Your account is ready and you are signed in on this device.";
-            return LocalRedirect(!string.IsNullOrEmpty(ReturnUrl) && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : WebSessions.HomePath);
+            return LocalRedirect(target);
         }
         catch (TesseraException refused)
         {
