@@ -57,6 +57,11 @@ internal static class RequestGuard
             // Too many fields, a field too long, a broken multipart boundary: the framework's message says which.
             return Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, unreadable.Message);
         }
+        catch (IOException) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // A multipart body that ends before its closing boundary, from a client that is still there.
+            return Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, "The form ends before its last part does.");
+        }
 
         return HasNul(form) || form.Files.Any(file => file.FileName.Contains('\0', StringComparison.Ordinal)) ? NulRefused() : null;
     }
@@ -75,18 +80,19 @@ internal static class RequestGuard
             return true;
         }
 
-        var charset = HeaderUtilities.RemoveQuotes(mediaType.Charset);
-        if (charset.Length == 0)
+        var parameter = mediaType.Parameters.FirstOrDefault(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase));
+        if (parameter is null)
         {
             return true;
         }
 
+        var charset = HeaderUtilities.RemoveQuotes(parameter.Value);
         if (!charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
 
-        if (!mediaType.Charset.Equals("utf-8", StringComparison.Ordinal))
+        if (!parameter.Value.Equals("utf-8", StringComparison.Ordinal))
         {
             mediaType.Charset = "utf-8";
             request.ContentType = mediaType.ToString();
