@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Tessera.Testing;
 
 namespace Tessera.Server.Tests.Infrastructure;
@@ -9,7 +6,7 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// One real server on Kestrel at a loopback port for every test of a class (a class fixture): for what only a real
 /// server shows (Kestrel refuses to send a header value it cannot encode, after the handler has run).
 /// </summary>
-public sealed partial class LoopbackApp : IAsyncLifetime
+public sealed class LoopbackApp : IAsyncLifetime
 {
     public LoopbackTesseraServer Server { get; } = new();
 
@@ -51,23 +48,4 @@ public sealed partial class LoopbackApp : IAsyncLifetime
 
         return client;
     }
-
-    /// <summary>The sign-in form as a browser posts it: with the antiforgery token of a GET of the page, and its cookie.</summary>
-    public async Task<HttpRequestMessage> SignInFormAsync(string path, IEnumerable<KeyValuePair<string, string>> fields)
-    {
-        using var client = Server.Api();
-        var page = await client.Get(path);
-        var html = await page.ReadTextAsync();
-        var token = AntiforgeryField().Match(html).Groups[1].Value;
-        var cookies = page.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]);
-        var request = new HttpRequestMessage(HttpMethod.Post, path)
-        {
-            Content = new FormUrlEncodedContent(fields.Append(new("__RequestVerificationToken", token))),
-        };
-        request.Headers.Add("Cookie", string.Join("; ", cookies));
-        return request;
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryField();
 }

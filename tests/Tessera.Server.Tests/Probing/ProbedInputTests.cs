@@ -86,7 +86,7 @@ public sealed class ProbedInputTests(LoopbackApp app) : IClassFixture<LoopbackAp
     {
         var email = await app.NewUserAsync();
         using var client = app.Server.Api();
-        using var form = await app.SignInFormAsync("/login?returnUrl=/%C3%A9t%C3%A9", [new("Email", email), new("Password", LoopbackTesseraServer.Password)]);
+        using var form = await client.PageFormAsync("/login?returnUrl=/%C3%A9t%C3%A9", [new("Email", email), new("Password", LoopbackTesseraServer.Password)]);
 
         var response = await client.SendAsync(form, TestContext.Current.CancellationToken);
 

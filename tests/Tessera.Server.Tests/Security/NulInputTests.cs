@@ -76,9 +76,9 @@ public abstract class NulInputTests
     public async Task A_NUL_in_the_sign_in_form_is_refused_with_400()
     {
         using var client = App.Anonymous();
-        using var form = new FormUrlEncodedContent([new("Email", "ada\0@example.com"), new("Password", TesseraApp.Password)]);
+        using var form = await client.PageFormAsync("/login", [new("Email", "ada\0@example.com"), new("Password", TesseraApp.Password)]);
 
-        var response = await client.PostAsync("/login", form, TestContext.Current.CancellationToken);
+        var response = await client.Submit(form);
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
     }
