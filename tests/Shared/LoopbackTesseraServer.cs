@@ -24,21 +24,7 @@ public class LoopbackTesseraServer : WebApplicationFactory<Program>
     {
         _clock = clock;
         DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-loopback-tests", Guid.NewGuid().ToString("N"));
-        _settings = new Dictionary<string, string?>
-        {
-            ["Tessera:DataDirectory"] = DataDirectory,
-            ["Tessera:Bootstrap:AdminEmail"] = AdminEmail,
-            ["Tessera:Bootstrap:AdminPassword"] = AdminPassword,
-            // The suites sign in far more often than people do; the throttling tests set their own limits.
-            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
-            ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
-            // Fewer PBKDF2 rounds keep the suites fast; the hashing code is the same.
-            ["Tessera:Passwords:HashIterations"] = "1000",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-            // Each test server makes a fresh key ring in its own data directory and says so; once per server is noise here.
-            ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
-        };
+        _settings = TesseraTestSettings.For(DataDirectory);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
@@ -115,4 +101,25 @@ public class LoopbackTesseraServer : WebApplicationFactory<Program>
             }
         }
     }
+}
+
+/// <summary>The settings every test server starts with, in a data directory of its own; a test adds its own on top.</summary>
+public static class TesseraTestSettings
+{
+    public static Dictionary<string, string?> For(string dataDirectory) => new()
+    {
+        ["Tessera:DataDirectory"] = dataDirectory,
+        ["Tessera:Bootstrap:AdminEmail"] = LoopbackTesseraServer.AdminEmail,
+        ["Tessera:Bootstrap:AdminPassword"] = LoopbackTesseraServer.AdminPassword,
+        // The suites sign in far more often than people do; the throttling tests set their own limits.
+        ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
+        ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
+        // Fewer PBKDF2 rounds keep the suites fast; the hashing code is the same.
+        ["Tessera:Passwords:HashIterations"] = "1000",
+        // Start-up and shutdown chatter of dozens of servers hides the output of the test that failed.
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+        // Each test server makes a fresh key ring in its own data directory and says so; once per server is noise here.
+        ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
+    };
 }

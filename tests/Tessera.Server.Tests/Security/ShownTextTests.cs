@@ -11,16 +11,27 @@ public sealed class ShownTextTests(SharedApp shared) : IClassFixture<SharedApp>
 {
     private readonly TesseraApp _app = shared.App;
 
-    public static TheoryData<string, string, string> DisguisedText => new()
+    private static readonly (string What, string Text, string Detail)[] Disguises =
+    [
+        ("a line break", "Ada\nLovelace", "control characters"),
+        ("a C1 control", "Ada\u0085Lovelace", "control characters"),
+        ("a right-to-left override", "Ada\u202Egpj.exe", "direction of text"),
+        ("a left-to-right isolate", "Ada\u2066x\u2069", "direction of text"),
+        ("only zero-width spaces", "\u200B\u200B", "visible character"),
+        ("only joiners and a byte-order mark", "\u200D\u2060\uFEFF", "visible character"),
+        ("only Hangul fillers", "\u3164\u115F", "visible character"),
+    ];
+
+    public static TheoryData<string, string, string> DisguisedText()
     {
-        { "a line break", "Ada\nLovelace", "control characters" },
-        { "a C1 control", "Ada\u0085Lovelace", "control characters" },
-        { "a right-to-left override", "Ada\u202Egpj.exe", "direction of text" },
-        { "a left-to-right isolate", "Ada\u2066x\u2069", "direction of text" },
-        { "only zero-width spaces", "\u200B\u200B", "visible character" },
-        { "only joiners and a byte-order mark", "\u200D\u2060\uFEFF", "visible character" },
-        { "only Hangul fillers", "\u3164\u115F", "visible character" },
-    };
+        var data = new TheoryData<string, string, string>();
+        foreach (var (what, text, detail) in Disguises)
+        {
+            data.Add(what, text, detail);
+        }
+
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(DisguisedText))]
@@ -38,33 +49,32 @@ public sealed class ShownTextTests(SharedApp shared) : IClassFixture<SharedApp>
         await (await client.Post("/v1/auth/login", new { email, password = TesseraApp.Password })).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
     }
 
-    [Theory]
-    [MemberData(nameof(DisguisedText))]
-    public async Task A_ban_reason_with_disguising_characters_is_refused_and_bans_nobody(string what, string reason, string detail)
+    public static TheoryData<string, string, string, string> DecisionsWithDisguisedReasons()
     {
-        var user = await _app.NewUserAsync();
-        using var admin = await _app.AdminAsync();
+        var data = new TheoryData<string, string, string, string>();
+        foreach (var decision in new[] { "ban", "deactivate" })
+        {
+            foreach (var (what, reason, detail) in Disguises)
+            {
+                data.Add(decision, what, reason, detail);
+            }
+        }
 
-        var response = await admin.Post($"/v1/admin/users/{user.Id}/ban", new { reason });
-
-        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
-        Assert.Contains(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.NotNull(what);
-        using var client = _app.WithToken(user.Token);
-        await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
+        return data;
     }
 
     [Theory]
-    [MemberData(nameof(DisguisedText))]
-    public async Task A_deactivation_reason_with_disguising_characters_is_refused_and_deactivates_nobody(string what, string reason, string detail)
+    [MemberData(nameof(DecisionsWithDisguisedReasons))]
+    public async Task A_ban_or_deactivation_reason_with_disguising_characters_is_refused_and_changes_nobody(string decision, string what, string reason, string detail)
     {
         var user = await _app.NewUserAsync();
         using var admin = await _app.AdminAsync();
 
-        var response = await admin.Post($"/v1/admin/users/{user.Id}/deactivate", new { reason });
+        var response = await admin.Post($"/v1/admin/users/{user.Id}/{decision}", new { reason });
 
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
         Assert.Contains(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("The reason", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.NotNull(what);
         using var client = _app.WithToken(user.Token);
         await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
