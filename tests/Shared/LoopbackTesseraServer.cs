@@ -20,11 +20,18 @@ public class LoopbackTesseraServer : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
 
-    public LoopbackTesseraServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    /// <param name="bootstrapAdmin">False for a fresh install, with no admin yet.</param>
+    public LoopbackTesseraServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, bool bootstrapAdmin = true)
     {
         _clock = clock;
         DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-loopback-tests", Guid.NewGuid().ToString("N"));
         _settings = TesseraTestSettings.For(DataDirectory);
+        if (!bootstrapAdmin)
+        {
+            _settings["Tessera:Bootstrap:AdminEmail"] = null;
+            _settings["Tessera:Bootstrap:AdminPassword"] = null;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;

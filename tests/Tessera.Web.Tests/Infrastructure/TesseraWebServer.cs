@@ -6,11 +6,12 @@ using Tessera.Testing;
 namespace Tessera.Web.Tests.Infrastructure;
 
 /// <summary>
-/// The real Tessera server on a loopback port (<see cref="LoopbackTesseraServer"/>), with the API calls the browser
-/// tests use to set up what they are not about.
+/// The real Tessera server on a loopback port (<see cref="LoopbackTesseraServer"/>), with a bootstrap admin (or, with
+/// <c>bootstrapAdmin: false</c>, none: a fresh install), and the API calls the browser tests use to set up what they
+/// are not about.
 /// </summary>
-public sealed class TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
-    : LoopbackTesseraServer(settings, clock)
+public sealed class TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, bool bootstrapAdmin = true)
+    : LoopbackTesseraServer(settings, clock, bootstrapAdmin)
 {
     /// <summary>Registers a user through the API and returns their id.</summary>
     public async Task<string> RegisterAsync(string email, string displayName, string password = Password)
@@ -44,5 +45,14 @@ public sealed class TesseraWebServer(IDictionary<string, string?>? settings = nu
         using var client = Api(await LoginAsync(AdminEmail, AdminPassword));
         var response = await client.PostAsJsonAsync(path, body ?? new { }, TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, $"POST {path} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+    }
+
+    /// <summary>The audit events about a user, newest first, as (action, reason), read through the admin API.</summary>
+    public async Task<IReadOnlyList<(string Action, string? Reason)>> AuditAsync(string userId)
+    {
+        using var client = Api(await LoginAsync(AdminEmail, AdminPassword));
+        var text = await client.GetStringAsync($"/v1/admin/audit?userId={Uri.EscapeDataString(userId)}&limit=100", TestContext.Current.CancellationToken);
+        return [.. JsonDocument.Parse(text).RootElement.GetProperty("events").EnumerateArray()
+            .Select(e => (e.GetProperty("action").GetString()!, e.GetProperty("reason").GetString()))];
     }
 }
