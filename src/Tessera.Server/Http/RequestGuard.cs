@@ -5,9 +5,10 @@ namespace Tessera.Server.Http;
 
 /// <summary>
 /// What every request must be before any endpoint or page reads it, answered with a problem at once when it is not:
-/// a body within the size limit, in UTF-8 (the only encoding JSON may travel in, RFC 8259), and no NUL character in
-/// the path, the query or a form (no store can keep one: PostgreSQL refuses it in text, so it must not reach a query).
-/// JSON bodies are checked for NUL as they are read (<see cref="StrictStringConverter"/>).
+/// a body within the size limit, in UTF-8 (the only encoding JSON may travel in, RFC 8259), a form the framework can
+/// read, and no NUL character in the path or the query (no store can keep one: PostgreSQL refuses it in text, so it
+/// must not reach a query). The framework's form reader refuses NUL in form values itself; JSON bodies are checked as
+/// they are read (<see cref="StrictStringConverter"/>).
 /// </summary>
 internal static class RequestGuard
 {
@@ -47,14 +48,15 @@ internal static class RequestGuard
             return null;
         }
 
-        IFormCollection form;
         try
         {
-            form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            // Read once here (the pages get the cached copy), so that a form that cannot be read is a 400 with the
+            // reason, whichever page or value provider would have met it first.
+            await request.ReadFormAsync(request.HttpContext.RequestAborted);
         }
         catch (InvalidDataException unreadable)
         {
-            // Too many fields, a field too long, a broken multipart boundary: the framework's message says which.
+            // Too many fields, a field too long, a NUL in a value, a broken multipart boundary: the message says which.
             return Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, unreadable.Message);
         }
         catch (IOException) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
@@ -63,7 +65,7 @@ internal static class RequestGuard
             return Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, "The form ends before its last part does.");
         }
 
-        return HasNul(form) || form.Files.Any(file => file.FileName.Contains('\0', StringComparison.Ordinal)) ? NulRefused() : null;
+        return null;
     }
 
     private static ProblemHttpResult NulRefused() =>
