@@ -373,19 +373,6 @@ public sealed class AccountService(
         }
     }
 
-    private static string? ValidateDisplayName(string? displayName)
-    {
-        if (displayName is null)
-        {
-            return null;
-        }
-
-        var trimmed = displayName.Trim();
-        if (trimmed.Length > MaxDisplayNameLength || trimmed.Any(char.IsControl))
-        {
-            throw TesseraException.Validation("displayName", $"The display name must be at most {MaxDisplayNameLength} printable characters.");
-        }
-
-        return trimmed.Length == 0 ? null : trimmed;
-    }
+    private static string? ValidateDisplayName(string? displayName) =>
+        ShownText.Check(displayName, "displayName", "The display name", MaxDisplayNameLength);
 }

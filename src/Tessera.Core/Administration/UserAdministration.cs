@@ -143,7 +143,8 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
             async change =>
             {
                 var users = change.Transaction.Users;
-                var user = await users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false) ?? throw TesseraException.NotFound("The user");
+                var user = (Ids.CanExist(userId) ? await users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false) : null)
+                    ?? throw TesseraException.NotFound("The user");
                 if (user.Status == UserStatus.Deleted)
                 {
                     // Deleting twice is harmless; any other decision about a deleted user is a mistake worth saying.
@@ -164,19 +165,16 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
 
     private async Task<User> FindAsync(string userId, CancellationToken cancellationToken)
     {
+        if (!Ids.CanExist(userId))
+        {
+            throw TesseraException.NotFound("The user");
+        }
+
         await using var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false);
         return await read.Users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false) ?? throw TesseraException.NotFound("The user");
     }
 
-    private static string? CheckReason(string? reason)
-    {
-        if (reason is { Length: > MaxReasonLength })
-        {
-            throw TesseraException.Validation("reason", $"The reason must be at most {MaxReasonLength} characters.");
-        }
-
-        return string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
-    }
+    private static string? CheckReason(string? reason) => ShownText.Check(reason, "reason", "The reason", MaxReasonLength);
 }
 
 /// <summary>What an admin decision records, which sessions it ends, and whom it may target.</summary>

@@ -76,19 +76,5 @@ public sealed class DeviceResolver(IUserAgentParser parser)
         return parsed.Os is { } os && MobileOperatingSystems.Contains(os.Family) ? DevicePlatform.Mobile : DevicePlatform.Web;
     }
 
-    private static string? Clean(string? value, string field)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-
-        value = value.Trim();
-        if (value.Length > MaxNameLength || value.Any(char.IsControl))
-        {
-            throw TesseraException.Validation(field, $"{field} must be at most {MaxNameLength} printable characters.");
-        }
-
-        return value.Length == 0 ? null : value;
-    }
+    private static string? Clean(string? value, string field) => ShownText.Check(value, field, field, MaxNameLength);
 }

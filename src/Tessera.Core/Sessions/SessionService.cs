@@ -44,6 +44,11 @@ public sealed class SessionService(
     /// <summary>Ends one session of the user; false when it is not a live session of theirs.</summary>
     public async Task<bool> RevokeAsync(string userId, string sessionId, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
     {
+        if (!Ids.CanExist(sessionId))
+        {
+            return false;
+        }
+
         var revoked = await RevokeAsync(userId, RevocationScope.Only(sessionId), reason, actor, ipAddress, cancellationToken).ConfigureAwait(false);
         return revoked > 0;
     }

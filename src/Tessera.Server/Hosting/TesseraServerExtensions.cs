@@ -38,22 +38,16 @@ internal static class TesseraServerExtensions
 
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
-        services.Configure<JsonOptions>(json => json.SerializerOptions.Converters.Add(new UtcTimestampConverter()));
+        services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+            json.SerializerOptions.Converters.Add(new StrictStringConverter());
+        });
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
             // Every problem carries a code, including the framework's own (unknown route, wrong method).
             var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
-            context.ProblemDetails.Extensions.TryAdd("code", status switch
-            {
-                StatusCodes.Status404NotFound => "not_found",
-                StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
-                StatusCodes.Status413PayloadTooLarge => "payload_too_large",
-                StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
-                StatusCodes.Status401Unauthorized => "unauthenticated",
-                StatusCodes.Status403Forbidden => "forbidden",
-                >= 500 => "internal_error",
-                _ => "validation_failed",
-            });
+            context.ProblemDetails.Extensions.TryAdd("code", Problems.CodeOf(status));
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
@@ -98,19 +92,17 @@ internal static class TesseraServerExtensions
     public static WebApplication UseTesseraServer(this WebApplication app)
     {
         app.UseTrustedProxies();
+        app.Use(ResponseHeaders.InvokeAsync);
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.Use(static (context, next) =>
-        {
-            // Kestrel enforces the limit on streamed bodies; this answers declared oversize bodies at once, on any server.
-            if (context.Request.ContentLength > MaxRequestBodyBytes)
-            {
-                return Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"Request bodies are limited to {MaxRequestBodyBytes} bytes.")
-                    .ExecuteAsync(context);
-            }
 
-            return next(context);
+        // An empty 4xx or 5xx from the framework (antiforgery, a wrong method, an unknown path) becomes a problem with a
+        // code, in JSON whatever the Accept header asks for: a client never has to parse a second error format.
+        app.UseStatusCodePages(static context =>
+        {
+            var status = context.HttpContext.Response.StatusCode;
+            return Problems.Create(status, Problems.CodeOf(status), Problems.TitleOf(status)).ExecuteAsync(context.HttpContext);
         });
+        app.Use(RequestGuard.InvokeAsync);
         app.UseMiddleware<SessionAuthenticationMiddleware>();
         return app;
     }

@@ -70,7 +70,20 @@ internal static class Problems
         _ => StatusCodes.Status400BadRequest,
     };
 
-    private static string TitleOf(int status) => status switch
+    /// <summary>The code of a problem the framework produced (unknown route, wrong method), by its status.</summary>
+    public static string CodeOf(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => ErrorCodes.NotFound,
+        StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+        StatusCodes.Status413PayloadTooLarge => "payload_too_large",
+        StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
+        StatusCodes.Status401Unauthorized => "unauthenticated",
+        StatusCodes.Status403Forbidden => "forbidden",
+        >= 500 => "internal_error",
+        _ => ErrorCodes.ValidationFailed,
+    };
+
+    public static string TitleOf(int status) => status switch
     {
         400 => "The request is not valid.",
         401 => "Not signed in.",
@@ -78,6 +91,7 @@ internal static class Problems
         404 => "Not found.",
         409 => "Conflict.",
         413 => "The request body is too large.",
+        405 => "The method is not allowed here.",
         415 => "Unsupported media type.",
         429 => "Too many requests.",
         503 => "Service unavailable.",

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.Extensions.Options;
 using Tessera.Core.Options;
 
@@ -16,8 +17,13 @@ internal static class TesseraWebExtensions
 {
     public static IServiceCollection AddTesseraWeb(this IServiceCollection services)
     {
-        // Everything of the feature lives in Web/: the pages too.
-        services.AddRazorPages(options => options.RootDirectory = "/Web/Pages");
+        // Everything of the feature lives in Web/: the pages too. No form or query uses jQuery's "a[b]" keys, and the
+        // readers of that syntax throw on a key with an unclosed bracket (a 500 from any form): they are not used.
+        services.AddRazorPages(options => options.RootDirectory = "/Web/Pages").AddMvcOptions(mvc =>
+        {
+            mvc.ValueProviderFactories.RemoveType<JQueryFormValueProviderFactory>();
+            mvc.ValueProviderFactories.RemoveType<JQueryQueryStringValueProviderFactory>();
+        });
 
         // Forms carry an antiforgery token (the form tag helper adds it; Razor Pages check it on every POST).
         services.AddAntiforgery(options =>

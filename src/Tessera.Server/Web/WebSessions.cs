@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Tessera.Core.Accounts;
 using Tessera.Core.Sessions;
@@ -52,6 +54,47 @@ internal static class WebSessions
         }
 
         return url;
+    }
+
+    /// <summary>
+    /// Where to go after signing in: <paramref name="returnUrl"/> when it is a path on this site (never an open redirect
+    /// to somebody else's, never back to the sign-in page), with anything beyond ASCII percent-encoded so that it can
+    /// travel in a Location header; home otherwise. A path with control, format (bidi, zero-width) or space characters
+    /// goes home too: a browser may drop them and read what is left (<c>/\u3000/evil.example</c>) as another host.
+    /// </summary>
+    public static string SafeReturnUrl(string? returnUrl)
+    {
+        if (string.IsNullOrEmpty(returnUrl)
+            || returnUrl[0] != '/'
+            || (returnUrl.Length > 1 && returnUrl[1] is '/' or '\\')
+            || returnUrl.StartsWith(LoginPath, StringComparison.OrdinalIgnoreCase))
+        {
+            return HomePath;
+        }
+
+        var encoded = new StringBuilder(returnUrl.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in returnUrl.EnumerateRunes())
+        {
+            if (rune.Value <= 0x20 || rune.Value == 0x7F || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format
+                or UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                return HomePath;
+            }
+
+            if (rune.IsAscii)
+            {
+                encoded.Append((char)rune.Value);
+                continue;
+            }
+
+            foreach (var b in utf8[..rune.EncodeToUtf8(utf8)])
+            {
+                encoded.Append(CultureInfo.InvariantCulture, $"%{b:X2}");
+            }
+        }
+
+        return encoded.ToString();
     }
 
     /// <summary>

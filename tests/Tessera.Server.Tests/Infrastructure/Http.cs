@@ -6,7 +6,7 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// <summary>
 /// Short request helpers that pass the test's cancellation token, so that test bodies read as what a client does.
 /// </summary>
-public static class Http
+public static partial class Http
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -42,4 +42,32 @@ public static class Http
     }
 
     public static Task<string> ReadTextAsync(this HttpResponseMessage response) => response.Content.ReadAsStringAsync(Cancellation);
+
+    /// <summary>
+    /// A page's form as a browser posts it: with the antiforgery token of a GET of <paramref name="path"/> and its cookie
+    /// (plus <paramref name="cookie"/>, such as the session, when given).
+    /// </summary>
+    public static async Task<HttpRequestMessage> PageFormAsync(
+        this HttpClient client, string path, IEnumerable<KeyValuePair<string, string>> fields, string? cookie = null)
+    {
+        var (token, antiforgeryCookie) = await client.AntiforgeryAsync(path);
+        var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new FormUrlEncodedContent(fields.Append(new("__RequestVerificationToken", token))),
+        };
+        request.Headers.Add("Cookie", cookie is null ? antiforgeryCookie : $"{antiforgeryCookie}; {cookie}");
+        return request;
+    }
+
+    /// <summary>The antiforgery form field and cookie that a GET of the page <paramref name="path"/> hands out.</summary>
+    public static async Task<(string Token, string Cookie)> AntiforgeryAsync(this HttpClient client, string path = "/login")
+    {
+        var page = await client.Get(path);
+        var token = AntiforgeryField().Match(await page.ReadTextAsync()).Groups[1].Value;
+        var cookie = page.Headers.GetValues("Set-Cookie").First(c => c.StartsWith("tessera_antiforgery=", StringComparison.Ordinal)).Split(';')[0];
+        return (token, cookie);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial System.Text.RegularExpressions.Regex AntiforgeryField();
 }

@@ -19,9 +19,9 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// </summary>
 public sealed partial class TesseraApp : WebApplicationFactory<Program>
 {
-    public const string AdminEmail = "admin@tessera.test";
-    public const string AdminPassword = "admin-password-1";
-    public const string Password = "correct-horse-1";
+    public const string AdminEmail = Tessera.Testing.LoopbackTesseraServer.AdminEmail;
+    public const string AdminPassword = Tessera.Testing.LoopbackTesseraServer.AdminPassword;
+    public const string Password = Tessera.Testing.LoopbackTesseraServer.Password;
 
     /// <summary>The header a test sets to choose the client IP the server sees (TestServer has none of its own).</summary>
     public const string ClientIpHeader = "X-Test-Client-Ip";
@@ -55,20 +55,7 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
 
         Clock = clock;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "tessera-tests", Guid.NewGuid().ToString("N"));
-        _settings = new Dictionary<string, string?>
-        {
-            ["Tessera:DataDirectory"] = DataDirectory,
-            ["Tessera:Bootstrap:AdminEmail"] = AdminEmail,
-            ["Tessera:Bootstrap:AdminPassword"] = AdminPassword,
-            // Tests sign in far more often than people do; the throttling tests set their own limits.
-            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
-            ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
-            // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
-            ["Tessera:Passwords:HashIterations"] = "1000",
-            // Start-up and shutdown chatter of dozens of apps hides the output of the test that failed.
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-        };
+        _settings = Tessera.Testing.TesseraTestSettings.For(DataDirectory);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;

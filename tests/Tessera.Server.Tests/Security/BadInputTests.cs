@@ -210,6 +210,48 @@ public sealed class BadInputTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Theory]
+    [InlineData("/nope", "text/html")]
+    [InlineData("/v1/nope", "text/html,application/xhtml+xml")]
+    [InlineData("/v1/auth/session/nope", "image/png")]
+    public async Task An_unknown_path_gives_a_problem_with_a_code_whatever_the_Accept_header_asks_for(string path, string accept)
+    {
+        using var client = _app.Anonymous();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Accept", accept);
+
+        var response = await client.Get(path);
+
+        await response.AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Fact]
+    public async Task A_page_form_posted_without_its_antiforgery_token_gives_a_400_problem_with_a_code()
+    {
+        using var client = _app.Anonymous();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Accept", "text/html");
+        using var form = new FormUrlEncodedContent([new("Email", "a@example.com"), new("Password", TesseraApp.Password)]);
+
+        var response = await client.PostAsync("/login", form, TestContext.Current.CancellationToken);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Theory]
+    [InlineData("a[=1")]
+    [InlineData("Email]=x&a[b=2")]
+    public async Task A_form_or_query_key_with_an_unclosed_bracket_is_an_ordinary_field(string pairs)
+    {
+        using var client = _app.Anonymous();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/login?{pairs}")
+        {
+            Content = new StringContent(pairs, Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+
+        var response = await client.Submit(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
     [InlineData("ses_%01")]
     [InlineData("%E2%98%83")]
     [InlineData("..%2F..%2Fetc%2Fpasswd")]

@@ -1,94 +1,18 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
+using Tessera.Testing;
 
 namespace Tessera.Web.Tests.Infrastructure;
 
 /// <summary>
-/// The real Tessera server (the program itself, API and pages) on Kestrel at a free loopback port, on SQLite in a
-/// data directory of its own, with a bootstrap admin (or, with <c>bootstrapAdmin: false</c>, none: a fresh install). A
-/// browser can reach it like any deployment.
+/// The real Tessera server on a loopback port (<see cref="LoopbackTesseraServer"/>), with a bootstrap admin (or, with
+/// <c>bootstrapAdmin: false</c>, none: a fresh install), and the API calls the browser tests use to set up what they
+/// are not about.
 /// </summary>
-public sealed class TesseraWebServer : WebApplicationFactory<Program>
+public sealed class TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, bool bootstrapAdmin = true)
+    : LoopbackTesseraServer(settings, clock, bootstrapAdmin)
 {
-    public const string AdminEmail = "admin@tessera.test";
-    public const string AdminPassword = "admin-password-1";
-    public const string Password = "correct-horse-1";
-
-    private readonly Dictionary<string, string?> _settings;
-    private readonly TimeProvider? _clock;
-
-    public TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, bool bootstrapAdmin = true)
-    {
-        _clock = clock;
-        DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-web-tests", Guid.NewGuid().ToString("N"));
-        _settings = new Dictionary<string, string?>
-        {
-            ["Tessera:DataDirectory"] = DataDirectory,
-            ["Tessera:Bootstrap:AdminEmail"] = bootstrapAdmin ? AdminEmail : null,
-            ["Tessera:Bootstrap:AdminPassword"] = bootstrapAdmin ? AdminPassword : null,
-            // The suite signs in far more often than people do; the throttling test sets its own limits.
-            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
-            ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
-            // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
-            ["Tessera:Passwords:HashIterations"] = "1000",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-            // Each test server makes a fresh key ring in its own data directory and says so; once per server is noise here.
-            ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            _settings[key] = value;
-        }
-
-        UseKestrel(0);
-    }
-
-    public string DataDirectory { get; }
-
-    /// <summary>http://127.0.0.1:port, once <see cref="Start"/> has run.</summary>
-    public string BaseUrl { get; private set; } = string.Empty;
-
-    public void Start()
-    {
-        StartServer();
-        BaseUrl = ClientOptions.BaseAddress.ToString().TrimEnd('/');
-        Assert.StartsWith("http://127.0.0.1:", BaseUrl, StringComparison.Ordinal);
-    }
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseEnvironment("Testing");
-        foreach (var (key, value) in _settings)
-        {
-            builder.UseSetting(key, value);
-        }
-
-        if (_clock is not null)
-        {
-            builder.ConfigureTestServices(services => services.AddSingleton(_clock));
-        }
-    }
-
-    /// <summary>An API client without credentials (for setting up what a test is not about).</summary>
-    public HttpClient Api(string? token = null)
-    {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri(BaseUrl), HandleCookies = false, AllowAutoRedirect = false });
-        client.Timeout = TimeSpan.FromSeconds(30);
-        if (token is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return client;
-    }
-
     /// <summary>Registers a user through the API and returns their id.</summary>
     public async Task<string> RegisterAsync(string email, string displayName, string password = Password)
     {
@@ -130,26 +54,5 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
         var text = await client.GetStringAsync($"/v1/admin/audit?userId={Uri.EscapeDataString(userId)}&limit=100", TestContext.Current.CancellationToken);
         return [.. JsonDocument.Parse(text).RootElement.GetProperty("events").EnumerateArray()
             .Select(e => (e.GetProperty("action").GetString()!, e.GetProperty("reason").GetString()))];
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            try
-            {
-                if (Directory.Exists(DataDirectory))
-                {
-                    Directory.Delete(DataDirectory, recursive: true);
-                }
-
-                return;
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                await Task.Delay(100);
-            }
-        }
     }
 }

@@ -52,12 +52,14 @@ internal sealed class LoginModel(AccountService accounts) : TesseraPageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
+        // Decided before the session exists: nothing after the sign-in may fail.
+        var target = SafeReturnUrl();
         try
         {
             var result = await accounts.LoginAsync(
                 new LoginRequest(Email, Password, Device: null, HttpContext.UserAgent(), ClientIp), HttpContext.RequestAborted);
             WebSessions.SignIn(HttpContext, result);
-            return LocalRedirect(SafeReturnUrl());
+            return LocalRedirect(target);
         }
         catch (TesseraException refused)
         {
@@ -74,8 +76,5 @@ internal sealed class LoginModel(AccountService accounts) : TesseraPageModel
     }
 
     /// <summary>Only a path on this site: never an open redirect to somebody else's.</summary>
-    public string SafeReturnUrl() =>
-        !string.IsNullOrEmpty(ReturnUrl) && Url.IsLocalUrl(ReturnUrl) && !ReturnUrl.StartsWith(WebSessions.LoginPath, StringComparison.OrdinalIgnoreCase)
-            ? ReturnUrl
-            : WebSessions.HomePath;
+    public string SafeReturnUrl() => WebSessions.SafeReturnUrl(ReturnUrl);
 }

@@ -18,12 +18,14 @@ internal sealed class RegisterModel(AccountService accounts) : AccountFormPageMo
 
     public async Task<IActionResult> OnPostAsync()
     {
+        // Decided before the account exists: nothing after the sign-in may fail.
+        var target = WebSessions.SafeReturnUrl(ReturnUrl);
         try
         {
             await accounts.RegisterAsync(Email, Password, DisplayName, ClientIp, HttpContext.RequestAborted);
             await SignInAsync(accounts);
             Notice = "Welcome to Tessera. Your account is ready and you are signed in on this device.";
-            return LocalRedirect(!string.IsNullOrEmpty(ReturnUrl) && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : WebSessions.HomePath);
+            return LocalRedirect(target);
         }
         catch (TesseraException refused)
         {
