@@ -75,7 +75,7 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
             null, user => user with
             {
                 Status = UserStatus.Deleted,
-                Email = $"deleted+{user.Id}@deleted.invalid",
+                Email = User.DeletedEmail(user.Id),
                 DisplayName = "Deleted user",
                 PasswordHash = null,
                 Banned = false,
