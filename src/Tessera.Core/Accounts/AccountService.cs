@@ -24,9 +24,10 @@ public sealed class AccountService(
     ITesseraStore store,
     AccessChanges changes,
     IPasswordHasher hasher,
-    ILoginThrottle throttle,
+    IThrottle throttle,
     DeviceResolver devices,
     IPasswordResetSender resetSender,
+    PendingPasswordResets pendingResets,
     TesseraMetrics metrics,
     TimeProvider clock,
     IOptions<TesseraOptions> options)
@@ -44,6 +45,9 @@ public sealed class AccountService(
         var normalizedEmail = ValidateEmail(email);
         ValidateNewPassword(password, normalizedEmail, "password");
         var name = ValidateDisplayName(displayName) ?? normalizedEmail[..normalizedEmail.IndexOf('@', StringComparison.Ordinal)];
+
+        // Before the slow hash and the write, counted per address and per email.
+        await ThrottleAsync(ThrottledAction.Registration, ipAddress, normalizedEmail, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         var user = new User
         {
@@ -81,14 +85,7 @@ public sealed class AccountService(
 
         var email = User.NormalizeEmail(request.Email);
         var device = devices.Resolve(request.Device, request.UserAgent);
-        var decision = await throttle.TryAttemptAsync(request.IpAddress ?? "unknown", email, cancellationToken).ConfigureAwait(false);
-        if (!decision.Allowed)
-        {
-            metrics.LoginThrottled();
-            var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
-            throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
-                new Dictionary<string, object?> { ["retryAfter"] = seconds });
-        }
+        await ThrottleAsync(ThrottledAction.Login, request.IpAddress, email, cancellationToken).ConfigureAwait(false);
 
         User? user;
         await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
@@ -105,7 +102,7 @@ public sealed class AccountService(
             throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
         }
 
-        await throttle.RecordSuccessAsync(email, cancellationToken).ConfigureAwait(false);
+        await throttle.RecordSuccessAsync(ThrottledAction.Login, email, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         ThrowIfCannotSignIn(user, now);
 
@@ -167,12 +164,23 @@ public sealed class AccountService(
         }
 
         var userId = current.Session.UserId;
-        var user = current.User.User;
-        ValidateNewPassword(newPassword, user.Email, "newPassword");
-        if (hasher.Verify(user.PasswordHash ?? _decoyHash.Value, currentPassword) == PasswordCheck.Failed)
+        ValidateNewPassword(newPassword, current.User.User.Email, "newPassword");
+        await ThrottleAsync(ThrottledAction.PasswordChange, ipAddress, userId, cancellationToken).ConfigureAwait(false);
+
+        // The stored hash, not the cached user's: an entry from the shared cache in Redis carries no hash at all.
+        User user;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            user = await read.Users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false) ?? throw TesseraException.NotFound("The user");
+        }
+
+        if (hasher.Verify(user.PasswordHash ?? _decoyHash.Value, currentPassword) == PasswordCheck.Failed || user.PasswordHash is null)
+        {
+            await throttle.RecordFailureAsync(ThrottledAction.PasswordChange, userId, cancellationToken).ConfigureAwait(false);
             throw new TesseraException(ErrorCodes.WrongPassword, "The current password is wrong.");
         }
+
+        await throttle.RecordSuccessAsync(ThrottledAction.PasswordChange, userId, cancellationToken).ConfigureAwait(false);
 
         var newHash = hasher.Hash(newPassword!);
         var actor = new Actor(ActorKind.User, userId);
@@ -197,7 +205,10 @@ public sealed class AccountService(
             cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Sends a reset token when the email belongs to a live account; says nothing either way.</summary>
+    /// <summary>
+    /// Accepts a reset request and says nothing about the email: the same checks and the same work whether or not it
+    /// belongs to an account. The lookup and the message happen after the answer (<see cref="PendingPasswordResets"/>).
+    /// </summary>
     public async Task RequestPasswordResetAsync(string? email, string? ipAddress, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(email) || email.Length > MaxEmailLength)
@@ -205,10 +216,22 @@ public sealed class AccountService(
             throw TesseraException.Validation("email", "An email address is required.");
         }
 
+        var normalizedEmail = User.NormalizeEmail(email);
+        await ThrottleAsync(ThrottledAction.PasswordResetRequest, ipAddress, normalizedEmail, cancellationToken).ConfigureAwait(false);
+        pendingResets.Enqueue(new AcceptedResetRequest(normalizedEmail, ipAddress));
+    }
+
+    /// <summary>
+    /// Sends a reset token when the email belongs to a live account. The new token ends every older one of the user in
+    /// the same transaction: only the newest message works.
+    /// </summary>
+    public async Task SendPasswordResetAsync(AcceptedResetRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         User? user;
         await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            user = await read.Users.FindByEmailAsync(User.NormalizeEmail(email), cancellationToken).ConfigureAwait(false);
+            user = await read.Users.FindByEmailAsync(request.NormalizedEmail, cancellationToken).ConfigureAwait(false);
         }
 
         if (user is null || user.Status == UserStatus.Deleted)
@@ -255,7 +278,6 @@ public sealed class AccountService(
 
                 var actor = new Actor(ActorKind.User, user.Id);
                 await SetPasswordAsync(change, user, newHash, cancellationToken).ConfigureAwait(false);
-                await change.Transaction.PasswordResetTokens.InvalidateAllAsync(user.Id, change.Now, cancellationToken).ConfigureAwait(false);
                 var revoked = await change.RevokeSessionsAsync(user.Id, RevocationScope.All, RevocationReason.PasswordReset, actor, ipAddress, cancellationToken)
                     .ConfigureAwait(false);
                 await change.AuditAsync(AuditActions.PasswordReset, actor, user.Id, ipAddress, sessionIds: revoked, cancellationToken: cancellationToken)
@@ -265,18 +287,39 @@ public sealed class AccountService(
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sets the new hash and, in the same transaction, ends every reset token sent before it.</summary>
     private static async Task SetPasswordAsync(AccessChange change, User user, string newHash, CancellationToken cancellationToken)
     {
         await change.Transaction.Users.UpdateAsync(
             user with { PasswordHash = newHash, SecurityVersion = user.SecurityVersion + 1, UpdatedAt = change.Now },
             cancellationToken).ConfigureAwait(false);
+        await change.Transaction.PasswordResetTokens.InvalidateAllAsync(user.Id, change.Now, cancellationToken).ConfigureAwait(false);
         change.UserChanged(user.Id);
+    }
+
+    /// <summary>Counts an attempt at <paramref name="action"/>; over budget, 429 <c>rate_limited</c> with the wait.</summary>
+    private async Task ThrottleAsync(ThrottledAction action, string? ipAddress, string accountKey, CancellationToken cancellationToken)
+    {
+        var decision = await throttle.TryAttemptAsync(action, ipAddress ?? "unknown", accountKey, cancellationToken).ConfigureAwait(false);
+        if (decision.Allowed)
+        {
+            return;
+        }
+
+        if (action == ThrottledAction.Login)
+        {
+            metrics.LoginThrottled();
+        }
+
+        var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
+        throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
+            new Dictionary<string, object?> { ["retryAfter"] = seconds });
     }
 
     private async Task FailLoginAsync(User? user, string email, string? ipAddress, CancellationToken cancellationToken)
     {
         metrics.LoginFailed();
-        await throttle.RecordFailureAsync(email, cancellationToken).ConfigureAwait(false);
+        await throttle.RecordFailureAsync(ThrottledAction.Login, email, cancellationToken).ConfigureAwait(false);
 
         // Written for unknown emails too (with no target): the trail shows password spraying, and both failures
         // do the same work, so the answer's timing does not tell whether the email exists.

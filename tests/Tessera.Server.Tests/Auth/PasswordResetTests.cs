@@ -106,6 +106,40 @@ public sealed class PasswordResetTests(SharedApp shared) : IClassFixture<SharedA
         await replay.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
     }
 
+    [Fact]
+    public async Task A_reset_token_sent_before_a_password_change_no_longer_works_after_it()
+    {
+        var user = await _app.NewUserAsync(sessions: 1);
+        using var anonymous = _app.Anonymous();
+        await anonymous.Post("/v1/auth/password/reset-request", new { email = user.Email });
+        var token = await _app.ReadResetTokenAsync(user.Email);
+        using var owner = _app.WithToken(user.Token);
+        await (await owner.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "changed-password-7" }))
+            .AssertOkJsonAsync(HttpStatusCode.NoContent);
+
+        var reset = await anonymous.Post("/v1/auth/password/reset", new { token, newPassword = "an-attackers-password-1" });
+
+        await reset.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
+        await _app.LoginAsync(user.Email, "changed-password-7");
+    }
+
+    [Fact]
+    public async Task A_newer_reset_request_ends_the_older_token_even_before_either_is_used()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+        using var client = _app.Anonymous();
+        await client.Post("/v1/auth/password/reset-request", new { email = user.Email });
+        var older = await _app.ReadResetTokenAsync(user.Email);
+        await client.Post("/v1/auth/password/reset-request", new { email = user.Email });
+        var newer = await _app.ReadResetTokenAsync(user.Email);
+        Assert.NotEqual(older, newer);
+
+        var replay = await client.Post("/v1/auth/password/reset", new { token = older, newPassword = "yet-another-password-3" });
+
+        await replay.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
+        Assert.Equal(HttpStatusCode.NoContent, (await client.Post("/v1/auth/password/reset", new { token = newer, newPassword = NewPassword })).StatusCode);
+    }
+
     [Theory]
     [InlineData("garbage")]
     [InlineData("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]

@@ -47,6 +47,9 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
             // Tests sign in far more often than people do; the throttling tests set their own limits.
             ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
             ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
+            ["Tessera:RateLimiting:RegistrationsPerIpPerHour"] = "100000",
+            ["Tessera:RateLimiting:PasswordChangesPerIpPerMinute"] = "100000",
+            ["Tessera:RateLimiting:ResetRequestsPerIpPerHour"] = "100000",
             // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
             ["Tessera:Passwords:HashIterations"] = "1000",
             // Start-up and shutdown chatter of dozens of apps hides the output of the test that failed.
@@ -178,9 +181,13 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
         return new TestUser(id, email, signedIn);
     }
 
-    /// <summary>The password reset token most recently written to the outbox for <paramref name="email"/>, or null.</summary>
+    /// <summary>
+    /// The password reset token most recently written to the outbox for <paramref name="email"/>, or null, once every
+    /// reset request answered so far has been handled (they are sent after the answer).
+    /// </summary>
     public async Task<string?> ReadResetTokenAsync(string email)
     {
+        await ResetsHandledAsync();
         if (!Directory.Exists(OutboxDirectory))
         {
             return null;
@@ -199,6 +206,17 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
         }
 
         return token;
+    }
+
+    /// <summary>Waits until the server has handled every reset request it has answered.</summary>
+    public async Task ResetsHandledAsync()
+    {
+        var queue = Services.GetRequiredService<Tessera.Core.Accounts.PendingPasswordResets>();
+        for (var waited = 0; queue.Pending > 0; waited++)
+        {
+            Assert.True(waited < 1000, "The reset requests were not handled within 10 s.");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
     }
 
     /// <summary>How many messages the outbox holds.</summary>

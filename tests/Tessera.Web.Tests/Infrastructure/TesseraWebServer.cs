@@ -34,6 +34,9 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
             // The suite signs in far more often than people do; the throttling test sets its own limits.
             ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
             ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
+            ["Tessera:RateLimiting:RegistrationsPerIpPerHour"] = "100000",
+            ["Tessera:RateLimiting:PasswordChangesPerIpPerMinute"] = "100000",
+            ["Tessera:RateLimiting:ResetRequestsPerIpPerHour"] = "100000",
             // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
             ["Tessera:Passwords:HashIterations"] = "1000",
             ["Logging:LogLevel:Default"] = "Warning",
