@@ -61,6 +61,12 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan RetainEndedFor { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>Event streams (<c>/v1/events</c>) one session may hold open on a node at once.</summary>
+    public int MaxEventStreamsPerSession { get; set; } = 10;
+
+    /// <summary>Event streams one user may hold open on a node at once, over all their sessions.</summary>
+    public int MaxEventStreamsPerUser { get; set; } = 50;
+
     /// <summary>Last-active moves in steps of at most a minute, finer when the idle timeout is short.</summary>
     public TimeSpan ActivityGranularity =>
         IdleTimeout / 20 < TimeSpan.FromMinutes(1) ? IdleTimeout / 20 : TimeSpan.FromMinutes(1);
@@ -186,6 +192,11 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
         if (sessions.RetainEndedFor < TimeSpan.Zero)
         {
             failures.Add("Tessera:Sessions:RetainEndedFor cannot be negative (zero keeps ended sessions forever).");
+        }
+
+        if (sessions.MaxEventStreamsPerSession < 1 || sessions.MaxEventStreamsPerUser < sessions.MaxEventStreamsPerSession)
+        {
+            failures.Add("Tessera:Sessions:MaxEventStreamsPerSession must be at least 1 and no more than MaxEventStreamsPerUser.");
         }
 
         if (sessions.CacheCapacity < 0)
