@@ -63,6 +63,22 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task The_store_knows_whether_it_has_ever_had_an_admin_deleted_ones_included()
+    {
+        var store = await CreateStoreAsync();
+        var before = await ReadAsync(store, transaction => transaction.Users.AnyAdminAsync(Ct));
+        await InsertAsync(store, NewUser());
+        var withUserOnly = await ReadAsync(store, transaction => transaction.Users.AnyAdminAsync(Ct));
+        await InsertAsync(store, NewUser() with { Role = UserRole.Admin, Status = UserStatus.Deleted, PasswordHash = null });
+
+        var withDeletedAdmin = await ReadAsync(store, transaction => transaction.Users.AnyAdminAsync(Ct));
+
+        Assert.False(before);
+        Assert.False(withUserOnly);
+        Assert.True(withDeletedAdmin);
+    }
+
+    [Fact]
     public async Task Updating_a_user_writes_every_field()
     {
         var store = await CreateStoreAsync();

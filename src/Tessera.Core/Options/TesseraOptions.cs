@@ -23,6 +23,8 @@ public sealed class TesseraOptions
 
     public BootstrapOptions Bootstrap { get; set; } = new();
 
+    public AdminOptions Admin { get; set; } = new();
+
     public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
 }
 
@@ -126,9 +128,18 @@ public sealed class RateLimitingOptions
     };
 }
 
+public sealed class AdminOptions
+{
+    /// <summary>
+    /// Deactivating, banning or deleting another admin needs a session signed in (with the password) at most this long
+    /// ago, so that a stolen or forgotten admin session cannot lock the other admins out.
+    /// </summary>
+    public TimeSpan RecentSignIn { get; set; } = TimeSpan.FromMinutes(15);
+}
+
 public sealed class BootstrapOptions
 {
-    /// <summary>Create this admin at start when no user has that email.</summary>
+    /// <summary>Create this admin at start while the store has no admin at all (a deleted one counts).</summary>
     public string? AdminEmail { get; set; }
 
     public string? AdminPassword { get; set; }
@@ -236,6 +247,11 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
         if (limits.MaximumBackoff <= TimeSpan.Zero)
         {
             failures.Add("Tessera:RateLimiting:MaximumBackoff must be positive.");
+        }
+
+        if (options.Admin.RecentSignIn <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Admin:RecentSignIn must be positive.");
         }
 
         var bootstrap = options.Bootstrap;

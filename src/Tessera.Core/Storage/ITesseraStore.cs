@@ -50,6 +50,9 @@ public interface IUserStore
     Task UpdateAsync(User user, CancellationToken cancellationToken);
 
     Task<UserPage> SearchAsync(UserSearch search, CancellationToken cancellationToken);
+
+    /// <summary>Whether the store holds any admin, in any status (a deleted one too).</summary>
+    Task<bool> AnyAdminAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Filter and page for the admin users list. <see cref="Page"/> starts at 1.</summary>

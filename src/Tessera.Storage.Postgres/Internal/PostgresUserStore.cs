@@ -102,6 +102,10 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
         return new UserPage(users, checked((int)total));
     }
 
+    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken) =>
+        await db.Connection.ExecuteScalarAsync<long>(
+            db.Command("SELECT count(*) FROM (SELECT 1 FROM users WHERE role = 'admin' LIMIT 1) AS admins", new { }, cancellationToken)) > 0;
+
     /// <summary>
     /// In a write transaction a user is read to be changed: lock the row until the transaction ends, so that two
     /// read-modify-writes of one user (on this node or another) run one after the other, the second reading what the

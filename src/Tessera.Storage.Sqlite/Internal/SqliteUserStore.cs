@@ -101,6 +101,10 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
         return new UserPage(users, checked((int)total));
     }
 
+    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken) =>
+        await db.Connection.ExecuteScalarAsync<long>(
+            db.Command("SELECT count(*) FROM (SELECT 1 FROM users WHERE role = 'admin' LIMIT 1) AS admins", new { }, cancellationToken)) > 0;
+
     private async Task<User?> QuerySingleAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
         await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));

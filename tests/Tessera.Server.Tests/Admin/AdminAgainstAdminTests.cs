@@ -1,0 +1,107 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Admin;
+
+/// <summary>
+/// One admin against another: deactivating, banning or deleting an admin needs a recent sign-in, and the bootstrap
+/// admin, once deleted, stays deleted.
+/// </summary>
+public sealed class AdminAgainstAdminTests
+{
+    [Theory]
+    [InlineData("POST", "deactivate")]
+    [InlineData("POST", "ban")]
+    [InlineData("DELETE", "")]
+    public async Task An_admin_whose_sign_in_is_not_recent_must_sign_in_again_to_act_against_another_admin(string method, string action)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = new TesseraApp(clock);
+        var (other, otherEmail) = await NewAdminAsync(app);
+        var user = await app.NewUserAsync(sessions: 0);
+        using var admin = await app.AdminAsync();
+        clock.Advance(TimeSpan.FromMinutes(16));
+
+        var refused = await admin.Submit(Decision(method, other, action));
+
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.Forbidden, "reauthentication_required");
+        Assert.False(string.IsNullOrWhiteSpace(problem.Str("detail")));
+        using (var check = app.WithToken((await app.LoginAsync(otherEmail)).Token))
+        {
+            await (await check.Get("/v1/auth/session")).AssertOkJsonAsync();
+        }
+
+        // Other users are not admins: the old session still may.
+        await (await admin.Submit(Decision(method, user.Id, action))).AssertOkJsonAsync();
+
+        // A new sign-in may, for a while.
+        using var again = await app.AdminAsync();
+        await (await again.Submit(Decision(method, other, action))).AssertOkJsonAsync();
+    }
+
+    [Fact]
+    public async Task A_bulk_action_refuses_each_admin_with_reauthentication_required_and_does_the_rest()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = new TesseraApp(clock);
+        var (other, _) = await NewAdminAsync(app);
+        var user = await app.NewUserAsync(sessions: 0);
+        using var admin = await app.AdminAsync();
+        clock.Advance(TimeSpan.FromMinutes(16));
+
+        var body = await (await admin.Post("/v1/admin/users/bulk", new { action = "ban", userIds = new[] { other, user.Id } })).AssertOkJsonAsync();
+
+        var results = body.GetProperty("results");
+        Assert.False(results[0].GetProperty("ok").GetBoolean());
+        Assert.Equal("reauthentication_required", results[0].Str("code"));
+        Assert.True(results[1].GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_deleted_bootstrap_admin_is_not_created_again_at_the_next_start()
+    {
+        var first = new TesseraApp();
+        try
+        {
+            var bootstrapId = await first.AdminIdAsync();
+            var (_, otherEmail) = await NewAdminAsync(first);
+            using var otherAdmin = first.WithToken((await first.LoginAsync(otherEmail)).Token);
+            await (await otherAdmin.Delete($"/v1/admin/users/{bootstrapId}")).AssertOkJsonAsync();
+        }
+        finally
+        {
+            await first.StopAsync();
+        }
+
+        await using var second = new TesseraApp(dataDirectory: first.DataDirectory);
+        using var anonymous = second.Anonymous();
+
+        var login = await anonymous.Post("/v1/auth/login", new { email = TesseraApp.AdminEmail, password = TesseraApp.AdminPassword });
+
+        await login.AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+    }
+
+    /// <summary>A second admin: registered, then promoted in the database (the API has no way to make admins).</summary>
+    private static async Task<(string Id, string Email)> NewAdminAsync(TesseraApp app)
+    {
+        var email = TesseraApp.NewEmail("admin");
+        var id = await app.RegisterAsync(email);
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = app.DatabasePath, Pooling = false }.ToString()))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE users SET role = 'admin' WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            Assert.Equal(1, await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+        }
+
+        return (id, email);
+    }
+
+    private static HttpRequestMessage Decision(string method, string userId, string action) =>
+        method == "DELETE"
+            ? new HttpRequestMessage(HttpMethod.Delete, $"/v1/admin/users/{userId}")
+            : new HttpRequestMessage(HttpMethod.Post, $"/v1/admin/users/{userId}/{action}");
+}
