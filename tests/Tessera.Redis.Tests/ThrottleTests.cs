@@ -73,12 +73,8 @@ public sealed class ThrottleTests
     [Fact]
     public async Task Failures_recorded_on_one_node_hold_the_account_back_on_another_with_the_same_backoff()
     {
-        var prefix = TestRedis.NewPrefix();
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
-        await using var redisA = await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration);
-        await using var redisB = await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration);
-        var a = Throttle(redisA, prefix, clock);
-        var b = Throttle(redisB, prefix, clock);
+        await using var nodes = await TwoNodes.ConnectAsync();
+        var (prefix, clock, redisA, a, b) = (nodes.Prefix, nodes.Clock, nodes.RedisA, nodes.A, nodes.B);
         var reference = new InMemoryThrottle(clock, Options.Create(Configured()));
         var ct = TestContext.Current.CancellationToken;
         const string account = "alice@example.test";
@@ -141,11 +137,8 @@ public sealed class ThrottleTests
     [Fact]
     public async Task Registration_and_reset_budgets_per_address_and_per_account_are_shared_by_the_nodes()
     {
-        var prefix = TestRedis.NewPrefix();
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
-        await using var redisA = await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration);
-        await using var redisB = await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration);
-        var (a, b) = (Throttle(redisA, prefix, clock), Throttle(redisB, prefix, clock));
+        await using var nodes = await TwoNodes.ConnectAsync();
+        var (prefix, redisA, a, b) = (nodes.Prefix, nodes.RedisA, nodes.A, nodes.B);
         var ct = TestContext.Current.CancellationToken;
 
         // Four registrations an hour from one address, whichever node takes them.
@@ -178,11 +171,8 @@ public sealed class ThrottleTests
     [Fact]
     public async Task Wrong_current_passwords_on_one_node_hold_the_password_change_back_on_another_but_not_the_login()
     {
-        var prefix = TestRedis.NewPrefix();
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
-        await using var redisA = await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration);
-        await using var redisB = await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration);
-        var (a, b) = (Throttle(redisA, prefix, clock), Throttle(redisB, prefix, clock));
+        await using var nodes = await TwoNodes.ConnectAsync();
+        var (clock, a, b) = (nodes.Clock, nodes.A, nodes.B);
         var ct = TestContext.Current.CancellationToken;
         const string user = "usr_0123";
 
@@ -217,5 +207,36 @@ public sealed class ThrottleTests
         await throttle.RecordFailureAsync(ThrottledAction.Login, "x@example.test", ct);
         await throttle.RecordSuccessAsync(ThrottledAction.Login, "x@example.test", ct);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>Two nodes' throttles on their own connections to one Redis, with one fake clock and a fresh key prefix.</summary>
+    private sealed class TwoNodes : IAsyncDisposable
+    {
+        private readonly ConnectionMultiplexer _redisB;
+
+        private TwoNodes(ConnectionMultiplexer redisA, ConnectionMultiplexer redisB)
+        {
+            (RedisA, _redisB) = (redisA, redisB);
+            (A, B) = (Throttle(redisA, Prefix, Clock), Throttle(redisB, Prefix, Clock));
+        }
+
+        public string Prefix { get; } = TestRedis.NewPrefix();
+
+        public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero));
+
+        public ConnectionMultiplexer RedisA { get; }
+
+        public RedisThrottle A { get; }
+
+        public RedisThrottle B { get; }
+
+        public static async Task<TwoNodes> ConnectAsync() =>
+            new(await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration), await ConnectionMultiplexer.ConnectAsync(TestRedis.Configuration));
+
+        public async ValueTask DisposeAsync()
+        {
+            await RedisA.DisposeAsync();
+            await _redisB.DisposeAsync();
+        }
     }
 }

@@ -17,12 +17,8 @@ public sealed class AdminAgainstAdminTests
     [InlineData("DELETE", "")]
     public async Task An_admin_whose_sign_in_is_not_recent_must_sign_in_again_to_act_against_another_admin(string method, string action)
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock);
-        var (other, otherEmail) = await NewAdminAsync(app);
-        var user = await app.NewUserAsync(sessions: 0);
-        using var admin = await app.AdminAsync();
-        clock.Advance(TimeSpan.FromMinutes(16));
+        await using var staleAdmin = await StaleAdmin.StartAsync();
+        var (app, admin, other, otherEmail, user) = (staleAdmin.App, staleAdmin.Client, staleAdmin.OtherId, staleAdmin.OtherEmail, staleAdmin.User);
 
         var refused = await admin.Submit(Decision(method, other, action));
 
@@ -44,12 +40,8 @@ public sealed class AdminAgainstAdminTests
     [Fact]
     public async Task A_bulk_action_refuses_each_admin_with_reauthentication_required_and_does_the_rest()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TesseraApp(clock);
-        var (other, _) = await NewAdminAsync(app);
-        var user = await app.NewUserAsync(sessions: 0);
-        using var admin = await app.AdminAsync();
-        clock.Advance(TimeSpan.FromMinutes(16));
+        await using var staleAdmin = await StaleAdmin.StartAsync();
+        var (admin, other, user) = (staleAdmin.Client, staleAdmin.OtherId, staleAdmin.User);
 
         var body = await (await admin.Post("/v1/admin/users/bulk", new { action = "ban", userIds = new[] { other, user.Id } })).AssertOkJsonAsync();
 
@@ -98,6 +90,40 @@ public sealed class AdminAgainstAdminTests
         }
 
         return (id, email);
+    }
+
+    /// <summary>An app with a second admin and a user, and the bootstrap admin signed in 16 minutes ago.</summary>
+    private sealed class StaleAdmin : IAsyncDisposable
+    {
+        private StaleAdmin(TesseraApp app, HttpClient client, (string Id, string Email) other, TestUser user) =>
+            (App, Client, OtherId, OtherEmail, User) = (app, client, other.Id, other.Email, user);
+
+        public TesseraApp App { get; }
+
+        public HttpClient Client { get; }
+
+        public string OtherId { get; }
+
+        public string OtherEmail { get; }
+
+        public TestUser User { get; }
+
+        public static async Task<StaleAdmin> StartAsync()
+        {
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var app = new TesseraApp(clock);
+            var other = await NewAdminAsync(app);
+            var user = await app.NewUserAsync(sessions: 0);
+            var client = await app.AdminAsync();
+            clock.Advance(TimeSpan.FromMinutes(16));
+            return new StaleAdmin(app, client, other, user);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await App.DisposeAsync();
+        }
     }
 
     private static HttpRequestMessage Decision(string method, string userId, string action) =>
