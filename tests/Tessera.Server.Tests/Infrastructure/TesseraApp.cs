@@ -48,6 +48,7 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
             ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
             ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
             ["Tessera:RateLimiting:RegistrationsPerIpPerHour"] = "100000",
+            ["Tessera:RateLimiting:RegistrationsPerEmailPerHour"] = "100000",
             ["Tessera:RateLimiting:PasswordChangesPerIpPerMinute"] = "100000",
             ["Tessera:RateLimiting:ResetRequestsPerIpPerHour"] = "100000",
             // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
