@@ -55,6 +55,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<AdminBootstrap>();
+        services.TryAddSingleton<FirstAdminSetup>();
         return services;
     }
 }

@@ -42,6 +42,29 @@ public sealed class AccountService(
 
     public async Task<User> RegisterAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
     {
+        var user = await NewUserAsync(email, password, displayName, UserRole.User, ipAddress, cancellationToken).ConfigureAwait(false);
+        return await CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first administrator of a fresh install (the first-run page): the same rules and the same <c>user.registered</c>
+    /// event as any registration, refused with <c>not_found</c> once any admin exists, which is asked in the same
+    /// transaction as the insert, so that two people on the page at once do not both become the first.
+    /// </summary>
+    public async Task<User> RegisterFirstAdminAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var user = await NewUserAsync(email, password, displayName, UserRole.Admin, ipAddress, cancellationToken).ConfigureAwait(false);
+        return await InsertUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, onlyAsFirstAdmin: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a user (registration or bootstrap) with its <c>user.registered</c> event.</summary>
+    public Task<User> CreateUserAsync(User user, Actor actor, string? ipAddress, CancellationToken cancellationToken) =>
+        InsertUserAsync(user, actor, ipAddress, onlyAsFirstAdmin: false, cancellationToken);
+
+    /// <summary>A user from what a person typed, once the address and the email are within their registration budgets.</summary>
+    private async Task<User> NewUserAsync(
+        string? email, string? password, string? displayName, UserRole role, string? ipAddress, CancellationToken cancellationToken)
+    {
         var normalizedEmail = ValidateEmail(email);
         ValidateNewPassword(password, normalizedEmail, "password");
         var name = ValidateDisplayName(displayName) ?? normalizedEmail[..normalizedEmail.IndexOf('@', StringComparison.Ordinal)];
@@ -49,23 +72,27 @@ public sealed class AccountService(
         // Before the slow hash and the write, counted per address and per email.
         await ThrottleAsync(ThrottledAction.Registration, ipAddress, normalizedEmail, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        var user = new User
+        return new User
         {
             Id = Ids.NewUserId(clock),
             Email = normalizedEmail,
             DisplayName = name,
             PasswordHash = hasher.Hash(password!),
+            Role = role,
             CreatedAt = now,
             UpdatedAt = now,
         };
-        return await CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Creates a user (registration or bootstrap) with its <c>user.registered</c> event.</summary>
-    public Task<User> CreateUserAsync(User user, Actor actor, string? ipAddress, CancellationToken cancellationToken) =>
+    private Task<User> InsertUserAsync(User user, Actor actor, string? ipAddress, bool onlyAsFirstAdmin, CancellationToken cancellationToken) =>
         changes.ApplyAsync(
             async change =>
             {
+                if (onlyAsFirstAdmin && await change.Transaction.Users.AnyAdminAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new TesseraException(ErrorCodes.NotFound, "An administrator already exists: sign in instead.");
+                }
+
                 if (!await change.Transaction.Users.InsertAsync(user, cancellationToken).ConfigureAwait(false))
                 {
                     throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");

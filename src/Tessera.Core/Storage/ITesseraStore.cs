@@ -51,7 +51,10 @@ public interface IUserStore
 
     Task<UserPage> SearchAsync(UserSearch search, CancellationToken cancellationToken);
 
-    /// <summary>Whether the store holds any admin, in any status (a deleted one too).</summary>
+    /// <summary>
+    /// Whether any user has ever been made an admin (deactivated, banned and deleted ones count). In a write transaction,
+    /// two transactions that both ask before creating the first admin are serialised, so only one of them sees false.
+    /// </summary>
     Task<bool> AnyAdminAsync(CancellationToken cancellationToken);
 }
 

@@ -102,15 +102,24 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
         return new UserPage(users, checked((int)total));
     }
 
-    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken) =>
-        await db.Connection.ExecuteScalarAsync<long>(
-            db.Command("SELECT count(*) FROM (SELECT 1 FROM users WHERE role = 'admin' LIMIT 1) AS admins", new { }, cancellationToken)) > 0;
-
     /// <summary>
     /// In a write transaction a user is read to be changed: lock the row until the transaction ends, so that two
     /// read-modify-writes of one user (on this node or another) run one after the other, the second reading what the
     /// first wrote (READ COMMITTED gives FOR UPDATE the latest committed row once the lock is granted).
     /// </summary>
+    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken)
+    {
+        if (db.ForWrite)
+        {
+            // No row to lock while there is no admin: a transaction-level advisory lock makes two nodes that both create
+            // "the first admin" take turns, and the second then sees the first one's.
+            await db.Connection.ExecuteAsync(db.Command("SELECT pg_advisory_xact_lock(hashtext('tessera.first_admin'))", null, cancellationToken));
+        }
+
+        return await db.Connection.ExecuteScalarAsync<bool>(
+            db.Command("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", null, cancellationToken));
+    }
+
     private string LockForWrite => db.ForWrite ? " FOR UPDATE" : "";
 
     private async Task<User?> QuerySingleAsync(string sql, object parameters, CancellationToken cancellationToken)

@@ -64,6 +64,10 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
         }
     }
 
+    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken) =>
+        // SQLite has one writer at a time: a write transaction that asks holds the database until it commits.
+        await db.Connection.ExecuteScalarAsync<long>(db.Command("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", null, cancellationToken)) == 1;
+
     public async Task<UserPage> SearchAsync(UserSearch search, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(search);
@@ -100,10 +104,6 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
             $"SELECT {Columns} FROM users WHERE {condition} ORDER BY created_at, id LIMIT @take OFFSET @skip", parameters, cancellationToken);
         return new UserPage(users, checked((int)total));
     }
-
-    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken) =>
-        await db.Connection.ExecuteScalarAsync<long>(
-            db.Command("SELECT count(*) FROM (SELECT 1 FROM users WHERE role = 'admin' LIMIT 1) AS admins", new { }, cancellationToken)) > 0;
 
     private async Task<User?> QuerySingleAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

@@ -112,6 +112,8 @@
   };
 
   // ---- Dialogs ----------------------------------------------------------------------------------------------------
+  // An opener is a plain form that, without script, asks for the page's confirmation step (?confirm=id); here it opens the
+  // same confirmation as a modal dialog instead.
   document.addEventListener('click', (event) => {
     const opener = event.target.closest('[data-dialog]');
     if (opener) {
