@@ -23,6 +23,20 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
 
+    /// <summary>
+    /// The suite signs in and registers far more often than people do (the throttling tests set their own limits), and
+    /// fewer PBKDF2 rounds keep it fast (the hashing code is the same). For every server the suite starts.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> SuiteLimits = new Dictionary<string, string?>
+    {
+        ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
+        ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
+        ["Tessera:RateLimiting:RegistrationsPerIpPerHour"] = "100000",
+        ["Tessera:RateLimiting:PasswordChangesPerIpPerMinute"] = "100000",
+        ["Tessera:RateLimiting:ResetRequestsPerIpPerHour"] = "100000",
+        ["Tessera:Passwords:HashIterations"] = "1000",
+    };
+
     public TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, bool bootstrapAdmin = true)
     {
         _clock = clock;
@@ -32,20 +46,12 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
             ["Tessera:DataDirectory"] = DataDirectory,
             ["Tessera:Bootstrap:AdminEmail"] = bootstrapAdmin ? AdminEmail : null,
             ["Tessera:Bootstrap:AdminPassword"] = bootstrapAdmin ? AdminPassword : null,
-            // The suite signs in far more often than people do; the throttling test sets its own limits.
-            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
-            ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
-            ["Tessera:RateLimiting:RegistrationsPerIpPerHour"] = "100000",
-            ["Tessera:RateLimiting:PasswordChangesPerIpPerMinute"] = "100000",
-            ["Tessera:RateLimiting:ResetRequestsPerIpPerHour"] = "100000",
-            // Fewer PBKDF2 rounds keep the suite fast; the hashing code is the same.
-            ["Tessera:Passwords:HashIterations"] = "1000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             // Each test server makes a fresh key ring in its own data directory and says so; once per server is noise here.
             ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
         };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in SuiteLimits.Concat(settings ?? new Dictionary<string, string?>()))
         {
             _settings[key] = value;
         }
