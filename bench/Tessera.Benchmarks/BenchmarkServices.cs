@@ -66,6 +66,7 @@ public sealed class BenchmarkServices : IDisposable
             o.DataDirectory = directory;
             o.Passwords.HashIterations = 1000;
             o.RateLimiting.LoginPerIpPerMinute = 1_000_000;
+            o.RateLimiting.RegistrationsPerIpPerHour = 1_000_000;
         });
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 

@@ -189,6 +189,7 @@ start_node() {
     export Tessera__Bootstrap__AdminEmail="$admin_email"
     export Tessera__Bootstrap__AdminPassword="$admin_password"
     export Tessera__RateLimiting__LoginPerIpPerMinute=100000
+    export Tessera__RateLimiting__RegistrationsPerIpPerHour=100000
     export Logging__LogLevel__Default=Warning
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
     local assignment

@@ -85,6 +85,7 @@ log "starting the server on $base"
     --Tessera:Bootstrap:AdminEmail="$admin_email" \
     --Tessera:Bootstrap:AdminPassword="$admin_password" \
     --Tessera:RateLimiting:LoginPerIpPerMinute=100000 \
+    --Tessera:RateLimiting:RegistrationsPerIpPerHour=100000 \
     --Logging:LogLevel:Default=Warning
 ) > "$work/server.log" 2>&1 &
 server_pid=$!

@@ -43,10 +43,12 @@ public static class TesseraCoreServiceCollectionExtensions
         services.AddHostedService<SessionRetention>();
 
         services.TryAddSingleton<IPasswordHasher, IdentityPasswordHasher>();
-        services.TryAddSingleton<ILoginThrottle, InMemoryLoginThrottle>();
+        services.TryAddSingleton<IThrottle, InMemoryThrottle>();
         services.TryAddSingleton<IUserAgentParser>(_ => UapCoreUserAgentParser.Default);
         services.TryAddSingleton<DeviceResolver>();
         services.TryAddSingleton<IPasswordResetSender, OutboxPasswordResetSender>();
+        services.TryAddSingleton<PendingPasswordResets>();
+        services.AddHostedService<PasswordResetDispatcher>();
 
         services.TryAddSingleton<AccessChanges>();
         services.TryAddSingleton<AccountService>();

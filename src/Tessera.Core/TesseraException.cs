@@ -16,6 +16,7 @@ public static class ErrorCodes
     public const string CannotTargetSelf = "cannot_target_self";
     public const string UserDeleted = "user_deleted";
     public const string RateLimited = "rate_limited";
+    public const string ReauthenticationRequired = "reauthentication_required";
 }
 
 /// <summary>

@@ -26,7 +26,12 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>String: a <see cref="SharedSessionEntry"/>; tagged by its own token hash (single-key commands only).</summary>
     public RedisKey SharedSession(Tessera.Core.Sessions.TokenHash tokenHash) => $"{Prefix}:{{s:{tokenHash}}}";
 
-    public RedisKey IpLogins(string clientIp) => $"{Prefix}:{{ip:{clientIp}}}:logins";
+    /// <summary>String: attempts at a throttled action (<c>logins</c>, <c>registrations</c>, …) from one IP in the current window.</summary>
+    public RedisKey IpAttempts(string action, string clientIp) => $"{Prefix}:{{ip:{clientIp}}}:{action}";
 
-    public RedisKey AccountFailures(string accountKey) => $"{Prefix}:{{acct:{accountKey}}}:failures";
+    /// <summary>String: attempts at a throttled action for one account in the current window.</summary>
+    public RedisKey AccountAttempts(string action, string accountKey) => $"{Prefix}:{{acct:{accountKey}}}:{action}";
+
+    /// <summary>Hash: <c>count</c> and <c>last</c> (unix ms) of an account's failed attempts at a throttled action.</summary>
+    public RedisKey AccountFailures(string action, string accountKey) => $"{Prefix}:{{acct:{accountKey}}}:{action}:failures";
 }

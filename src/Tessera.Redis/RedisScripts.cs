@@ -76,10 +76,10 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Counts a login attempt in the IP's fixed window; the first attempt sets the window's expiry in the same step.
-    /// KEYS: the IP's counter. ARGV: window (ms). Returns { count, milliseconds left in the window }.
+    /// Counts an attempt in a fixed window (of an IP or an account); the first attempt sets the window's expiry in the
+    /// same step. KEYS: the counter. ARGV: window (ms). Returns { count, milliseconds left in the window }.
     /// </summary>
-    public const string CountIpAttempt = """
+    public const string CountAttempt = """
         local count = redis.call('INCR', KEYS[1])
         if count == 1 then
           redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -93,7 +93,7 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Counts a failed login for an account; failures older than the longest backoff no longer count.
+    /// Counts a failed attempt (a wrong password) for an account; failures older than the longest backoff no longer count.
     /// KEYS: the account's hash. ARGV: now (unix ms), maximum backoff (ms), expiry (ms).
     /// </summary>
     public const string RecordFailure = """

@@ -15,10 +15,10 @@ public static class TesseraRedisServiceCollectionExtensions
     /// <summary>
     /// Makes this node a member of a Redis-backed cluster: the invalidation bus that waits for every live node
     /// (<see cref="RedisInvalidationBus"/>), membership and the self-fencing watchdog (<see cref="RedisClusterMonitor"/>,
-    /// a hosted service), shared login throttling (<see cref="RedisLoginThrottle"/>), the shared session cache in front
+    /// a hosted service), shared throttling of logins, password changes, registrations and reset requests (<see cref="RedisThrottle"/>), the shared session cache in front
     /// of the store (<see cref="RedisSessionSource"/>), and <see cref="RedisClusterState"/> for readiness and metrics.
     /// <para>The bus and the throttle <em>replace</em> whatever is registered for <see cref="IInvalidationBus"/> and
-    /// <see cref="ILoginThrottle"/>, so this may be called before or after <c>AddTesseraCore</c> (whose registrations
+    /// <see cref="IThrottle"/>, so this may be called before or after <c>AddTesseraCore</c> (whose registrations
     /// only fill gaps). The Redis connection is made with <c>AbortOnConnectFail=false</c>: a node starts while Redis
     /// is down, and stays fenced (every session check reads the store) until it hears the bus.</para>
     /// </summary>
@@ -60,7 +60,7 @@ public static class TesseraRedisServiceCollectionExtensions
             sp.GetRequiredService<RedisInvalidationBus>(),
             sp.GetRequiredService<ILogger<RedisClusterMonitor>>())));
 
-        services.Replace(ServiceDescriptor.Singleton<ILoginThrottle, RedisLoginThrottle>());
+        services.Replace(ServiceDescriptor.Singleton<IThrottle, RedisThrottle>());
 
         // The shared session cache: in front of the store (registered by AddTesseraCore), and its gate told of every
         // change before anything else is.

@@ -113,16 +113,27 @@ public class LoopbackTesseraServer : WebApplicationFactory<Program>
 /// <summary>The settings every test server starts with, in a data directory of its own; a test adds its own on top.</summary>
 public static class TesseraTestSettings
 {
-    public static Dictionary<string, string?> For(string dataDirectory) => new()
+    /// <summary>
+    /// The suites sign in, register and reset far more often than people do (the throttling tests set their own limits),
+    /// and fewer PBKDF2 rounds keep them fast (the hashing code is the same). For every server a suite starts, in process
+    /// or published.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> SuiteLimits = new Dictionary<string, string>
+    {
+        ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
+        ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
+        ["Tessera:RateLimiting:RegistrationsPerIpPerHour"] = "100000",
+        ["Tessera:RateLimiting:RegistrationsPerEmailPerHour"] = "100000",
+        ["Tessera:RateLimiting:PasswordChangesPerIpPerMinute"] = "100000",
+        ["Tessera:RateLimiting:ResetRequestsPerIpPerHour"] = "100000",
+        ["Tessera:Passwords:HashIterations"] = "1000",
+    };
+
+    public static Dictionary<string, string?> For(string dataDirectory) => new(SuiteLimits.Select(setting => KeyValuePair.Create(setting.Key, (string?)setting.Value)))
     {
         ["Tessera:DataDirectory"] = dataDirectory,
         ["Tessera:Bootstrap:AdminEmail"] = LoopbackTesseraServer.AdminEmail,
         ["Tessera:Bootstrap:AdminPassword"] = LoopbackTesseraServer.AdminPassword,
-        // The suites sign in far more often than people do; the throttling tests set their own limits.
-        ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
-        ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
-        // Fewer PBKDF2 rounds keep the suites fast; the hashing code is the same.
-        ["Tessera:Passwords:HashIterations"] = "1000",
         // Start-up and shutdown chatter of dozens of servers hides the output of the test that failed.
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",

@@ -80,6 +80,32 @@ public sealed class SharedSessionCacheTests(TesseraCluster cluster) : IClassFixt
         Assert.True(exercised, "B never looked in the shared cache after an UPDATE in SQL (fenced every time?): the test proved nothing");
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task A_node_holding_the_session_from_the_shared_cache_checks_a_password_change_against_the_stored_password()
+    {
+        // Each attempt a new user, so that the change request is B's first sight of them: had B read the user from
+        // PostgreSQL before, its memory would hold the password hash and prove nothing.
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var user = await cluster.CreateUserAsync(cluster.A, "shared-password");
+            var session = await cluster.LoginAsync(cluster.A, user);
+            await FillAsync(cluster.C, session);
+            var hits = await cluster.B.MetricAsync(Hits) ?? 0;
+
+            var change = await cluster.B.PostAsync("/v1/auth/password/change", new { currentPassword = user.Password, newPassword = "Changed-cluster-password-2" }, session.Token);
+
+            if (await cluster.B.MetricAsync(Hits) > hits)
+            {
+                // The shared cache holds no password hash; B must not take that for a wrong password.
+                Assert.True(change.Status == 204, $"B, holding the session from the shared cache, answered {change} to the right current password");
+                await TesseraCluster.LoginAsync(cluster.C, user.Email, "Changed-cluster-password-2");
+                return;
+            }
+        }
+
+        Assert.Fail("B never took a session from the shared cache (fenced every time?): the test proved nothing");
+    }
+
     /// <summary>
     /// Runs a scenario (which asserts the promise every time) until B did look in the shared cache during it, at most five
     /// times: on a loaded machine a node may be fenced for a moment, and a fenced node rightly reads the store instead.

@@ -12,12 +12,14 @@ using Tessera.Core.Security;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
+using Xunit;
 
 namespace Tessera.Core.Tests;
 
 /// <summary>
 /// The real core services over a real SQLite file in a temporary directory, on a fake clock: what a single
-/// Tessera node runs, minus HTTP. Hosted services (the activity flusher) are not started: tests flush by hand.
+/// Tessera node runs, minus HTTP. Hosted services (the activity flusher) are not started: tests flush by hand. The one
+/// exception is the dispatcher of password reset requests, which sends after the request has been answered.
 /// </summary>
 public sealed class CoreHarness : IAsyncDisposable
 {
@@ -56,6 +58,20 @@ public sealed class CoreHarness : IAsyncDisposable
 
     public SessionCache Cache => Get<SessionCache>();
 
+    private PasswordResetDispatcher ResetDispatcher => _services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<PasswordResetDispatcher>().Single();
+
+    /// <summary>Asks for a reset the way the API does, then waits until the dispatcher has handled every request.</summary>
+    public async Task RequestPasswordResetAsync(string email, string? ipAddress = null, CancellationToken cancellationToken = default)
+    {
+        await Accounts.RequestPasswordResetAsync(email, ipAddress, cancellationToken);
+        var queue = Get<PendingPasswordResets>();
+        for (var waited = 0; queue.Pending > 0; waited++)
+        {
+            Assert.True(waited < 1000, "The reset request was not handled within 10 s.");
+            await Task.Delay(10, cancellationToken);
+        }
+    }
+
     public ActivityTracker Activity => Get<ActivityTracker>();
 
     public ITesseraStore Store => Get<ITesseraStore>();
@@ -85,6 +101,9 @@ public sealed class CoreHarness : IAsyncDisposable
             o.DataDirectory = directory;
             o.Passwords.HashIterations = 1000;
             o.RateLimiting.LoginPerIpPerMinute = 100_000;
+            o.RateLimiting.RegistrationsPerIpPerHour = 100_000;
+            o.RateLimiting.PasswordChangesPerIpPerMinute = 100_000;
+            o.RateLimiting.ResetRequestsPerIpPerHour = 100_000;
             configure?.Invoke(o);
         });
         configureServices?.Invoke(services);
@@ -94,6 +113,7 @@ public sealed class CoreHarness : IAsyncDisposable
         try
         {
             await harness.Store.MigrateAsync(cancellationToken);
+            await harness.ResetDispatcher.StartAsync(cancellationToken);
             return harness;
         }
         catch
@@ -155,6 +175,7 @@ public sealed class CoreHarness : IAsyncDisposable
         }
 
         _disposed = true;
+        await ResetDispatcher.StopAsync(CancellationToken.None);
         await _services.DisposeAsync();
         SqliteConnection.ClearAllPools();
         try

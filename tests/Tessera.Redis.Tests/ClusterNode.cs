@@ -61,7 +61,7 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public IConnectionMultiplexer Redis => _services.GetRequiredService<IConnectionMultiplexer>();
 
-    public ILoginThrottle Throttle => _services.GetRequiredService<ILoginThrottle>();
+    public IThrottle Throttle => _services.GetRequiredService<IThrottle>();
 
     public string NodeId => State.NodeId;
 

@@ -30,9 +30,9 @@ public sealed class RegistrationTests
 
         await using var provider = services.BuildServiceProvider();
         Assert.IsType<RedisInvalidationBus>(provider.GetRequiredService<IInvalidationBus>());
-        Assert.IsType<RedisLoginThrottle>(provider.GetRequiredService<ILoginThrottle>());
+        Assert.IsType<RedisThrottle>(provider.GetRequiredService<IThrottle>());
         Assert.Single(services, d => d.ServiceType == typeof(IInvalidationBus));
-        Assert.Single(services, d => d.ServiceType == typeof(ILoginThrottle));
+        Assert.Single(services, d => d.ServiceType == typeof(IThrottle));
         // The monitor is made by a factory (its constructor is internal); the core's flusher is by type.
         Assert.Single(services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory is not null);
         Assert.Same(provider.GetRequiredService<IInvalidationBus>(), provider.GetRequiredService<RedisInvalidationBus>());

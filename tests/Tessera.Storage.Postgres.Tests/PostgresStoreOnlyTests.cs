@@ -34,11 +34,31 @@ public sealed class PostgresStoreOnlyTests(PostgresServer server) : IAsyncDispos
         });
         var secondRun = await store.MigrateAsync(include: null, Ct);
 
-        Assert.Equal(["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql"], PostgresMigrations.All.Select(ShortName));
+        Assert.Equal(["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql", "V005__DeletedUserTombstones.sql"], PostgresMigrations.All.Select(ShortName));
         Assert.Equal(PostgresMigrations.All, firstRun);
         Assert.Empty(secondRun);
         Assert.Equal(user, await FindUserAsync(store, user.Id));
         Assert.Equal((long)PostgresMigrations.All.Count, await database.ScalarAsync($"SELECT count(*) FROM {PostgresMigrations.JournalTable}"));
+    }
+
+    [Fact]
+    public async Task Upgrading_gives_users_deleted_under_the_old_scheme_a_tombstone_no_registration_can_take()
+    {
+        const string Upgrade = "Tessera.Storage.Postgres.Migrations.V005__DeletedUserTombstones.sql";
+        var database = await NewDatabaseAsync();
+        var older = Track(new PostgresTesseraStore(database.ConnectionString));
+        await older.MigrateAsync(include: name => string.CompareOrdinal(name, Upgrade) < 0, Ct);
+        var deleted = NewUser();
+        deleted = deleted with { Email = $"deleted+{deleted.Id}@deleted.invalid", Status = UserStatus.Deleted, PasswordHash = null };
+        var live = NewUser();
+        await InsertAsync(older, deleted);
+        await InsertAsync(older, live);
+
+        var applied = await Track(new PostgresTesseraStore(database.ConnectionString)).MigrateAsync(include: null, Ct);
+
+        Assert.Equal([Upgrade], applied);
+        Assert.Equal(User.DeletedEmail(deleted.Id), (await FindUserAsync(older, deleted.Id))!.Email);
+        Assert.Equal(live, await FindUserAsync(older, live.Id));
     }
 
     [Fact]

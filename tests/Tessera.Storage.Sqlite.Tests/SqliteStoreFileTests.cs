@@ -92,6 +92,26 @@ public sealed class SqliteStoreFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Upgrading_gives_users_deleted_under_the_old_scheme_a_tombstone_no_registration_can_take()
+    {
+        const string Upgrade = "Tessera.Storage.Sqlite.Migrations.V004__DeletedUserTombstones.sql";
+        var connectionString = _directory.NewConnectionString();
+        var older = Track(new SqliteTesseraStore(connectionString));
+        await older.MigrateAsync(include: name => string.CompareOrdinal(name, Upgrade) < 0, Ct);
+        var deleted = NewUser();
+        deleted = deleted with { Email = $"deleted+{deleted.Id}@deleted.invalid", Status = UserStatus.Deleted, PasswordHash = null };
+        var live = NewUser();
+        await InsertUserWithEventAsync(older, deleted);
+        await InsertUserWithEventAsync(older, live);
+
+        var applied = await Track(new SqliteTesseraStore(connectionString)).MigrateAsync(include: null, Ct);
+
+        Assert.Contains(Upgrade, applied);
+        Assert.Equal(User.DeletedEmail(deleted.Id), (await FindUserAsync(older, deleted.Id))!.Email);
+        Assert.Equal(live, await FindUserAsync(older, live.Id));
+    }
+
+    [Fact]
     public async Task The_audit_log_refuses_updates_and_deletes_whoever_asks()
     {
         var (store, connectionString) = await NewStoreAsync();

@@ -24,9 +24,10 @@ public sealed class AccountService(
     ITesseraStore store,
     AccessChanges changes,
     IPasswordHasher hasher,
-    ILoginThrottle throttle,
+    IThrottle throttle,
     DeviceResolver devices,
     IPasswordResetSender resetSender,
+    PendingPasswordResets pendingResets,
     TesseraMetrics metrics,
     TimeProvider clock,
     IOptions<TesseraOptions> options)
@@ -39,10 +40,10 @@ public sealed class AccountService(
     // Verifying against this when the email is unknown makes both failures take the same time.
     private readonly Lazy<string> _decoyHash = new(() => hasher.Hash(Guid.NewGuid().ToString()));
 
-    public Task<User> RegisterAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    public async Task<User> RegisterAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
     {
-        var user = NewUser(email, password, displayName, UserRole.User);
-        return CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken);
+        var user = await NewUserAsync(email, password, displayName, UserRole.User, ipAddress, cancellationToken).ConfigureAwait(false);
+        return await CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -50,21 +51,26 @@ public sealed class AccountService(
     /// event as any registration, refused with <c>not_found</c> once any admin exists, which is asked in the same
     /// transaction as the insert, so that two people on the page at once do not both become the first.
     /// </summary>
-    public Task<User> RegisterFirstAdminAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    public async Task<User> RegisterFirstAdminAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
     {
-        var user = NewUser(email, password, displayName, UserRole.Admin);
-        return InsertUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, onlyAsFirstAdmin: true, cancellationToken);
+        var user = await NewUserAsync(email, password, displayName, UserRole.Admin, ipAddress, cancellationToken).ConfigureAwait(false);
+        return await InsertUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, onlyAsFirstAdmin: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Creates a user (registration or bootstrap) with its <c>user.registered</c> event.</summary>
     public Task<User> CreateUserAsync(User user, Actor actor, string? ipAddress, CancellationToken cancellationToken) =>
         InsertUserAsync(user, actor, ipAddress, onlyAsFirstAdmin: false, cancellationToken);
 
-    private User NewUser(string? email, string? password, string? displayName, UserRole role)
+    /// <summary>A user from what a person typed, once the address and the email are within their registration budgets.</summary>
+    private async Task<User> NewUserAsync(
+        string? email, string? password, string? displayName, UserRole role, string? ipAddress, CancellationToken cancellationToken)
     {
         var normalizedEmail = ValidateEmail(email);
         ValidateNewPassword(password, normalizedEmail, "password");
         var name = ValidateDisplayName(displayName) ?? normalizedEmail[..normalizedEmail.IndexOf('@', StringComparison.Ordinal)];
+
+        // Before the slow hash and the write, counted per address and per email.
+        await ThrottleAsync(ThrottledAction.Registration, ipAddress, normalizedEmail, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         return new User
         {
@@ -106,14 +112,7 @@ public sealed class AccountService(
 
         var email = User.NormalizeEmail(request.Email);
         var device = devices.Resolve(request.Device, request.UserAgent);
-        var decision = await throttle.TryAttemptAsync(request.IpAddress ?? "unknown", email, cancellationToken).ConfigureAwait(false);
-        if (!decision.Allowed)
-        {
-            metrics.LoginThrottled();
-            var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
-            throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
-                new Dictionary<string, object?> { ["retryAfter"] = seconds });
-        }
+        await ThrottleAsync(ThrottledAction.Login, request.IpAddress, email, cancellationToken).ConfigureAwait(false);
 
         User? user;
         await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
@@ -130,7 +129,7 @@ public sealed class AccountService(
             throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
         }
 
-        await throttle.RecordSuccessAsync(email, cancellationToken).ConfigureAwait(false);
+        await throttle.RecordSuccessAsync(ThrottledAction.Login, email, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         ThrowIfCannotSignIn(user, now);
 
@@ -192,12 +191,23 @@ public sealed class AccountService(
         }
 
         var userId = current.Session.UserId;
-        var user = current.User.User;
-        ValidateNewPassword(newPassword, user.Email, "newPassword");
-        if (hasher.Verify(user.PasswordHash ?? _decoyHash.Value, currentPassword) == PasswordCheck.Failed)
+        ValidateNewPassword(newPassword, current.User.User.Email, "newPassword");
+        await ThrottleAsync(ThrottledAction.PasswordChange, ipAddress, userId, cancellationToken).ConfigureAwait(false);
+
+        // The stored hash, not the cached user's: an entry from the shared cache in Redis carries no hash at all.
+        User user;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            user = await read.Users.FindByIdAsync(userId, cancellationToken).ConfigureAwait(false) ?? throw TesseraException.NotFound("The user");
+        }
+
+        if (hasher.Verify(user.PasswordHash ?? _decoyHash.Value, currentPassword) == PasswordCheck.Failed || user.PasswordHash is null)
+        {
+            await throttle.RecordFailureAsync(ThrottledAction.PasswordChange, userId, cancellationToken).ConfigureAwait(false);
             throw new TesseraException(ErrorCodes.WrongPassword, "The current password is wrong.");
         }
+
+        await throttle.RecordSuccessAsync(ThrottledAction.PasswordChange, userId, cancellationToken).ConfigureAwait(false);
 
         var newHash = hasher.Hash(newPassword!);
         var actor = new Actor(ActorKind.User, userId);
@@ -222,7 +232,10 @@ public sealed class AccountService(
             cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Sends a reset token when the email belongs to a live account; says nothing either way.</summary>
+    /// <summary>
+    /// Accepts a reset request and says nothing about the email: the same checks and the same work whether or not it
+    /// belongs to an account. The lookup and the message happen after the answer (<see cref="PendingPasswordResets"/>).
+    /// </summary>
     public async Task RequestPasswordResetAsync(string? email, string? ipAddress, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(email) || email.Length > MaxEmailLength)
@@ -230,10 +243,22 @@ public sealed class AccountService(
             throw TesseraException.Validation("email", "An email address is required.");
         }
 
+        var normalizedEmail = User.NormalizeEmail(email);
+        await ThrottleAsync(ThrottledAction.PasswordResetRequest, ipAddress, normalizedEmail, cancellationToken).ConfigureAwait(false);
+        pendingResets.Enqueue(new AcceptedResetRequest(normalizedEmail, ipAddress));
+    }
+
+    /// <summary>
+    /// Sends a reset token when the email belongs to a live account. The new token ends every older one of the user in
+    /// the same transaction: only the newest message works.
+    /// </summary>
+    public async Task SendPasswordResetAsync(AcceptedResetRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         User? user;
         await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            user = await read.Users.FindByEmailAsync(User.NormalizeEmail(email), cancellationToken).ConfigureAwait(false);
+            user = await read.Users.FindByEmailAsync(request.NormalizedEmail, cancellationToken).ConfigureAwait(false);
         }
 
         if (user is null || user.Status == UserStatus.Deleted)
@@ -280,7 +305,6 @@ public sealed class AccountService(
 
                 var actor = new Actor(ActorKind.User, user.Id);
                 await SetPasswordAsync(change, user, newHash, cancellationToken).ConfigureAwait(false);
-                await change.Transaction.PasswordResetTokens.InvalidateAllAsync(user.Id, change.Now, cancellationToken).ConfigureAwait(false);
                 var revoked = await change.RevokeSessionsAsync(user.Id, RevocationScope.All, RevocationReason.PasswordReset, actor, ipAddress, cancellationToken)
                     .ConfigureAwait(false);
                 await change.AuditAsync(AuditActions.PasswordReset, actor, user.Id, ipAddress, sessionIds: revoked, cancellationToken: cancellationToken)
@@ -290,18 +314,39 @@ public sealed class AccountService(
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sets the new hash and, in the same transaction, ends every reset token sent before it.</summary>
     private static async Task SetPasswordAsync(AccessChange change, User user, string newHash, CancellationToken cancellationToken)
     {
         await change.Transaction.Users.UpdateAsync(
             user with { PasswordHash = newHash, SecurityVersion = user.SecurityVersion + 1, UpdatedAt = change.Now },
             cancellationToken).ConfigureAwait(false);
+        await change.Transaction.PasswordResetTokens.InvalidateAllAsync(user.Id, change.Now, cancellationToken).ConfigureAwait(false);
         change.UserChanged(user.Id);
+    }
+
+    /// <summary>Counts an attempt at <paramref name="action"/>; over budget, 429 <c>rate_limited</c> with the wait.</summary>
+    private async Task ThrottleAsync(ThrottledAction action, string? ipAddress, string accountKey, CancellationToken cancellationToken)
+    {
+        var decision = await throttle.TryAttemptAsync(action, ipAddress ?? "unknown", accountKey, cancellationToken).ConfigureAwait(false);
+        if (decision.Allowed)
+        {
+            return;
+        }
+
+        if (action == ThrottledAction.Login)
+        {
+            metrics.LoginThrottled();
+        }
+
+        var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
+        throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
+            new Dictionary<string, object?> { ["retryAfter"] = seconds });
     }
 
     private async Task FailLoginAsync(User? user, string email, string? ipAddress, CancellationToken cancellationToken)
     {
         metrics.LoginFailed();
-        await throttle.RecordFailureAsync(email, cancellationToken).ConfigureAwait(false);
+        await throttle.RecordFailureAsync(ThrottledAction.Login, email, cancellationToken).ConfigureAwait(false);
 
         // Written for unknown emails too (with no target): the trail shows password spraying, and both failures
         // do the same work, so the answer's timing does not tell whether the email exists.

@@ -8,7 +8,11 @@ using Tessera.Core.Users;
 
 namespace Tessera.Core.Accounts;
 
-/// <summary>Creates the configured first admin when no user has that email yet, so a fresh install can be administered.</summary>
+/// <summary>
+/// Creates the configured first admin while the store has no admin at all, so a fresh install can be administered. Once
+/// any admin exists, even a deleted one, it does nothing: deleting the bootstrap admin must not bring it back, with the
+/// password still in the configuration, at the next start.
+/// </summary>
 public sealed partial class AdminBootstrap(
     ITesseraStore store,
     AccountService accounts,
@@ -28,7 +32,8 @@ public sealed partial class AdminBootstrap(
         var email = User.NormalizeEmail(bootstrap.AdminEmail);
         await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (await read.Users.FindByEmailAsync(email, cancellationToken).ConfigureAwait(false) is not null)
+            if (await read.Users.FindByEmailAsync(email, cancellationToken).ConfigureAwait(false) is not null
+                || await read.Users.AnyAdminAsync(cancellationToken).ConfigureAwait(false))
             {
                 return;
             }

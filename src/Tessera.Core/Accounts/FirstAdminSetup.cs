@@ -12,7 +12,7 @@ namespace Tessera.Core.Accounts;
 /// exists, the first-run page creates one. A person at the machine itself (a loopback address) needs nothing more; anyone
 /// else needs the one-time code this node writes to its log at start. Once any admin exists it is gone for good.
 /// </summary>
-public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService accounts, ILoginThrottle throttle, ILogger<FirstAdminSetup> logger)
+public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService accounts, IThrottle throttle, ILogger<FirstAdminSetup> logger)
 {
     public const string Path = "/setup";
 
@@ -73,7 +73,7 @@ public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService 
             return true;
         }
 
-        var decision = await throttle.TryAttemptAsync(clientIp, ThrottleKey, cancellationToken).ConfigureAwait(false);
+        var decision = await throttle.TryAttemptAsync(ThrottledAction.Login, clientIp, ThrottleKey, cancellationToken).ConfigureAwait(false);
         if (!decision.Allowed)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
@@ -86,7 +86,7 @@ public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService 
             return true;
         }
 
-        await throttle.RecordFailureAsync(ThrottleKey, cancellationToken).ConfigureAwait(false);
+        await throttle.RecordFailureAsync(ThrottledAction.Login, ThrottleKey, cancellationToken).ConfigureAwait(false);
         return false;
     }
 

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using Tessera.Core.Audit;
+using Tessera.Core.Options;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
@@ -6,8 +8,11 @@ using Tessera.Core.Users;
 namespace Tessera.Core.Administration;
 
 /// <summary>The admin's decisions about users. Each one ends the sessions it must and holds on the very next request.</summary>
-public sealed class UserAdministration(ITesseraStore store, AccessChanges changes, SessionService sessions, TimeProvider clock)
+public sealed class UserAdministration(
+    ITesseraStore store, AccessChanges changes, SessionService sessions, TimeProvider clock, IOptions<TesseraOptions> options)
 {
+    private readonly TimeSpan _recentSignIn = options.Value.Admin.RecentSignIn;
+
     public const int MaxReasonLength = 500;
     public const int MaxBulkUsers = 1000;
 
@@ -75,7 +80,7 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
             null, user => user with
             {
                 Status = UserStatus.Deleted,
-                Email = $"deleted+{user.Id}@deleted.invalid",
+                Email = User.DeletedEmail(user.Id),
                 DisplayName = "Deleted user",
                 PasswordHash = null,
                 Banned = false,
@@ -151,6 +156,13 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
                     return decision.Deletes ? new UserChangeResult(user, 0) : throw new TesseraException(ErrorCodes.UserDeleted, "This user has been deleted.");
                 }
 
+                // One admin session (stolen, or left open) must not be enough to lock out every other admin.
+                if (decision.ForbiddenOnSelf && user.Role == UserRole.Admin && !SignedInRecently(admin, change.Now))
+                {
+                    throw new TesseraException(ErrorCodes.ReauthenticationRequired,
+                        $"Sign in again to deactivate, ban or delete another admin: this needs a sign-in within the last {_recentSignIn.TotalMinutes:0} minutes.");
+                }
+
                 var changed = apply(user) with { SecurityVersion = user.SecurityVersion + 1, UpdatedAt = change.Now };
                 await users.UpdateAsync(changed, cancellationToken).ConfigureAwait(false);
                 change.UserChanged(userId);
@@ -162,6 +174,9 @@ public sealed class UserAdministration(ITesseraStore store, AccessChanges change
             },
             cancellationToken);
     }
+
+    private bool SignedInRecently(Actor admin, DateTimeOffset now) =>
+        admin.Kind == ActorKind.System || (admin.SignedInAt is { } at && now - at <= _recentSignIn);
 
     private async Task<User> FindAsync(string userId, CancellationToken cancellationToken)
     {

@@ -15,6 +15,12 @@ public sealed record Actor(ActorKind Kind, string? Id)
 
     /// <summary>The value stored in a session's revoked-by column.</summary>
     public string RevokedBy => Id ?? "system";
+
+    /// <summary>
+    /// When the session this actor acts through was signed in; not stored in the audit log. Decisions against another
+    /// admin need a recent sign-in (<see cref="Options.AdminOptions.RecentSignIn"/>).
+    /// </summary>
+    public DateTimeOffset? SignedInAt { get; init; }
 }
 
 /// <summary>The audit actions; the strings are part of the HTTP contract.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tessera.Core.Throttling;
 
 namespace Tessera.Core.Options;
 
@@ -21,6 +22,8 @@ public sealed class TesseraOptions
     public RateLimitingOptions RateLimiting { get; set; } = new();
 
     public BootstrapOptions Bootstrap { get; set; } = new();
+
+    public AdminOptions Admin { get; set; } = new();
 
     public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
 }
@@ -60,6 +63,12 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan RetainEndedFor { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>Event streams (<c>/v1/events</c>) one session may hold open on a node at once.</summary>
+    public int MaxEventStreamsPerSession { get; set; } = 10;
+
+    /// <summary>Event streams one user may hold open on a node at once, over all their sessions.</summary>
+    public int MaxEventStreamsPerUser { get; set; } = 50;
+
     /// <summary>Last-active moves in steps of at most a minute, finer when the idle timeout is short.</summary>
     public TimeSpan ActivityGranularity =>
         IdleTimeout / 20 < TimeSpan.FromMinutes(1) ? IdleTimeout / 20 : TimeSpan.FromMinutes(1);
@@ -85,13 +94,52 @@ public sealed class RateLimitingOptions
     /// <summary>Failed logins for one account before each further attempt must wait (1 s, 2 s, 4 s, …).</summary>
     public int FailedLoginsBeforeBackoff { get; set; } = 5;
 
-    /// <summary>The longest wait the per-account backoff imposes.</summary>
+    /// <summary>The longest wait the per-account backoff imposes (logins and password changes).</summary>
     public TimeSpan MaximumBackoff { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Password changes (each checks the current password) allowed per client IP per minute.</summary>
+    public int PasswordChangesPerIpPerMinute { get; set; } = 30;
+
+    /// <summary>Wrong current passwords for one account before each further change must wait (1 s, 2 s, 4 s, …).</summary>
+    public int FailedPasswordChangesBeforeBackoff { get; set; } = 5;
+
+    /// <summary>Registrations (each a slow hash and a write) allowed per client IP per hour.</summary>
+    public int RegistrationsPerIpPerHour { get; set; } = 30;
+
+    /// <summary>Registration attempts for one email address per hour.</summary>
+    public int RegistrationsPerEmailPerHour { get; set; } = 5;
+
+    /// <summary>Password reset requests allowed per client IP per hour.</summary>
+    public int ResetRequestsPerIpPerHour { get; set; } = 30;
+
+    /// <summary>Password reset requests for one email address per hour, known or not: each sends its owner a message.</summary>
+    public int ResetRequestsPerEmailPerHour { get; set; } = 5;
+
+    /// <summary>The budgets of <paramref name="action"/>, from the settings above.</summary>
+    public ThrottlePolicy Policy(ThrottledAction action) => action switch
+    {
+        ThrottledAction.Login => new("logins", TimeSpan.FromMinutes(1), LoginPerIpPerMinute, 0, FailedLoginsBeforeBackoff, MaximumBackoff),
+        ThrottledAction.PasswordChange => new("password-changes", TimeSpan.FromMinutes(1), PasswordChangesPerIpPerMinute, 0,
+            FailedPasswordChangesBeforeBackoff, MaximumBackoff),
+        ThrottledAction.Registration => new("registrations", TimeSpan.FromHours(1), RegistrationsPerIpPerHour, RegistrationsPerEmailPerHour, 0, MaximumBackoff),
+        ThrottledAction.PasswordResetRequest => new("reset-requests", TimeSpan.FromHours(1), ResetRequestsPerIpPerHour, ResetRequestsPerEmailPerHour, 0,
+            MaximumBackoff),
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
+}
+
+public sealed class AdminOptions
+{
+    /// <summary>
+    /// Deactivating, banning or deleting another admin needs a session signed in (with the password) at most this long
+    /// ago, so that a stolen or forgotten admin session cannot lock the other admins out.
+    /// </summary>
+    public TimeSpan RecentSignIn { get; set; } = TimeSpan.FromMinutes(15);
 }
 
 public sealed class BootstrapOptions
 {
-    /// <summary>Create this admin at start when no user has that email.</summary>
+    /// <summary>Create this admin at start while the store has no admin at all (a deleted one counts).</summary>
     public string? AdminEmail { get; set; }
 
     public string? AdminPassword { get; set; }
@@ -157,6 +205,11 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
             failures.Add("Tessera:Sessions:RetainEndedFor cannot be negative (zero keeps ended sessions forever).");
         }
 
+        if (sessions.MaxEventStreamsPerSession < 1 || sessions.MaxEventStreamsPerUser < sessions.MaxEventStreamsPerSession)
+        {
+            failures.Add("Tessera:Sessions:MaxEventStreamsPerSession must be at least 1 and no more than MaxEventStreamsPerUser.");
+        }
+
         if (sessions.CacheCapacity < 0)
         {
             failures.Add("Tessera:Sessions:CacheCapacity cannot be negative.");
@@ -172,9 +225,33 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
             failures.Add("Tessera:Passwords:HashIterations must be at least 1.");
         }
 
-        if (options.RateLimiting.LoginPerIpPerMinute < 1)
+        var limits = options.RateLimiting;
+        foreach (var (setting, value) in new[]
         {
-            failures.Add("Tessera:RateLimiting:LoginPerIpPerMinute must be at least 1.");
+            (nameof(limits.LoginPerIpPerMinute), limits.LoginPerIpPerMinute),
+            (nameof(limits.FailedLoginsBeforeBackoff), limits.FailedLoginsBeforeBackoff),
+            (nameof(limits.PasswordChangesPerIpPerMinute), limits.PasswordChangesPerIpPerMinute),
+            (nameof(limits.FailedPasswordChangesBeforeBackoff), limits.FailedPasswordChangesBeforeBackoff),
+            (nameof(limits.RegistrationsPerIpPerHour), limits.RegistrationsPerIpPerHour),
+            (nameof(limits.RegistrationsPerEmailPerHour), limits.RegistrationsPerEmailPerHour),
+            (nameof(limits.ResetRequestsPerIpPerHour), limits.ResetRequestsPerIpPerHour),
+            (nameof(limits.ResetRequestsPerEmailPerHour), limits.ResetRequestsPerEmailPerHour),
+        })
+        {
+            if (value < 1)
+            {
+                failures.Add($"Tessera:RateLimiting:{setting} must be at least 1.");
+            }
+        }
+
+        if (limits.MaximumBackoff <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:RateLimiting:MaximumBackoff must be positive.");
+        }
+
+        if (options.Admin.RecentSignIn <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Admin:RecentSignIn must be positive.");
         }
 
         var bootstrap = options.Bootstrap;

@@ -13,6 +13,16 @@ public readonly record struct SessionCheck(SessionVerdict Verdict, CachedSession
     public bool Holds => Verdict.Holds;
 }
 
+/// <summary>Whether a check is the session being used (it slides the idle timeout) or only watched.</summary>
+public enum SessionUse
+{
+    /// <summary>A request made with the session: moves its last-active time.</summary>
+    Activity,
+
+    /// <summary>A look by the server itself (an open event stream checking again): leaves last-active as it is.</summary>
+    Watch,
+}
+
 /// <summary>
 /// Answers "does this token's session hold?" on every request. A hit in the node's cache costs a SHA-256 of the
 /// token, two dictionary lookups and a clock read, allocates nothing and does no I/O; a miss reads the store
@@ -32,7 +42,14 @@ public sealed class SessionValidator(
 {
     private readonly TimeSpan _idleTimeout = options.Value.Sessions.IdleTimeout;
 
-    public ValueTask<SessionCheck> CheckAsync(string? token, CancellationToken cancellationToken = default)
+    public ValueTask<SessionCheck> CheckAsync(string? token, CancellationToken cancellationToken = default) =>
+        CheckAsync(token, SessionUse.Activity, cancellationToken);
+
+    /// <summary>
+    /// The same check; with <see cref="SessionUse.Watch"/> it does not count as activity, so that an open event stream
+    /// looking again on its own (a forgotten tab) does not keep an idle session alive.
+    /// </summary>
+    public ValueTask<SessionCheck> CheckAsync(string? token, SessionUse use, CancellationToken cancellationToken = default)
     {
         if (!SecretTokens.TryHash(token, out var tokenHash))
         {
@@ -47,17 +64,17 @@ public sealed class SessionValidator(
             var verdict = SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
             if (verdict.Kind == SessionVerdictKind.Expired && now < entry.Session.AbsoluteExpiresAt)
             {
-                return LoadAndCheckAsync(tokenHash, store, cancellationToken);
+                return LoadAndCheckAsync(tokenHash, store, use, cancellationToken);
             }
 
-            return new(Conclude(entry, verdict, now));
+            return new(Conclude(entry, verdict, now, use));
         }
 
         metrics.CacheMiss();
-        return LoadAndCheckAsync(tokenHash, source, cancellationToken);
+        return LoadAndCheckAsync(tokenHash, source, use, cancellationToken);
     }
 
-    private async ValueTask<SessionCheck> LoadAndCheckAsync(TokenHash tokenHash, ISessionSource from, CancellationToken cancellationToken)
+    private async ValueTask<SessionCheck> LoadAndCheckAsync(TokenHash tokenHash, ISessionSource from, SessionUse use, CancellationToken cancellationToken)
     {
         var epoch = cache.Epoch;
         var found = await from.FindAsync(tokenHash, cancellationToken).ConfigureAwait(false);
@@ -69,13 +86,13 @@ public sealed class SessionValidator(
 
         var entry = cache.Add(found.Session, found.User, activity.LastActiveAt(found.Session), epoch);
         var now = clock.GetUtcNow();
-        return Conclude(entry, SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout), now);
+        return Conclude(entry, SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout), now, use);
     }
 
-    private SessionCheck Conclude(CachedSession entry, SessionVerdict verdict, DateTimeOffset now)
+    private SessionCheck Conclude(CachedSession entry, SessionVerdict verdict, DateTimeOffset now, SessionUse use)
     {
         metrics.SessionChecked(verdict.Kind);
-        if (verdict.Holds)
+        if (verdict.Holds && use == SessionUse.Activity)
         {
             activity.Touch(entry, now);
         }

@@ -122,6 +122,10 @@ public sealed record AuditQuery(string? UserId, string? Action, DateTimeOffset? 
 
 public interface IPasswordResetTokenStore
 {
+    /// <summary>
+    /// Stores a token and, in the same transaction, ends every unused token of its user issued before it: only the
+    /// newest message works.
+    /// </summary>
     Task InsertAsync(PasswordResetToken token, CancellationToken cancellationToken);
 
     /// <summary>Marks the token used and returns it when it is unused and unexpired; null otherwise.</summary>

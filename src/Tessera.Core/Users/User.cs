@@ -49,4 +49,11 @@ public sealed record User
     public bool IsBannedAt(DateTimeOffset now) => Banned && (BannedUntil is null || BannedUntil > now);
 
     public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// The value a deleted user's email is replaced with. It has no <c>@</c>, so registration (which takes only valid
+    /// addresses) can never produce it: nobody can take a deleted user's tombstone in advance and make the deletion
+    /// fail on the unique email column.
+    /// </summary>
+    public static string DeletedEmail(string userId) => $"deleted:{userId}";
 }

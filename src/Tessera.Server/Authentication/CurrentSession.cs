@@ -22,7 +22,7 @@ internal sealed class CurrentSession(CachedSession entry, string token, bool via
 
     /// <summary>Who the audit log names for what this caller does. Admin work from the CLI is marked as such.</summary>
     public Actor Actor => User.Role == UserRole.Admin
-        ? new Actor(Session.Device.Platform == DevicePlatform.Cli ? ActorKind.Cli : ActorKind.Admin, User.Id)
+        ? new Actor(Session.Device.Platform == DevicePlatform.Cli ? ActorKind.Cli : ActorKind.Admin, User.Id) { SignedInAt = Session.CreatedAt }
         : new Actor(ActorKind.User, User.Id);
 
     /// <summary>Minimal APIs bind handler parameters of this type from the filter's result.</summary>

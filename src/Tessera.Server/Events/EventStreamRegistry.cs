@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Tessera.Core.Invalidations;
+using Tessera.Core.Options;
 
 namespace Tessera.Server.Events;
 
@@ -22,23 +24,51 @@ internal sealed class EventStream(string sessionId, string userId)
 
 /// <summary>
 /// The node's open event streams by session and by user. An invalidation signals the matching streams at once;
-/// each stream then ends itself with <c>session.revoked</c> if its session no longer holds.
+/// each stream then ends itself with <c>session.revoked</c> if its session no longer holds. Each stream holds a
+/// connection and a task, so a session and a user may hold only so many (<c>Tessera:Sessions:MaxEventStreamsPer…</c>).
 /// </summary>
-internal sealed class EventStreamRegistry : IInvalidationHandler
+internal sealed class EventStreamRegistry(IOptions<TesseraOptions> options) : IInvalidationHandler
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<EventStream, byte>> _byUser = new(StringComparer.Ordinal);
+    private readonly int _perSession = options.Value.Sessions.MaxEventStreamsPerSession;
+    private readonly int _perUser = options.Value.Sessions.MaxEventStreamsPerUser;
 
-    public void Add(EventStream stream) =>
-        _byUser.GetOrAdd(stream.UserId, static _ => new()).TryAdd(stream, 0);
+    /// <summary>Registers the stream unless its session or its user already holds as many as allowed.</summary>
+    public bool TryAdd(EventStream stream)
+    {
+        while (true)
+        {
+            var streams = _byUser.GetOrAdd(stream.UserId, static _ => new());
+            lock (streams)
+            {
+                // Emptied and dropped by Remove since it was looked up: take the user's new set.
+                if (!_byUser.TryGetValue(stream.UserId, out var current) || !ReferenceEquals(current, streams))
+                {
+                    continue;
+                }
+
+                if (streams.Count >= _perUser || streams.Keys.Count(s => s.SessionId == stream.SessionId) >= _perSession)
+                {
+                    return false;
+                }
+
+                streams.TryAdd(stream, 0);
+                return true;
+            }
+        }
+    }
 
     public void Remove(EventStream stream)
     {
         if (_byUser.TryGetValue(stream.UserId, out var streams))
         {
-            streams.TryRemove(stream, out _);
-            if (streams.IsEmpty)
+            lock (streams)
             {
-                _byUser.TryRemove(new KeyValuePair<string, ConcurrentDictionary<EventStream, byte>>(stream.UserId, streams));
+                streams.TryRemove(stream, out _);
+                if (streams.IsEmpty)
+                {
+                    _byUser.TryRemove(new KeyValuePair<string, ConcurrentDictionary<EventStream, byte>>(stream.UserId, streams));
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Tessera.Core;
 using Tessera.Core.Diagnostics;
 using Tessera.Core.Sessions;
 using Tessera.Server.Authentication;
@@ -17,6 +18,9 @@ internal static class EventsApi
 {
     public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(20);
 
+    /// <summary>What a client refused for too many open streams is told to wait: about how long a closed tab takes to be noticed.</summary>
+    private static readonly TimeSpan RetryAfterTooManyStreams = TimeSpan.FromSeconds(30);
+
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGroup("/v1/events").WithTags("Events").RequireSession().MapGet("/", Stream);
@@ -26,18 +30,31 @@ internal static class EventsApi
     private static ServerSentEventsResult<string> Stream(
         CurrentSession current, EventStreamRegistry registry, SessionValidator validator, TesseraMetrics metrics, TimeProvider clock, HttpContext httpContext)
     {
+        var stream = new EventStream(current.Session.Id, current.User.Id);
+        if (!registry.TryAdd(stream))
+        {
+            throw new TesseraException(ErrorCodes.RateLimited,
+                "Too many event streams are open for this session or account; close one (a tab or an app) and connect again.",
+                new Dictionary<string, object?> { ["retryAfter"] = (int)RetryAfterTooManyStreams.TotalSeconds });
+        }
+
+        // Whenever and however the response ends, even before its first event.
+        httpContext.Response.OnCompleted(() =>
+        {
+            registry.Remove(stream);
+            return Task.CompletedTask;
+        });
+
         // Proxies must pass each event on as it is written.
         httpContext.Response.Headers.CacheControl = "no-cache";
         httpContext.Response.Headers["X-Accel-Buffering"] = "no";
-        var stream = new EventStream(current.Session.Id, current.User.Id);
-        return TypedResults.ServerSentEvents(RunAsync(stream, current.Token, registry, validator, metrics, clock, httpContext.RequestAborted));
+        return TypedResults.ServerSentEvents(RunAsync(stream, current.Token, validator, metrics, clock, httpContext.RequestAborted));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> RunAsync(
-        EventStream stream, string token, EventStreamRegistry registry, SessionValidator validator, TesseraMetrics metrics, TimeProvider clock,
+        EventStream stream, string token, SessionValidator validator, TesseraMetrics metrics, TimeProvider clock,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        registry.Add(stream);
         metrics.EventStreamOpened();
         try
         {
@@ -61,7 +78,8 @@ internal static class EventsApi
                 {
                 }
 
-                var verdict = (await validator.CheckAsync(token, cancellationToken)).Verdict;
+                // Watching is not using: a forgotten tab must not keep an idle session alive.
+                var verdict = (await validator.CheckAsync(token, SessionUse.Watch, cancellationToken)).Verdict;
                 if (!verdict.Holds)
                 {
                     yield return Revoked(stream.SessionId, verdict);
@@ -79,7 +97,6 @@ internal static class EventsApi
         }
         finally
         {
-            registry.Remove(stream);
             metrics.EventStreamClosed();
         }
     }

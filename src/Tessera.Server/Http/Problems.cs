@@ -63,7 +63,7 @@ internal static class Problems
         ErrorCodes.ValidationFailed or ErrorCodes.WrongPassword or ErrorCodes.InvalidResetToken
             or ErrorCodes.CannotRevokeCurrent or ErrorCodes.CannotTargetSelf => StatusCodes.Status400BadRequest,
         ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted => StatusCodes.Status401Unauthorized,
-        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned => StatusCodes.Status403Forbidden,
+        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired => StatusCodes.Status403Forbidden,
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.EmailTaken or ErrorCodes.UserDeleted => StatusCodes.Status409Conflict,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,

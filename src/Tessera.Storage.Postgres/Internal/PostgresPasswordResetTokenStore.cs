@@ -12,6 +12,11 @@ internal sealed class PostgresPasswordResetTokenStore(PostgresContext db) : IPas
     public async Task InsertAsync(PasswordResetToken token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
+
+        // The user first, then their tokens, in the order a reset locks them (see ConsumeAsync): a request and a reset
+        // of one user at once must not wait for each other.
+        await db.Connection.ExecuteAsync(db.Command("SELECT 1 FROM users WHERE id = @UserId FOR UPDATE", new { token.UserId }, cancellationToken));
+        await InvalidateAllAsync(token.UserId, token.CreatedAt, cancellationToken);
         const string sql = $"INSERT INTO password_reset_tokens ({Columns}) VALUES (@TokenHash, @UserId, @CreatedAt, @ExpiresAt, @UsedAt)";
         await db.Connection.ExecuteAsync(db.Command(sql, new
         {

@@ -12,6 +12,7 @@ internal sealed class SqlitePasswordResetTokenStore(SqliteContext db) : IPasswor
     public async Task InsertAsync(PasswordResetToken token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
+        await InvalidateAllAsync(token.UserId, token.CreatedAt, cancellationToken);
         const string sql = $"INSERT INTO password_reset_tokens ({Columns}) VALUES (@TokenHash, @UserId, @CreatedAt, @ExpiresAt, @UsedAt)";
         await db.Connection.ExecuteAsync(db.Command(sql, new
         {

@@ -154,6 +154,8 @@ public sealed class TesseraCluster : IAsyncLifetime
                 $"--Tessera:Bootstrap:AdminPassword={AdminPassword}",
                 "--Tessera:Passwords:HashIterations=1000",
                 "--Tessera:RateLimiting:LoginPerIpPerMinute=1000000",
+                "--Tessera:RateLimiting:RegistrationsPerIpPerHour=1000000",
+                "--Tessera:RateLimiting:PasswordChangesPerIpPerMinute=1000000",
                 "--Logging:LogLevel:Default=Warning",
                 // The cluster's own account of fencing, trusting and listening, for the logs shown on failure.
                 "--Logging:LogLevel:Tessera.Redis=Information",

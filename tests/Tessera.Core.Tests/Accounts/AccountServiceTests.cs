@@ -93,7 +93,7 @@ public sealed class AccountServiceTests : IAsyncLifetime
     {
         await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
         var before = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
-        await _tessera.Accounts.RequestPasswordResetAsync("ADA@example.com ", "192.0.2.1", Ct);
+        await _tessera.RequestPasswordResetAsync("ADA@example.com ", "192.0.2.1", Ct);
         var token = Assert.Single(_mail.Sent).Token;
 
         await _tessera.Accounts.ResetPasswordAsync(token, NewPassword, "192.0.2.1", Ct);
@@ -114,12 +114,12 @@ public sealed class AccountServiceTests : IAsyncLifetime
         await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
         var lifetime = _tessera.Options.Passwords.ResetTokenLifetime;
 
-        await _tessera.Accounts.RequestPasswordResetAsync("ada@example.com", null, Ct);
+        await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
         var late = _mail.Sent.Last().Token;
         _tessera.Clock.Advance(lifetime);
         await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.Accounts.ResetPasswordAsync(late, NewPassword, null, Ct));
 
-        await _tessera.Accounts.RequestPasswordResetAsync("ada@example.com", null, Ct);
+        await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
         var inTime = _mail.Sent.Last().Token;
         _tessera.Clock.Advance(lifetime - TimeSpan.FromMinutes(1));
         await _tessera.Accounts.ResetPasswordAsync(inTime, NewPassword, null, Ct);
@@ -131,8 +131,8 @@ public sealed class AccountServiceTests : IAsyncLifetime
     public async Task Using_one_reset_token_voids_every_other_token_sent_before_it()
     {
         await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
-        await _tessera.Accounts.RequestPasswordResetAsync("ada@example.com", null, Ct);
-        await _tessera.Accounts.RequestPasswordResetAsync("ada@example.com", null, Ct);
+        await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
+        await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
         var (older, newer) = (_mail.Sent.First().Token, _mail.Sent.Last().Token);
 
         await _tessera.Accounts.ResetPasswordAsync(newer, NewPassword, null, Ct);
@@ -144,9 +144,29 @@ public sealed class AccountServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_reset_request_for_an_unknown_email_sends_nothing_and_says_nothing()
     {
-        await _tessera.Accounts.RequestPasswordResetAsync("nobody@example.com", null, Ct);
+        await _tessera.RequestPasswordResetAsync("nobody@example.com", null, Ct);
 
         Assert.Empty(_mail.Sent);
+    }
+
+    [Fact]
+    public async Task A_reset_request_is_answered_without_waiting_for_the_lookup_or_the_sender()
+    {
+        var sender = new BlockingResetSender();
+        await using var tessera = await CoreHarness.StartAsync(configureServices: services => services.AddSingleton<IPasswordResetSender>(sender), cancellationToken: Ct);
+        await tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
+
+        // With a sender that does not return, the answer must come anyway: the work happens after it. (The timeout only
+        // keeps a regression from hanging the suite.)
+        await tessera.Accounts.RequestPasswordResetAsync("ada@example.com", "192.0.2.1", Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await tessera.Accounts.RequestPasswordResetAsync("nobody@example.com", "192.0.2.1", Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+        var message = await sender.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal("ada@example.com", message.Email);
+        sender.Release.SetResult();
+        await tessera.RequestPasswordResetAsync("ada@example.com", cancellationToken: Ct);
+        await tessera.Accounts.ResetPasswordAsync(sender.Last!.Token, NewPassword, null, Ct);
+        await tessera.LoginAsync("ada@example.com", NewPassword, cancellationToken: Ct);
     }
 
     private Task<CoreHarness> StartAsync(Action<TesseraOptions>? configure = null) =>
@@ -157,6 +177,23 @@ public sealed class AccountServiceTests : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<TesseraException>(action);
         Assert.Equal(code, refused.Code);
         return refused;
+    }
+
+    /// <summary>Holds the first message until the test releases it.</summary>
+    private sealed class BlockingResetSender : IPasswordResetSender
+    {
+        public TaskCompletionSource<PasswordResetMessage> Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public PasswordResetMessage? Last { get; private set; }
+
+        public async Task SendAsync(PasswordResetMessage message, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult(message);
+            await Release.Task.WaitAsync(cancellationToken);
+            Last = message;
+        }
     }
 
     private sealed class CapturingResetSender : IPasswordResetSender

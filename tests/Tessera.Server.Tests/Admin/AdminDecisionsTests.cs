@@ -180,6 +180,36 @@ public sealed class AdminDecisionsTests(SharedApp shared) : IClassFixture<Shared
     }
 
     [Fact]
+    public async Task A_user_who_registered_the_old_anonymised_address_of_another_cannot_stop_their_deletion()
+    {
+        var victim = await _app.NewUserAsync(sessions: 1);
+        await _app.RegisterAsync($"deleted+{victim.Id}@deleted.invalid");
+        using var admin = await _app.AdminAsync();
+
+        var single = await admin.Delete($"/v1/admin/users/{victim.Id}");
+
+        Assert.Equal(1, (await single.AssertOkJsonAsync()).GetProperty("revokedSessions").GetInt32());
+        var other = await _app.NewUserAsync(sessions: 0);
+        await _app.RegisterAsync($"deleted+{other.Id}@deleted.invalid");
+        var bulk = await (await admin.Post("/v1/admin/users/bulk", new { action = "delete", userIds = new[] { other.Id } })).AssertOkJsonAsync();
+        Assert.True(bulk.GetProperty("results")[0].GetProperty("ok").GetBoolean(), bulk.GetRawText());
+    }
+
+    [Fact]
+    public async Task The_value_a_deleted_user_keeps_as_email_cannot_be_registered()
+    {
+        var user = await _app.NewUserAsync(sessions: 0);
+        using var admin = await _app.AdminAsync();
+        await (await admin.Delete($"/v1/admin/users/{user.Id}")).AssertOkJsonAsync();
+        var tombstone = (await (await admin.Get($"/v1/admin/users/{user.Id}")).AssertOkJsonAsync()).GetProperty("user").Str("email");
+        using var client = _app.Anonymous();
+
+        var response = await client.Post("/v1/auth/register", new { email = tombstone, password = TesseraApp.Password });
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
     public async Task Deleting_twice_is_harmless()
     {
         var user = await _app.NewUserAsync(sessions: 1);

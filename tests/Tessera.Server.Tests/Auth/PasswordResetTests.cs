@@ -89,7 +89,7 @@ public sealed class PasswordResetTests(SharedApp shared) : IClassFixture<SharedA
     }
 
     [Fact]
-    public async Task A_newer_reset_makes_an_older_token_useless()
+    public async Task A_newer_reset_request_makes_an_older_token_useless_before_and_after_the_newer_is_used()
     {
         var user = await _app.NewUserAsync(sessions: 0);
         using var client = _app.Anonymous();
@@ -99,11 +99,30 @@ public sealed class PasswordResetTests(SharedApp shared) : IClassFixture<SharedA
         await client.Post("/v1/auth/password/reset-request", new { email = user.Email });
         var newer = await _app.ReadResetTokenAsync(user.Email);
         Assert.NotEqual(older, newer);
+
+        var early = await client.Post("/v1/auth/password/reset", new { token = older, newPassword = "yet-another-password-3" });
         Assert.Equal(HttpStatusCode.NoContent, (await client.Post("/v1/auth/password/reset", new { token = newer, newPassword = NewPassword })).StatusCode);
+        var late = await client.Post("/v1/auth/password/reset", new { token = older, newPassword = "yet-another-password-3" });
 
-        var replay = await client.Post("/v1/auth/password/reset", new { token = older, newPassword = "yet-another-password-3" });
+        await early.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
+        await late.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
+    }
 
-        await replay.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
+    [Fact]
+    public async Task A_reset_token_sent_before_a_password_change_no_longer_works_after_it()
+    {
+        var user = await _app.NewUserAsync(sessions: 1);
+        using var anonymous = _app.Anonymous();
+        await anonymous.Post("/v1/auth/password/reset-request", new { email = user.Email });
+        var token = await _app.ReadResetTokenAsync(user.Email);
+        using var owner = _app.WithToken(user.Token);
+        await (await owner.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "changed-password-7" }))
+            .AssertOkJsonAsync(HttpStatusCode.NoContent);
+
+        var reset = await anonymous.Post("/v1/auth/password/reset", new { token, newPassword = "an-attackers-password-1" });
+
+        await reset.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
+        await _app.LoginAsync(user.Email, "changed-password-7");
     }
 
     [Theory]

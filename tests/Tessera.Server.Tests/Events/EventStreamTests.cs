@@ -155,6 +155,69 @@ public sealed class EventStreamTests(SharedApp shared) : IClassFixture<SharedApp
     }
 }
 
+/// <summary>How many streams a session and a user may hold open.</summary>
+public sealed class EventStreamLimitTests : IAsyncLifetime
+{
+    private readonly TesseraApp _app = new(settings: new Dictionary<string, string?>
+    {
+        ["Tessera:Sessions:MaxEventStreamsPerSession"] = "2",
+        ["Tessera:Sessions:MaxEventStreamsPerUser"] = "3",
+    });
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    [Fact]
+    public async Task A_session_beyond_its_open_streams_gets_429_rate_limited_until_one_closes()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        using var client = _app.WithToken(user.Token);
+        var first = await EventStreamClient.ConnectAsync(client);
+        await using var second = await EventStreamClient.ConnectAsync(client);
+
+        var third = await client.Get("/v1/events");
+
+        var problem = await third.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.False(string.IsNullOrWhiteSpace(problem.Str("detail")));
+        Assert.NotNull(third.Headers.RetryAfter);
+
+        // The same user's other session is not held back by this one's streams.
+        using var other = _app.WithToken(user.Sessions[1].Token);
+        await using var elsewhere = await EventStreamClient.ConnectAsync(other);
+
+        // Closing a stream frees its place.
+        await first.DisposeAsync();
+        HttpResponseMessage again;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((again = await client.GetAsync("/v1/events", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken)).StatusCode
+            == HttpStatusCode.TooManyRequests && DateTime.UtcNow < deadline)
+        {
+            again.Dispose();
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        using (again)
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_user_beyond_their_open_streams_over_all_sessions_gets_429_rate_limited()
+    {
+        var user = await _app.NewUserAsync(sessions: 3);
+        using var a = _app.WithToken(user.Sessions[0].Token);
+        using var b = _app.WithToken(user.Sessions[1].Token);
+        using var c = _app.WithToken(user.Sessions[2].Token);
+        await using var first = await EventStreamClient.ConnectAsync(a);
+        await using var second = await EventStreamClient.ConnectAsync(a);
+        await using var third = await EventStreamClient.ConnectAsync(b);
+
+        await (await c.Get("/v1/events")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+    }
+}
+
 /// <summary>Pings and expiry on a clock the test moves.</summary>
 public sealed class EventStreamClockTests : IAsyncLifetime
 {
@@ -196,6 +259,27 @@ public sealed class EventStreamClockTests : IAsyncLifetime
         Assert.False(string.IsNullOrWhiteSpace(ended.Str("message")));
         Assert.Equal(JsonValueKind.String, ended.GetProperty("reason").ValueKind);
         await stream.ExpectClosedAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task An_open_stream_does_not_keep_an_idle_session_alive()
+    {
+        await using var app = new TesseraApp(clock: _clock, settings: new Dictionary<string, string?> { ["Tessera:Sessions:IdleTimeout"] = "00:10:00" });
+        var user = await app.NewUserAsync();
+        using var client = app.WithToken(user.Token);
+        await using var stream = await EventStreamClient.ConnectAsync(client);
+
+        // A forgotten tab: the stream pings and looks at its session every 25 s, and nobody uses the session.
+        System.Net.ServerSentEvents.SseItem<string>? last = null;
+        for (var elapsed = TimeSpan.Zero; elapsed < TimeSpan.FromMinutes(11) && last?.EventType != "session.revoked"; elapsed += TimeSpan.FromSeconds(25))
+        {
+            _clock.Advance(TimeSpan.FromSeconds(25));
+            last = await stream.NextAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Equal("session.revoked", last?.EventType);
+        Assert.Equal("session_expired", JsonDocument.Parse(last!.Value.Data).RootElement.Str("reason"));
+        await (await client.Get("/v1/auth/session")).AssertProblemAsync(HttpStatusCode.Unauthorized, "session_expired");
     }
 
     [Fact]

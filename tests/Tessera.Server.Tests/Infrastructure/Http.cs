@@ -41,6 +41,14 @@ public static partial class Http
         return client.Submit(request);
     }
 
+    /// <summary>POST with a JSON body from <paramref name="clientIp"/> (the socket peer TestServer reports, see TesseraApp).</summary>
+    public static Task<HttpResponseMessage> PostFrom(this HttpClient client, string path, object body, string clientIp)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add(TesseraApp.ClientIpHeader, clientIp);
+        return client.Submit(request);
+    }
+
     public static Task<string> ReadTextAsync(this HttpResponseMessage response) => response.Content.ReadAsStringAsync(Cancellation);
 
     /// <summary>

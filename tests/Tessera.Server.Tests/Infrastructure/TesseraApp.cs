@@ -190,9 +190,13 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
         return new TestUser(id, email, signedIn);
     }
 
-    /// <summary>The password reset token most recently written to the outbox for <paramref name="email"/>, or null.</summary>
+    /// <summary>
+    /// The password reset token most recently written to the outbox for <paramref name="email"/>, or null, once every
+    /// reset request answered so far has been handled (they are sent after the answer).
+    /// </summary>
     public async Task<string?> ReadResetTokenAsync(string email)
     {
+        await ResetsHandledAsync();
         if (!Directory.Exists(OutboxDirectory))
         {
             return null;
@@ -211,6 +215,17 @@ public sealed partial class TesseraApp : WebApplicationFactory<Program>
         }
 
         return token;
+    }
+
+    /// <summary>Waits until the server has handled every reset request it has answered.</summary>
+    public async Task ResetsHandledAsync()
+    {
+        var queue = Services.GetRequiredService<Tessera.Core.Accounts.PendingPasswordResets>();
+        for (var waited = 0; queue.Pending > 0; waited++)
+        {
+            Assert.True(waited < 1000, "The reset requests were not handled within 10 s.");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
     }
 
     /// <summary>How many messages the outbox holds.</summary>

@@ -149,6 +149,118 @@ public sealed class ThrottlingTests
         Assert.True(double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 1, line);
     }
 
+    [Fact]
+    public async Task After_three_wrong_current_passwords_a_password_change_waits_even_with_the_right_one()
+    {
+        await using var throttled = await Throttled.StartAsync("FailedPasswordChangesBeforeBackoff", 3);
+        var (clock, email) = (throttled.Clock, throttled.Email);
+        using var client = throttled.App.WithToken((await throttled.App.LoginAsync(email)).Token);
+        for (var i = 0; i < 3; i++)
+        {
+            await (await client.PostFrom("/v1/auth/password/change", new { currentPassword = $"guess-number-{i}", newPassword = "a-new-password-1" }, $"203.0.113.{80 + i}"))
+                .AssertProblemAsync(HttpStatusCode.BadRequest, "wrong_password");
+        }
+
+        var held = await client.PostFrom("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "a-new-password-1" }, "203.0.113.90");
+
+        var problem = await held.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.False(string.IsNullOrWhiteSpace(problem.Str("detail")));
+        var wait = held.Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+        Assert.True(wait >= TimeSpan.FromSeconds(1), $"Retry-After {wait}");
+        clock.Advance(wait + TimeSpan.FromSeconds(1));
+        await (await client.PostFrom("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "a-new-password-1" }, "203.0.113.90"))
+            .AssertOkJsonAsync(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
+    public async Task Password_changes_from_one_IP_are_limited_per_minute()
+    {
+        await using var throttled = await Throttled.StartAsync("PasswordChangesPerIpPerMinute", 2);
+        using var client = throttled.App.WithToken((await throttled.App.LoginAsync(throttled.Email)).Token);
+        object Guess(int i) => new { currentPassword = $"guess-number-{i}", newPassword = "a-new-password-1" };
+        await (await client.PostFrom("/v1/auth/password/change", Guess(1), "203.0.113.91")).AssertProblemAsync(HttpStatusCode.BadRequest, "wrong_password");
+        await (await client.PostFrom("/v1/auth/password/change", Guess(2), "203.0.113.91")).AssertProblemAsync(HttpStatusCode.BadRequest, "wrong_password");
+
+        var third = await client.PostFrom("/v1/auth/password/change", Guess(3), "203.0.113.91");
+
+        await third.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.NotNull(third.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task The_fourth_registration_in_an_hour_from_one_IP_gets_429_and_another_IP_still_registers()
+    {
+        await using var throttled = await Throttled.StartAsync("RegistrationsPerIpPerHour", 3);
+        var (clock, client) = (throttled.Clock, throttled.Client);
+        object NewAccount() => new { email = TesseraApp.NewEmail("signup"), password = TesseraApp.Password };
+        for (var i = 0; i < 3; i++)
+        {
+            await (await client.PostFrom("/v1/auth/register", NewAccount(), "203.0.113.100")).AssertOkJsonAsync(HttpStatusCode.Created);
+        }
+
+        var fourth = await client.PostFrom("/v1/auth/register", NewAccount(), "203.0.113.100");
+
+        await fourth.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        var wait = fourth.Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+        Assert.InRange(wait, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        await (await client.PostFrom("/v1/auth/register", NewAccount(), "203.0.113.101")).AssertOkJsonAsync(HttpStatusCode.Created);
+        clock.Advance(wait + TimeSpan.FromSeconds(1));
+        await (await client.PostFrom("/v1/auth/register", NewAccount(), "203.0.113.100")).AssertOkJsonAsync(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task Registering_one_email_again_and_again_is_limited_from_any_IP()
+    {
+        await using var throttled = await Throttled.StartAsync("RegistrationsPerEmailPerHour", 2);
+        var client = throttled.Client;
+        var body = new { email = TesseraApp.NewEmail("twice"), password = TesseraApp.Password };
+        await (await client.PostFrom("/v1/auth/register", body, "203.0.113.110")).AssertOkJsonAsync(HttpStatusCode.Created);
+        await (await client.PostFrom("/v1/auth/register", body, "203.0.113.111")).AssertProblemAsync(HttpStatusCode.Conflict, "email_taken");
+
+        await (await client.PostFrom("/v1/auth/register", body, "203.0.113.112")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+    }
+
+    [Fact]
+    public async Task Reset_requests_for_one_account_are_limited_from_any_IP_and_the_owner_gets_no_more_messages()
+    {
+        await using var throttled = await Throttled.StartAsync("ResetRequestsPerEmailPerHour", 3);
+        var (app, client, email) = (throttled.App, throttled.Client, throttled.Email);
+        for (var i = 0; i < 3; i++)
+        {
+            await (await client.PostFrom("/v1/auth/password/reset-request", new { email }, $"203.0.113.{120 + i}")).AssertOkJsonAsync(HttpStatusCode.Accepted);
+        }
+
+        var fourth = await client.PostFrom("/v1/auth/password/reset-request", new { email }, "203.0.113.130");
+
+        await fourth.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.NotNull(fourth.Headers.RetryAfter);
+        await app.ResetsHandledAsync();
+        Assert.Equal(3, app.OutboxCount);
+
+        // An unknown email is limited the same way: the 429 does not tell whether an account exists.
+        var unknown = TesseraApp.NewEmail("nobody");
+        for (var i = 0; i < 3; i++)
+        {
+            await (await client.PostFrom("/v1/auth/password/reset-request", new { email = unknown }, "203.0.113.131")).AssertOkJsonAsync(HttpStatusCode.Accepted);
+        }
+
+        await (await client.PostFrom("/v1/auth/password/reset-request", new { email = unknown }, "203.0.113.131")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+    }
+
+    [Fact]
+    public async Task Reset_requests_from_one_IP_are_limited_across_accounts()
+    {
+        await using var throttled = await Throttled.StartAsync("ResetRequestsPerIpPerHour", 2);
+        var client = throttled.Client;
+        await (await client.PostFrom("/v1/auth/password/reset-request", new { email = TesseraApp.NewEmail("a") }, "203.0.113.140")).AssertOkJsonAsync(HttpStatusCode.Accepted);
+        await (await client.PostFrom("/v1/auth/password/reset-request", new { email = TesseraApp.NewEmail("b") }, "203.0.113.140")).AssertOkJsonAsync(HttpStatusCode.Accepted);
+
+        var third = await client.PostFrom("/v1/auth/password/reset-request", new { email = throttled.Email }, "203.0.113.140");
+
+        await third.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.PostFrom("/v1/auth/password/reset-request", new { email = throttled.Email }, "203.0.113.141")).AssertOkJsonAsync(HttpStatusCode.Accepted);
+    }
+
     /// <summary>An app whose clock the test moves, with one throttling limit set and one registered user.</summary>
     private sealed class Throttled : IAsyncDisposable
     {

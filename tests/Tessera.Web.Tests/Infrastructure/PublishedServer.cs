@@ -33,13 +33,8 @@ public sealed class PublishedBuild : IAsyncLifetime
     /// <summary>Starts the published server; <paramref name="settings"/> go on its command line.</summary>
     public async Task<PublishedServer> StartAsync(IDictionary<string, string>? settings = null, bool bootstrapAdmin = true)
     {
-        var arguments = new Dictionary<string, string>
-        {
-            ["urls"] = "http://127.0.0.1:0",
-            ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
-            ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
-            ["Tessera:Passwords:HashIterations"] = "1000",
-        };
+        var arguments = Tessera.Testing.TesseraTestSettings.SuiteLimits.ToDictionary(setting => setting.Key, setting => setting.Value);
+        arguments["urls"] = "http://127.0.0.1:0";
         if (bootstrapAdmin)
         {
             arguments["Tessera:Bootstrap:AdminEmail"] = TesseraWebServer.AdminEmail;
