@@ -7,4 +7,7 @@ namespace Tessera.Server.Web;
 internal sealed record ConfirmDialog(string Id, string Title, string Body, string ConfirmLabel, string Handler, bool Danger = true)
 {
     public IReadOnlyDictionary<string, string> Fields { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Adds an optional "Reason" field (kept in the audit log), posted as <c>reason</c>.</summary>
+    public bool AsksReason { get; init; }
 }

@@ -25,6 +25,12 @@ internal sealed class RegisterModel(AccountService accounts) : TesseraPageModel
     /// <summary>The field the core's refusal is about (email, password, displayName), for aria-invalid.</summary>
     public string? ErrorField { get; private set; }
 
+    /// <summary>
+    /// The email has an account. Registration says so, as the API's 409 <c>email_taken</c> does (a contract outside checks
+    /// rely on), and offers the ways in.
+    /// </summary>
+    public bool EmailTaken { get; private set; }
+
     public async Task<IActionResult> OnGetAsync()
     {
         var (check, _) = await WebSessions.CheckAsync(HttpContext);
@@ -45,9 +51,8 @@ internal sealed class RegisterModel(AccountService accounts) : TesseraPageModel
         catch (TesseraException refused)
         {
             Error = refused.Message;
-            ErrorField = refused.Details.TryGetValue("errors", out var errors) && errors is Dictionary<string, string[]> byField
-                ? byField.Keys.FirstOrDefault()
-                : refused.Code == ErrorCodes.EmailTaken ? "email" : null;
+            EmailTaken = refused.Code == ErrorCodes.EmailTaken;
+            ErrorField = FieldOf(refused) ?? (EmailTaken ? "email" : null);
             Password = null;
             Response.StatusCode = Problems.StatusOf(refused.Code);
             return Page();
