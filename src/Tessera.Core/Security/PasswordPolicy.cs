@@ -50,9 +50,14 @@ public sealed class PasswordPolicy(IOptions<TesseraOptions> options)
 
         var wholes = userInputs.OfType<string>().Select(i => i.Trim().ToLowerInvariant()).Where(i => i.Length > 0).ToList();
         var personal = PersonalWords(wholes);
-        if (wholes.Select(LocalPart).Concat(wholes).Any(whole => whole.Length >= 4 && password.Contains(whole, StringComparison.OrdinalIgnoreCase)))
+
+        // Said outright, whatever the length (zxcvbn only sees the first ScoredLength characters): a password that holds
+        // the whole email address, or that is little more than the person's name or the email's local part.
+        var rest = personal.Where(word => word.Length >= 3).OrderByDescending(word => word.Length)
+            .Aggregate(password, (left, word) => left.Replace(word, string.Empty, StringComparison.OrdinalIgnoreCase));
+        if (wholes.Any(whole => whole.Contains('@', StringComparison.Ordinal) && password.Contains(whole, StringComparison.OrdinalIgnoreCase))
+            || rest.Length < _rules.MinimumLength)
         {
-            // Said outright, whatever the length: zxcvbn only sees the first ScoredLength characters.
             throw Weak(field, PersonalMessage);
         }
 
