@@ -8,8 +8,12 @@
 #   eng/postgres.sh stop "$TESSERA_TEST_POSTGRES_DIR"
 #   eng/postgres.sh install                # only makes sure the server binaries are there
 #
+# TESSERA_TEST_POSTGRES_SETTINGS adds server settings, e.g. "-c autovacuum_naptime=1" to have autovacuum workers
+# connect to the test databases all the time (how the drop race below was reproduced).
+#
 # The role 'tessera' (password 'tessera') owns the database 'tessera' and may create databases: the tests make
-# one per test. Authentication is 'trust' on the socket and on 127.0.0.1, which is fine for a server that lives
+# one per test. It is also in pg_signal_backend, so that its DROP DATABASE ... WITH (FORCE) may end an autovacuum
+# worker that happens to be connected to the database (without it the drop fails with 42501 now and then). Authentication is 'trust' on the socket and on 127.0.0.1, which is fine for a server that lives
 # in a temporary directory and listens on loopback only.
 #
 # Installs the Debian package 'postgresql' when the binaries are missing (CI runs as root; elsewhere sudo is used
@@ -148,7 +152,7 @@ start() {
   for attempt in 1 2 3 4 5; do
     port="$(free_port)"
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-k $dir -p $port -h 127.0.0.1 -c fsync=on -c max_connections=200" start >>"$dir/setup.log" 2>&1; then
+      -o "-k $dir -p $port -h 127.0.0.1 -c fsync=on -c max_connections=200 ${TESSERA_TEST_POSTGRES_SETTINGS:-}" start >>"$dir/setup.log" 2>&1; then
       printf '%s\n' "$port" >"$dir/port"
       break
     fi
@@ -162,6 +166,7 @@ start() {
 
   if ! as_owner "$bin/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'" \
+    -c "GRANT pg_signal_backend TO $ROLE" \
     -c "CREATE DATABASE $DATABASE OWNER $ROLE" >>"$dir/setup.log" 2>&1; then
     fail "$dir" "creating the role and database '$ROLE' failed" "$dir/setup.log" "$dir/server.log"
   fi

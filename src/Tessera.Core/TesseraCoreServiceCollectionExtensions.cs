@@ -54,6 +54,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<AdminBootstrap>();
+        services.TryAddSingleton<FirstAdminSetup>();
         return services;
     }
 }

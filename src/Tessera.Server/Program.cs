@@ -1,6 +1,8 @@
 using Tessera.Server.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the program's own folder (not the working directory), so its settings and assets are found
+// whichever directory it is started from.
+var builder = TesseraHost.CreateBuilder(args);
 
 // Core services, the configured store (SQLite in ./data by default) and the HTTP plumbing.
 builder.AddTesseraServer();

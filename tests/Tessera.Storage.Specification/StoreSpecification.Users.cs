@@ -90,6 +90,49 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task Any_admin_is_known_once_one_was_made_whatever_became_of_it()
+    {
+        var store = await CreateStoreAsync();
+        Assert.False(await ReadAsync(store, transaction => transaction.Users.AnyAdminAsync(Ct)));
+        await InsertAsync(store, NewUser());
+        Assert.False(await ReadAsync(store, transaction => transaction.Users.AnyAdminAsync(Ct)));
+
+        var admin = NewUser() with { Role = UserRole.Admin };
+        await InsertAsync(store, admin);
+        await WriteAsync(store, transaction => transaction.Users.UpdateAsync(admin with { Status = UserStatus.Deleted, PasswordHash = null }, Ct));
+
+        Assert.True(await ReadAsync(store, transaction => transaction.Users.AnyAdminAsync(Ct)));
+    }
+
+    [Fact]
+    public async Task Two_writers_that_ask_for_an_admin_take_turns_so_only_the_first_sees_none()
+    {
+        var store = await CreateStoreAsync();
+        var first = await store.BeginWriteAsync(Ct);
+        Task<bool> second;
+        try
+        {
+            Assert.False(await first.Users.AnyAdminAsync(Ct));
+            second = Task.Run(async () =>
+            {
+                await using var transaction = await store.BeginWriteAsync(Ct);
+                return await transaction.Users.AnyAdminAsync(Ct);
+            }, Ct);
+
+            // Whether the second writer asks now or after the commit, it must not hear "none".
+            await Task.Delay(200, Ct);
+            Assert.True(await first.Users.InsertAsync(NewUser() with { Role = UserRole.Admin }, Ct));
+            await first.CommitAsync(Ct);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+
+        Assert.True(await second);
+    }
+
+    [Fact]
     public async Task A_ban_without_an_end_round_trips_and_so_does_lifting_it()
     {
         var store = await CreateStoreAsync();

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace Tessera.Web.Tests;
 
 /// <summary>
-/// The main pages with people in them, on a desktop and a phone, saved under artifacts/screenshots for a person to
-/// look at; the sessions page and the admin users page also go to docs/screenshots for the README.
+/// The main pages with people in them, on a desktop (1280 px) and a phone (390 px), saved under artifacts/screenshots for
+/// a person to look at; the sessions page, the admin users page and the first-run page also go to docs/screenshots for the
+/// README.
 /// </summary>
 public sealed class ScreenshotTour(WebConsole web)
 {
@@ -75,6 +76,11 @@ public sealed class ScreenshotTour(WebConsole web)
         await WebConsole.SubmitSignInAsync(onPhone, "ada.lovelace@example.com", TesseraWebServer.Password);
         await Expect(onPhone.Locator(".session-card")).ToHaveCountAsync(5);
         await CheckAsync(onPhone, "tour-sessions-phone", phone: true);
+        await onPhone.GotoAsync("/account");
+        await CheckAsync(onPhone, "tour-account-phone", phone: true);
+        await onPhone.GotoAsync("/account/sessions?confirm=confirm-revoke-all");
+        await CheckAsync(onPhone, "tour-sessions-phone-confirm-page", phone: true);
+        await onPhone.GotoAsync("/account/sessions");
         await onPhone.GetByRole(AriaRole.Button, new() { Name = "Sign out all devices" }).ClickAsync();
         await CheckAsync(onPhone, "tour-sessions-phone-dialog", phone: true, fullPage: false);
 
@@ -100,6 +106,42 @@ public sealed class ScreenshotTour(WebConsole web)
         await WebConsole.SubmitSignInAsync(adminOnPhone, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword);
         await Expect(adminOnPhone.Locator("tbody tr")).ToHaveCountAsync(2);
         await CheckAsync(adminOnPhone, "tour-admin-users-phone", phone: true);
+        await adminOnPhone.GotoAsync($"/admin/users/{ids["Grace Hopper"]}");
+        await CheckAsync(adminOnPhone, "tour-admin-user-phone", phone: true);
+        await adminOnPhone.GotoAsync($"/admin/users/{ids["Ada Lovelace"]}?confirm=confirm-ban");
+        await CheckAsync(adminOnPhone, "tour-admin-user-phone-confirm-ban-page", phone: true);
+        await adminOnPhone.GotoAsync("/admin/audit");
+        await CheckAsync(adminOnPhone, "tour-admin-audit-phone", phone: true);
+
+        // Signed out, on the phone.
+        await using var signedOutPhone = await WebConsole.NewDeviceAsync(web.Browser, WebConsole.Devices.IPhoneSafari, server.BaseUrl, Phone);
+        var signedOut = await signedOutPhone.NewPageAsync();
+        await signedOut.GotoAsync("/login?ended=revoked_by_user");
+        await CheckAsync(signedOut, "tour-login-phone", phone: true);
+        await signedOut.GotoAsync("/register");
+        await CheckAsync(signedOut, "tour-register-phone", phone: true);
+    }
+
+    [Fact]
+    public async Task The_first_run_page_renders_on_a_desktop_and_on_a_phone_without_sideways_scrolling()
+    {
+        await using var server = new TesseraWebServer(bootstrapAdmin: false);
+        server.Start();
+        await using var laptop = await WebConsole.NewDeviceAsync(web.Browser, WebConsole.Devices.WindowsChrome, server.BaseUrl);
+        var page = await laptop.NewPageAsync();
+        await page.GotoAsync("/setup");
+        Screenshots.PublishToDocs(await CheckAsync(page, "setup"));
+
+        await using var phone = await WebConsole.NewDeviceAsync(web.Browser, WebConsole.Devices.IPhoneSafari, server.BaseUrl, Phone);
+        var onPhone = await phone.NewPageAsync();
+        await onPhone.GotoAsync("/setup");
+        await CheckAsync(onPhone, "tour-setup-phone", phone: true);
+
+        // From elsewhere, the prompt for the code.
+        await phone.SetExtraHTTPHeadersAsync([new("X-Forwarded-For", "203.0.113.7")]);
+        await onPhone.GotoAsync("/setup");
+        await Expect(onPhone.GetByLabel("Setup code")).ToBeVisibleAsync();
+        await CheckAsync(onPhone, "tour-setup-code-phone", phone: true);
     }
 
     /// <summary>Saves the page and checks what a screenshot would not show: nothing wider than the screen.</summary>

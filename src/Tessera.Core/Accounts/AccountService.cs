@@ -40,29 +40,54 @@ public sealed class AccountService(
     // Verifying against this when the email is unknown makes both failures take the same time.
     private readonly Lazy<string> _decoyHash = new(() => hasher.Hash(Guid.NewGuid().ToString()));
 
-    public async Task<User> RegisterAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    public Task<User> RegisterAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var user = NewUser(email, password, displayName, UserRole.User);
+        return CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first administrator of a fresh install (the first-run page): the same rules and the same <c>user.registered</c>
+    /// event as any registration, refused with <c>not_found</c> once any admin exists, which is asked in the same
+    /// transaction as the insert, so that two people on the page at once do not both become the first.
+    /// </summary>
+    public Task<User> RegisterFirstAdminAsync(string? email, string? password, string? displayName, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var user = NewUser(email, password, displayName, UserRole.Admin);
+        return InsertUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, onlyAsFirstAdmin: true, cancellationToken);
+    }
+
+    /// <summary>Creates a user (registration or bootstrap) with its <c>user.registered</c> event.</summary>
+    public Task<User> CreateUserAsync(User user, Actor actor, string? ipAddress, CancellationToken cancellationToken) =>
+        InsertUserAsync(user, actor, ipAddress, onlyAsFirstAdmin: false, cancellationToken);
+
+    private User NewUser(string? email, string? password, string? displayName, UserRole role)
     {
         var normalizedEmail = ValidateEmail(email);
         var name = ValidateDisplayName(displayName) ?? normalizedEmail[..normalizedEmail.IndexOf('@', StringComparison.Ordinal)];
         passwordPolicy.Check(password, "password", normalizedEmail, name);
         var now = clock.GetUtcNow();
-        var user = new User
+        return new User
         {
             Id = Ids.NewUserId(clock),
             Email = normalizedEmail,
             DisplayName = name,
             PasswordHash = hasher.Hash(password!),
+            Role = role,
             CreatedAt = now,
             UpdatedAt = now,
         };
-        return await CreateUserAsync(user, new Actor(ActorKind.User, user.Id), ipAddress, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Creates a user (registration or bootstrap) with its <c>user.registered</c> event.</summary>
-    public Task<User> CreateUserAsync(User user, Actor actor, string? ipAddress, CancellationToken cancellationToken) =>
+    private Task<User> InsertUserAsync(User user, Actor actor, string? ipAddress, bool onlyAsFirstAdmin, CancellationToken cancellationToken) =>
         changes.ApplyAsync(
             async change =>
             {
+                if (onlyAsFirstAdmin && await change.Transaction.Users.AnyAdminAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new TesseraException(ErrorCodes.NotFound, "An administrator already exists: sign in instead.");
+                }
+
                 if (!await change.Transaction.Users.InsertAsync(user, cancellationToken).ConfigureAwait(false))
                 {
                     throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");

@@ -50,6 +50,12 @@ public interface IUserStore
     Task UpdateAsync(User user, CancellationToken cancellationToken);
 
     Task<UserPage> SearchAsync(UserSearch search, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether any user has ever been made an admin (deactivated, banned and deleted ones count). In a write transaction,
+    /// two transactions that both ask before creating the first admin are serialised, so only one of them sees false.
+    /// </summary>
+    Task<bool> AnyAdminAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Filter, order and page for the admin users list. <see cref="Page"/> starts at 1.</summary>

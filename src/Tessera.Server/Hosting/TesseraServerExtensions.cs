@@ -126,12 +126,16 @@ internal static class TesseraServerExtensions
         return app;
     }
 
-    /// <summary>Creates or upgrades the schema and the bootstrap admin before the first request is served.</summary>
+    /// <summary>
+    /// Creates or upgrades the schema and the bootstrap admin before the first request is served; with no admin at all, says
+    /// in the log where to create the first one.
+    /// </summary>
     public static async Task InitializeTesseraAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<ITesseraStore>().MigrateAsync(app.Lifetime.ApplicationStopping);
         await app.ResolveSharedKeyRingAsync();
         await app.Services.GetRequiredService<AdminBootstrap>().RunAsync(app.Lifetime.ApplicationStopping);
+        await app.Services.GetRequiredService<FirstAdminSetup>().AnnounceAsync(app.Lifetime.ApplicationStopping);
     }
 
     /// <summary>

@@ -107,6 +107,19 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
     /// read-modify-writes of one user (on this node or another) run one after the other, the second reading what the
     /// first wrote (READ COMMITTED gives FOR UPDATE the latest committed row once the lock is granted).
     /// </summary>
+    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken)
+    {
+        if (db.ForWrite)
+        {
+            // No row to lock while there is no admin: a transaction-level advisory lock makes two nodes that both create
+            // "the first admin" take turns, and the second then sees the first one's.
+            await db.Connection.ExecuteAsync(db.Command("SELECT pg_advisory_xact_lock(hashtext('tessera.first_admin'))", null, cancellationToken));
+        }
+
+        return await db.Connection.ExecuteScalarAsync<bool>(
+            db.Command("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", null, cancellationToken));
+    }
+
     private string LockForWrite => db.ForWrite ? " FOR UPDATE" : "";
 
     private static string OrderOf(UserSort sort) => sort switch

@@ -64,6 +64,10 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
         }
     }
 
+    public async Task<bool> AnyAdminAsync(CancellationToken cancellationToken) =>
+        // SQLite has one writer at a time: a write transaction that asks holds the database until it commits.
+        await db.Connection.ExecuteScalarAsync<long>(db.Command("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')", null, cancellationToken)) == 1;
+
     public async Task<UserPage> SearchAsync(UserSearch search, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(search);

@@ -231,7 +231,6 @@ public sealed class SessionCacheTests
             servedStale: entry => !entry.Session.IsRevoked);
 
         Assert.True(outcome.Violations.IsEmpty, Describe(outcome));
-        Assert.True(outcome.Iterations >= 200, $"Only {outcome.Iterations} rounds ran.");
     }
 
     [Fact]
@@ -242,7 +241,6 @@ public sealed class SessionCacheTests
             servedStale: entry => !entry.User.User.Banned);
 
         Assert.True(outcome.Violations.IsEmpty, Describe(outcome));
-        Assert.True(outcome.Iterations >= 200, $"Only {outcome.Iterations} rounds ran.");
     }
 
     private static string Describe(RaceOutcome outcome) =>
@@ -259,6 +257,9 @@ public sealed class SessionCacheTests
     /// </summary>
     private static RaceOutcome Race(bool revokeSessions, Func<CachedSession, bool> servedStale)
     {
+        // At least MinRounds whatever the machine's load (a busy machine once ran fewer within the time budget and the
+        // test failed for it), then more while the budget lasts.
+        const int MinRounds = 200;
         const int MaxRounds = 3000;
         const int Fillers = 2;
         var budget = Stopwatch.StartNew();
@@ -296,7 +297,8 @@ public sealed class SessionCacheTests
                 rounds++;
             }
 
-            round = rounds < MaxRounds && budget.Elapsed < TimeSpan.FromSeconds(8) && violations.IsEmpty
+            var more = rounds < MinRounds || (rounds < MaxRounds && budget.Elapsed < TimeSpan.FromSeconds(8));
+            round = more && violations.IsEmpty
                 ? new Round(new SessionCache(), new RaceStore(), rounds)
                 : null;
         }

@@ -11,7 +11,8 @@ namespace Tessera.Web.Tests.Infrastructure;
 
 /// <summary>
 /// The real Tessera server (the program itself, API and pages) on Kestrel at a free loopback port, on SQLite in a
-/// data directory of its own, with a bootstrap admin. A browser can reach it like any deployment.
+/// data directory of its own, with a bootstrap admin (or, with <c>bootstrapAdmin: false</c>, none: a fresh install). A
+/// browser can reach it like any deployment.
 /// </summary>
 public sealed class TesseraWebServer : WebApplicationFactory<Program>
 {
@@ -22,15 +23,15 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
 
-    public TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    public TesseraWebServer(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, bool bootstrapAdmin = true)
     {
         _clock = clock;
         DataDirectory = Path.Combine(Path.GetTempPath(), "tessera-web-tests", Guid.NewGuid().ToString("N"));
         _settings = new Dictionary<string, string?>
         {
             ["Tessera:DataDirectory"] = DataDirectory,
-            ["Tessera:Bootstrap:AdminEmail"] = AdminEmail,
-            ["Tessera:Bootstrap:AdminPassword"] = AdminPassword,
+            ["Tessera:Bootstrap:AdminEmail"] = bootstrapAdmin ? AdminEmail : null,
+            ["Tessera:Bootstrap:AdminPassword"] = bootstrapAdmin ? AdminPassword : null,
             // The suite signs in far more often than people do; the throttling test sets its own limits.
             ["Tessera:RateLimiting:LoginPerIpPerMinute"] = "100000",
             ["Tessera:RateLimiting:FailedLoginsBeforeBackoff"] = "1000",
@@ -151,6 +152,15 @@ public sealed class TesseraWebServer : WebApplicationFactory<Program>
         }
 
         throw new InvalidOperationException($"No reset message to {email} in {outbox}.");
+    }
+
+    /// <summary>The audit events about a user, newest first, as (action, reason), read through the admin API.</summary>
+    public async Task<IReadOnlyList<(string Action, string? Reason)>> AuditAsync(string userId)
+    {
+        using var client = Api(await LoginAsync(AdminEmail, AdminPassword));
+        var text = await client.GetStringAsync($"/v1/admin/audit?userId={Uri.EscapeDataString(userId)}&limit=100", TestContext.Current.CancellationToken);
+        return [.. JsonDocument.Parse(text).RootElement.GetProperty("events").EnumerateArray()
+            .Select(e => (e.GetProperty("action").GetString()!, e.GetProperty("reason").GetString()))];
     }
 
     public override async ValueTask DisposeAsync()

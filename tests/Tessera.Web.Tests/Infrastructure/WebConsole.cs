@@ -59,10 +59,12 @@ public sealed partial class WebConsole : IAsyncLifetime
     }
 
     /// <summary>A new device: its own cookies, a desktop window, and the given user agent.</summary>
-    public Task<IBrowserContext> NewDeviceAsync(string? userAgent = null, string? baseUrl = null, ViewportSize? viewport = null, string? timezone = null) =>
-        NewDeviceAsync(Browser, userAgent, baseUrl ?? BaseUrl, viewport, timezone);
+    public Task<IBrowserContext> NewDeviceAsync(string? userAgent = null, string? baseUrl = null, ViewportSize? viewport = null, string? timezone = null, bool script = true) =>
+        NewDeviceAsync(Browser, userAgent, baseUrl ?? BaseUrl, viewport, timezone, script);
 
-    public static async Task<IBrowserContext> NewDeviceAsync(IBrowser browser, string? userAgent, string baseUrl, ViewportSize? viewport = null, string? timezone = null)
+    /// <summary>A new device; with <paramref name="script"/> false, a browser whose JavaScript is off (or whose script failed).</summary>
+    public static async Task<IBrowserContext> NewDeviceAsync(
+        IBrowser browser, string? userAgent, string baseUrl, ViewportSize? viewport = null, string? timezone = null, bool script = true)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -71,6 +73,7 @@ public sealed partial class WebConsole : IAsyncLifetime
             ViewportSize = viewport ?? new ViewportSize { Width = 1280, Height = 860 },
             Locale = "en-US",
             TimezoneId = timezone ?? "UTC",
+            JavaScriptEnabled = script,
         });
         context.SetDefaultTimeout(10_000);
         return context;

@@ -128,6 +128,8 @@
   };
 
   // ---- Dialogs ----------------------------------------------------------------------------------------------------
+  // An opener is a plain form that, without script, asks for the page's confirmation step (?confirm=id); here it opens the
+  // same confirmation as a modal dialog instead.
   document.addEventListener('click', (event) => {
     const opener = event.target.closest('[data-dialog]');
     if (opener) {
@@ -303,8 +305,6 @@
     watchSession();
     localizeTimes();
     refreshTimes();
-    // A dialog the server sent back with a refusal opens again, with what was typed.
-    document.querySelectorAll('dialog[data-open="true"]').forEach((dialog) => dialog.showModal?.());
     setInterval(refreshTimes, 30000);
     document.querySelectorAll('form[data-bulk]').forEach(wireBulk);
   };

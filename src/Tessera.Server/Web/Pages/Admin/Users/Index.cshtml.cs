@@ -36,6 +36,9 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
         [("newest", "Newest first", UserSort.NewestFirst), ("oldest", "Oldest first", UserSort.OldestFirst),
             ("name", "Name A–Z", UserSort.Name), ("email", "Email A–Z", UserSort.Email)];
 
+    /// <summary>Without script: the confirmation page of a bulk action, before anything is done.</summary>
+    public ConfirmDialog? BulkStep { get; private set; }
+
     public static IReadOnlyList<(string Value, string Label)> StatusChoices { get; } =
         [("", "All statuses"), ("active", "Active"), ("deactivated", "Deactivated"), ("banned", "Banned"), ("deleted", "Deleted")];
 
@@ -80,9 +83,10 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
 
     /// <summary>
     /// One action for the chosen users, through <see cref="UserAdministration.BulkAsync"/> as <c>POST /v1/admin/users/bulk</c>.
-    /// tessera.js sends the users a few at a time and shows the progress; without it the form sends them all at once.
+    /// tessera.js asks in its dialog, then sends the users a few at a time and shows the progress; without it the form
+    /// sends them all at once, and is first answered with a confirmation page whose Confirm sends them again, confirmed.
     /// </summary>
-    public async Task<IActionResult> OnPostBulkAsync(string? bulkAction, string[]? ids, string? reason)
+    public async Task<IActionResult> OnPostBulkAsync(string? bulkAction, string[]? ids, string? reason, bool confirmed)
     {
         var wantsJson = Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase);
         var choice = AdminDisplay.BulkChoices.FirstOrDefault(c => c.Value == bulkAction);
@@ -95,6 +99,16 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
         else if (ids is not { Length: > 0 })
         {
             refusal = "Select at least one user.";
+        }
+        else if (!wantsJson && !confirmed)
+        {
+            var users = AdminDisplay.Plural(ids.Length, "user", "users");
+            BulkStep = new ConfirmDialog("confirm-bulk", $"{choice.Verb} {users}?", choice.Effect, $"{choice.Verb} {users}", "Bulk")
+            {
+                AsStep = true,
+                Fields = [new("bulkAction", choice.Value), new("reason", reason ?? string.Empty), new("confirmed", "true"), .. ids.Select(id => new KeyValuePair<string, string>("ids", id))],
+            };
+            return Page();
         }
         else
         {
