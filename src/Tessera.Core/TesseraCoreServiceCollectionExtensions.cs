@@ -43,6 +43,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.AddHostedService<SessionRetention>();
 
         services.TryAddSingleton<IPasswordHasher, IdentityPasswordHasher>();
+        services.TryAddSingleton<PasswordPolicy>();
         services.TryAddSingleton<IThrottle, InMemoryThrottle>();
         services.TryAddSingleton<IUserAgentParser>(_ => UapCoreUserAgentParser.Default);
         services.TryAddSingleton<DeviceResolver>();

@@ -17,6 +17,7 @@ public static class ErrorCodes
     public const string UserDeleted = "user_deleted";
     public const string RateLimited = "rate_limited";
     public const string ReauthenticationRequired = "reauthentication_required";
+    public const string WeakPassword = "weak_password";
 }
 
 /// <summary>
@@ -54,8 +55,11 @@ public sealed class TesseraException : Exception
     /// <summary>Extra members for the problem response (bannedUntil, retryAfter, errors).</summary>
     public IReadOnlyDictionary<string, object?> Details { get; }
 
-    public static TesseraException Validation(string field, string message) =>
-        new(ErrorCodes.ValidationFailed, message, new Dictionary<string, object?>
+    public static TesseraException Validation(string field, string message) => ForField(ErrorCodes.ValidationFailed, field, message);
+
+    /// <summary>A refusal about one field, which it names in <c>errors</c> (so a form can mark it).</summary>
+    public static TesseraException ForField(string code, string field, string message) =>
+        new(code, message, new Dictionary<string, object?>
         {
             ["errors"] = new Dictionary<string, string[]> { [field] = [message] },
         });

@@ -283,6 +283,28 @@ public abstract partial class StoreSpecification
         Assert.Equal(["a1@team.test", "a2@team.test"], page.Users.Select(u => u.Email));
     }
 
+    [Theory]
+    [InlineData(UserSort.OldestFirst, "m z a")]
+    [InlineData(UserSort.NewestFirst, "a z m")]
+    [InlineData(UserSort.Name, "z a m")]
+    [InlineData(UserSort.Email, "a m z")]
+    public async Task Search_orders_by_the_chosen_sort(UserSort sort, string expectedLocalParts)
+    {
+        var store = await CreateStoreAsync();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        // Every sort gives another order; names sort without regard to case ("Adam", "mia", "zoe").
+        await InsertAsync(
+            store,
+            NewUser($"m-{tag}@x.test", "zoe", createdAt: T0),
+            NewUser($"z-{tag}@x.test", "Adam", createdAt: T0.AddSeconds(1)),
+            NewUser($"a-{tag}@x.test", "mia", createdAt: T0.AddSeconds(2)));
+
+        var page = await ReadAsync(store, transaction =>
+            transaction.Users.SearchAsync(new UserSearch(tag, null, 1, 10, T0, sort), Ct));
+
+        Assert.Equal(expectedLocalParts.Split(' ').Select(p => $"{p}-{tag}@x.test"), page.Users.Select(u => u.Email));
+    }
+
     private static async Task<string[]> SearchIdsAsync(ITesseraStore store, string? text = null, UserStatusFilter? status = null)
     {
         var page = await ReadAsync(store, transaction =>

@@ -28,7 +28,7 @@ public sealed class FirstRunTests(WebConsole web)
         await Expect(page.GetByLabel("Password")).ToHaveAttributeAsync("aria-invalid", "true");
 
         await page.GetByLabel("Display name").FillAsync("Root Admin");
-        await page.GetByLabel("Password").FillAsync("root-admin-password");
+        await page.GetByLabel("Password").FillAsync("root-quartz-lantern-9");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create administrator" }).ClickAsync();
         await Expect(page).ToHaveURLAsync($"{server.BaseUrl}/admin/users");
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync(

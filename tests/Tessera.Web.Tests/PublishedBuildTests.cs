@@ -94,7 +94,7 @@ public sealed class PublishedBuildTests(PublishedBuild build, WebConsole web) : 
         await page.GetByLabel("Setup code").FillAsync(code.ToLowerInvariant());
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
         await page.GetByLabel("Email").FillAsync("first.admin@example.com");
-        await page.GetByLabel("Password").FillAsync("first-admin-password");
+        await page.GetByLabel("Password").FillAsync("first-violet-harbor-7");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create administrator" }).ClickAsync();
         await Expect(page).ToHaveURLAsync($"{server.BaseUrl}/admin/users");
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("You are Tessera's first administrator");

@@ -45,7 +45,9 @@ public sealed class SignInTests(WebConsole web)
         await page.GetByLabel("Password").FillAsync(TesseraWebServer.Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
 
-        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("An account with this email already exists.");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("An account with this email already exists.");
+        await Expect(page.GetByRole(AriaRole.Alert).GetByRole(AriaRole.Link, new() { Name = "Sign in" })).ToHaveAttributeAsync("href", "/login");
+        await Expect(page.GetByRole(AriaRole.Alert).GetByRole(AriaRole.Link, new() { Name = "reset its password" })).ToHaveAttributeAsync("href", "/forgot-password");
         await Expect(page.GetByLabel("Email")).ToHaveValueAsync(email);
         await Expect(page.GetByLabel("Email")).ToHaveAttributeAsync("aria-invalid", "true");
     }

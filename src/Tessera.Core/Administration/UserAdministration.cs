@@ -23,10 +23,11 @@ public sealed class UserAdministration(
         return (user, active.Count);
     }
 
-    public async Task<UserPage> SearchAsync(string? text, UserStatusFilter? status, int page, int pageSize, CancellationToken cancellationToken)
+    public async Task<UserPage> SearchAsync(
+        string? text, UserStatusFilter? status, int page, int pageSize, CancellationToken cancellationToken, UserSort sort = UserSort.OldestFirst)
     {
         await using var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false);
-        return await read.Users.SearchAsync(new UserSearch(text, status, page, pageSize, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        return await read.Users.SearchAsync(new UserSearch(text, status, page, pageSize, clock.GetUtcNow(), sort), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<ActiveSession>> ListSessionsAsync(string userId, CancellationToken cancellationToken)

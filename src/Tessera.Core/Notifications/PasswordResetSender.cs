@@ -34,8 +34,12 @@ public sealed partial class OutboxPasswordResetSender(IOptions<TesseraOptions> o
 
             Hello {message.DisplayName},
 
-            Someone asked to reset the password of this account. If it was you, use this token
-            (POST /v1/auth/password/reset) before {message.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC:
+            Someone asked to reset the password of this account. If it was you, open this page of
+            the Tessera web console before {message.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC:
+
+            /reset-password?token={message.Token}
+
+            or send this token to POST /v1/auth/password/reset:
 
             {message.Token}
 

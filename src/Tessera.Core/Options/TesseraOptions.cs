@@ -78,7 +78,11 @@ public sealed class PasswordOptions
 {
     public int MinimumLength { get; set; } = 8;
 
+    /// <summary>NIST SP 800-63B asks to allow at least 64 characters.</summary>
     public int MaximumLength { get; set; } = 256;
+
+    /// <summary>The lowest zxcvbn score (0–4) a new password needs; 2 keeps out what an online attacker tries first.</summary>
+    public int MinimumScore { get; set; } = 2;
 
     /// <summary>PBKDF2 (HMAC-SHA512) iterations; the ASP.NET Core Identity default. Lower it only in tests.</summary>
     public int HashIterations { get; set; } = 100_000;
@@ -218,6 +222,16 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
         if (options.Passwords.MinimumLength < 1 || options.Passwords.MaximumLength < options.Passwords.MinimumLength)
         {
             failures.Add("Tessera:Passwords:MinimumLength must be at least 1 and no more than MaximumLength.");
+        }
+
+        if (options.Passwords.MaximumLength < 64)
+        {
+            failures.Add("Tessera:Passwords:MaximumLength must be at least 64 (NIST SP 800-63B: long passphrases must fit).");
+        }
+
+        if (options.Passwords.MinimumScore is < 0 or > 4)
+        {
+            failures.Add("Tessera:Passwords:MinimumScore is a zxcvbn score: 0 to 4.");
         }
 
         if (options.Passwords.HashIterations < 1)

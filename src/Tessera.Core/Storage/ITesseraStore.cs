@@ -58,8 +58,20 @@ public interface IUserStore
     Task<bool> AnyAdminAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Filter and page for the admin users list. <see cref="Page"/> starts at 1.</summary>
-public sealed record UserSearch(string? Text, UserStatusFilter? Status, int Page, int PageSize, DateTimeOffset Now);
+/// <summary>Filter, order and page for the admin users list. <see cref="Page"/> starts at 1.</summary>
+public sealed record UserSearch(string? Text, UserStatusFilter? Status, int Page, int PageSize, DateTimeOffset Now, UserSort Sort = UserSort.OldestFirst);
+
+/// <summary>The order of the users list; ties are broken by id, so that pages never overlap.</summary>
+public enum UserSort
+{
+    OldestFirst,
+    NewestFirst,
+
+    /// <summary>By display name, ignoring case.</summary>
+    Name,
+
+    Email,
+}
 
 public enum UserStatusFilter
 {

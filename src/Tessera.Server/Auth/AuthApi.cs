@@ -8,7 +8,7 @@ using Tessera.Server.Http;
 
 namespace Tessera.Server.Auth;
 
-/// <summary>/v1/auth: register, sign in and out, whoami, change and reset the password.</summary>
+/// <summary>/v1/auth: register, sign in and out, whoami, the profile, change and reset the password.</summary>
 internal static class AuthApi
 {
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder endpoints)
@@ -21,6 +21,7 @@ internal static class AuthApi
 
         var signedIn = endpoints.MapGroup("/v1/auth").WithTags("Auth").RequireSession();
         signedIn.MapGet("/session", WhoAmI);
+        signedIn.MapPatch("/me", ChangeProfileAsync);
         signedIn.MapPost("/logout", LogoutAsync);
         signedIn.MapPost("/password/change", ChangePasswordAsync);
         return endpoints;
@@ -66,6 +67,19 @@ internal static class AuthApi
         TypedResults.Ok(new WhoAmIResponse(
             SessionDto.From(sessions.Describe(current.Session, current.Entry.LastActiveAt), current.Session.Id),
             UserDto.From(current.User, clock.GetUtcNow())));
+
+    /// <summary>PATCH /v1/auth/me <c>{displayName}</c>: the caller's own profile; 200 <c>{user}</c>.</summary>
+    private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> ChangeProfileAsync(
+        ProfileRequest? body, CurrentSession current, AccountService accounts, TimeProvider clock, HttpContext httpContext)
+    {
+        if (body is null)
+        {
+            return Problems.Validation("body", "Send {displayName}.");
+        }
+
+        var user = await accounts.ChangeDisplayNameAsync(current.Entry, body.DisplayName, httpContext.RequestAborted);
+        return TypedResults.Ok(new UserResponse(UserDto.From(user, clock.GetUtcNow())));
+    }
 
     private static async Task<NoContent> LogoutAsync(CurrentSession current, AccountService accounts, HttpContext httpContext)
     {

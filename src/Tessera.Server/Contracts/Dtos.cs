@@ -62,6 +62,8 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 
 public sealed record ResetRequestRequest(string? Email);
 
+public sealed record ProfileRequest(string? DisplayName);
+
 public sealed record ResetPasswordRequest(string? Token, string? NewPassword);
 
 public sealed record ReasonRequest(string? Reason);

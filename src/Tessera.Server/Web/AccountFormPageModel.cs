@@ -28,6 +28,12 @@ internal abstract class AccountFormPageModel : TesseraPageModel
 
     public string? Invalid(string field) => ErrorField == field ? "true" : null;
 
+    /// <summary>
+    /// The email has an account. Registration says so, as the API's 409 <c>email_taken</c> does (a contract outside checks
+    /// rely on), and offers the ways in.
+    /// </summary>
+    public bool EmailTaken { get; private set; }
+
     /// <summary>Signs the new account in on this device, with the same cookie as <c>POST /v1/auth/login</c>.</summary>
     protected async Task SignInAsync(AccountService accounts)
     {
@@ -42,9 +48,8 @@ internal abstract class AccountFormPageModel : TesseraPageModel
     {
         ArgumentNullException.ThrowIfNull(refused);
         Error = refused.Message;
-        ErrorField = refused.Details.TryGetValue("errors", out var errors) && errors is Dictionary<string, string[]> byField
-            ? byField.Keys.FirstOrDefault()
-            : refused.Code == ErrorCodes.EmailTaken ? "email" : null;
+        EmailTaken = refused.Code == ErrorCodes.EmailTaken;
+        ErrorField = FieldOf(refused) ?? (EmailTaken ? "email" : null);
         Password = null;
         Response.StatusCode = Problems.StatusOf(refused.Code);
         return Page();

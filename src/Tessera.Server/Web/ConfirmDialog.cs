@@ -26,6 +26,15 @@ internal sealed record ConfirmDialog(string Id, string Title, string Body, strin
         var id = request.Query[QueryKey].ToString();
         return id.Length == 0 ? null : dialogs.FirstOrDefault(d => d.Id == id) is { } step ? step with { AsStep = true } : null;
     }
+
+    /// <summary>Adds an optional "Reason" field (kept in the audit log), posted as <c>reason</c>.</summary>
+    public bool AsksReason { get; init; }
+
+    /// <summary>Why the last try was refused, shown in the form (which then comes back as the step page).</summary>
+    public string? Error { get; init; }
+
+    /// <summary>What was typed in the fields of <see cref="FieldsPartial"/> before a refusal, by field name.</summary>
+    public IReadOnlyDictionary<string, string?> Values { get; init; } = new Dictionary<string, string?>();
 }
 
 /// <summary>The button that asks for a <see cref="ConfirmDialog"/> (<c>Shared/_ConfirmOpener.cshtml</c>).</summary>

@@ -52,6 +52,10 @@ internal abstract class TesseraPageModel : PageModel
         return Redirect(Request.Path + QueryStringWithoutHandler());
     }
 
+    /// <summary>The field a refusal from the core is about (<c>email</c>, <c>until</c>…), from its <c>errors</c>; null when none.</summary>
+    protected static string? FieldOf(TesseraException refused) =>
+        refused.Details.TryGetValue("errors", out var errors) && errors is Dictionary<string, string[]> byField ? byField.Keys.FirstOrDefault() : null;
+
     /// <summary>The client's IP as the API records it (the same helper, so audit rows agree whichever way the change came).</summary>
     protected string? ClientIp => HttpContext.ClientIp();
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Mvc;
@@ -62,6 +63,30 @@ internal static class TesseraWebExtensions
             OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "public, max-age=86400",
         });
         app.MapRazorPages();
+
+        // A browser that asks for a page gets a page when there is nothing there (the address is mistyped, an old link);
+        // API clients keep the problem JSON that UseTesseraServer's status code pages write around this. Only page
+        // requests keep this inner one enabled (the outer one then finds a body and leaves it be).
+        app.UseStatusCodePagesWithReExecute("/error/{0}");
+        app.Use(static (context, next) =>
+        {
+            if (!WantsPage(context) && context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+            {
+                pages.Enabled = false;
+            }
+
+            return next(context);
+        });
         return app;
+    }
+
+    private static readonly string[] MachinePaths = ["/v1", "/oauth2", "/openapi", "/healthz", "/readyz", "/metrics"];
+
+    private static bool WantsPage(HttpContext context)
+    {
+        var request = context.Request;
+        return (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase)
+            && !MachinePaths.Any(prefix => request.Path.StartsWithSegments(prefix, StringComparison.OrdinalIgnoreCase));
     }
 }

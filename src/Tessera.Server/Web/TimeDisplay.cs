@@ -9,8 +9,22 @@ internal static class TimeDisplay
     public static string Exact(DateTimeOffset at) =>
         at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
-    public static string Date(DateTimeOffset at) =>
+    public static string Day(DateTimeOffset at) =>
         at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// For a sentence written on the server (a notice): the time in the viewer's zone as the browser named it (an IANA id
+    /// that tessera.js sends with the form), with the zone named; in UTC when it did not.
+    /// </summary>
+    public static string InZone(DateTimeOffset at, string? timeZoneId)
+    {
+        if (string.IsNullOrEmpty(timeZoneId) || timeZoneId == "UTC" || !TimeZoneInfo.TryFindSystemTimeZoneById(timeZoneId, out var zone))
+        {
+            return at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        }
+
+        return $"{TimeZoneInfo.ConvertTime(at, zone).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} ({zone.Id})";
+    }
 
     public static string Machine(DateTimeOffset at) =>
         at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -44,7 +58,9 @@ internal static class TimeDisplay
 
 /// <summary>
 /// <c>&lt;relative-time at="@when" /&gt;</c> renders <c>&lt;time datetime title&gt;3 minutes ago&lt;/time&gt;</c>;
-/// with <c>exact</c> it shows the exact time and keeps the relative one for the hover.
+/// with <c>exact</c> it shows the exact time (with <c>date</c>, the day) and keeps the relative one for the hover. The
+/// server knows no viewer's time zone, so it writes UTC and says so; tessera.js rewrites exact times and days in the
+/// viewer's zone, named, with the UTC time on hover. Without script, UTC stays, named as such.
 /// </summary>
 [HtmlTargetElement("relative-time", Attributes = "at", TagStructure = TagStructure.WithoutEndTag)]
 public sealed class RelativeTimeTagHelper(TimeProvider clock) : TagHelper
@@ -52,6 +68,9 @@ public sealed class RelativeTimeTagHelper(TimeProvider clock) : TagHelper
     public DateTimeOffset At { get; set; }
 
     public bool Exact { get; set; }
+
+    /// <summary>Only the day (with <see cref="Exact"/>).</summary>
+    public bool Date { get; set; }
 
     public override void Process(TagHelperContext context, TagHelperOutput output)
     {
@@ -61,12 +80,17 @@ public sealed class RelativeTimeTagHelper(TimeProvider clock) : TagHelper
         output.TagName = "time";
         output.TagMode = TagMode.StartTagAndEndTag;
         output.Attributes.SetAttribute("datetime", TimeDisplay.Machine(At));
-        output.Attributes.SetAttribute("title", Exact ? relative : exact);
-        if (!Exact)
+        if (Exact)
         {
-            output.Attributes.SetAttribute("data-relative", string.Empty);
+            // tessera.js words it in the viewer's zone and moves the UTC time to the hover.
+            output.Attributes.SetAttribute("title", Date ? exact : relative);
+            output.Attributes.SetAttribute("data-exact", Date ? "date" : "time");
+            output.Content.SetContent(Date ? $"{TimeDisplay.Day(At)} (UTC)" : exact);
+            return;
         }
 
-        output.Content.SetContent(Exact ? exact : relative);
+        output.Attributes.SetAttribute("title", exact);
+        output.Attributes.SetAttribute("data-relative", string.Empty);
+        output.Content.SetContent(relative);
     }
 }

@@ -98,7 +98,7 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
         var total = await db.Connection.ExecuteScalarAsync<long>(
             db.Command($"SELECT count(*) FROM users WHERE {condition}", parameters, cancellationToken));
         var users = await QueryAsync(
-            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY created_at, id LIMIT @take OFFSET @skip", parameters, cancellationToken);
+            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY {OrderOf(search.Sort)} LIMIT @take OFFSET @skip", parameters, cancellationToken);
         return new UserPage(users, checked((int)total));
     }
 
@@ -121,6 +121,14 @@ internal sealed class PostgresUserStore(PostgresContext db) : IUserStore
     }
 
     private string LockForWrite => db.ForWrite ? " FOR UPDATE" : "";
+
+    private static string OrderOf(UserSort sort) => sort switch
+    {
+        UserSort.NewestFirst => "created_at DESC, id DESC",
+        UserSort.Name => $"lower(display_name {Fold}), id",
+        UserSort.Email => "email, id",
+        _ => "created_at, id",
+    };
 
     private async Task<User?> QuerySingleAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

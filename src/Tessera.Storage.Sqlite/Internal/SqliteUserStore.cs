@@ -101,9 +101,17 @@ internal sealed class SqliteUserStore(SqliteContext db) : IUserStore
         var total = await db.Connection.ExecuteScalarAsync<long>(
             db.Command($"SELECT count(*) FROM users WHERE {condition}", parameters, cancellationToken));
         var users = await QueryAsync(
-            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY created_at, id LIMIT @take OFFSET @skip", parameters, cancellationToken);
+            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY {OrderOf(search.Sort)} LIMIT @take OFFSET @skip", parameters, cancellationToken);
         return new UserPage(users, checked((int)total));
     }
+
+    private static string OrderOf(UserSort sort) => sort switch
+    {
+        UserSort.NewestFirst => "created_at DESC, id DESC",
+        UserSort.Name => $"{SqliteTesseraStore.CaseFoldFunction}(display_name), id",
+        UserSort.Email => "email, id",
+        _ => "created_at, id",
+    };
 
     private async Task<User?> QuerySingleAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

@@ -245,7 +245,7 @@ internal sealed class ScenarioRun
         var users = new List<ModelUser>();
         for (var i = 0; i < scenario.Users; i++)
         {
-            var password = $"initial password {i}";
+            var password = $"initial quartz lantern {i}";
             var user = await tessera.RegisterAsync($"user{i}@example.com", password, cancellationToken);
             users.Add(new ModelUser(i, user.Id, user.Email, password));
         }
@@ -320,7 +320,7 @@ internal sealed class ScenarioRun
             case ChangePassword(var s):
                 await AsHolderAsync(s, async (session, entry) =>
                 {
-                    var newPassword = $"changed password {++_passwords}";
+                    var newPassword = $"changed violet harbor {++_passwords}";
                     await _tessera.Accounts.ChangePasswordAsync(entry, session.User.Password, newPassword, "192.0.2.1", _cancellationToken);
                     session.User.Password = newPassword;
                     Revoke(session.User, RevocationReason.PasswordChanged, except: session);

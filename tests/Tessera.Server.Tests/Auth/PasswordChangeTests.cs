@@ -56,15 +56,19 @@ public sealed class PasswordChangeTests(SharedApp shared) : IClassFixture<Shared
         await _app.LoginAsync(user.Email);
     }
 
-    [Fact]
-    public async Task A_weak_new_password_gives_400_validation_failed_and_ends_nothing()
+    [Theory]
+    [InlineData("short")]
+    [InlineData("password")]
+    [InlineData("qwertyuiop")]
+    public async Task A_weak_new_password_gives_400_weak_password_and_ends_nothing(string weak)
     {
         var user = await _app.NewUserAsync(sessions: 2);
         using var current = _app.WithToken(user.Sessions[0].Token);
 
-        var response = await current.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "short" });
+        var response = await current.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = weak });
 
-        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("newPassword", out _));
         using var other = _app.WithToken(user.Sessions[1].Token);
         await (await other.Get("/v1/auth/session")).AssertOkJsonAsync();
     }

@@ -60,7 +60,7 @@ public sealed class RegisterTests(SharedApp shared) : IClassFixture<SharedApp>
         await _app.RegisterAsync(email);
         using var client = _app.Anonymous();
 
-        var response = await client.Post("/v1/auth/register", new { email, password = "another-password-9" });
+        var response = await client.Post("/v1/auth/register", new { email, password = "another-pass-phrase-9" });
 
         await response.AssertProblemAsync(HttpStatusCode.Conflict, "email_taken");
     }
@@ -91,14 +91,42 @@ public sealed class RegisterTests(SharedApp shared) : IClassFixture<SharedApp>
     }
 
     [Theory]
-    [InlineData("short1")]
-    [InlineData("aaaaaaaaaaaa")]
-    [InlineData("")]
-    public async Task A_weak_password_gives_400_validation_failed(string password)
+    [InlineData("short1", "at least 8 characters")]
+    [InlineData("aaaaaaaaaaaa", "repeated characters")]
+    [InlineData("password", "most common passwords")]
+    [InlineData("12345678", "most common passwords")]
+    [InlineData("Password1", "most common passwords")]
+    [InlineData("qwertyuiop", "most common passwords")]
+    public async Task A_short_common_or_guessable_password_gives_400_weak_password_saying_why(string password, string why)
+    {
+        using var client = _app.Anonymous();
+        var email = TesseraApp.NewEmail();
+
+        var response = await client.Post("/v1/auth/register", new { email, password });
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
+        Assert.Contains(why, problem.Str("detail"), StringComparison.Ordinal);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("password", out _));
+        await (await client.Post("/v1/auth/login", new { email, password })).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+    }
+
+    [Fact]
+    public async Task A_password_made_of_the_persons_own_name_is_refused_as_weak()
     {
         using var client = _app.Anonymous();
 
-        var response = await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password });
+        var response = await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail("zebulon"), password = "Zebulonquartz", displayName = "Zebulon Quartz" });
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
+        Assert.Contains("your email address or name", problem.Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_password_gives_400_validation_failed()
+    {
+        using var client = _app.Anonymous();
+
+        var response = await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = "" });
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
     }
@@ -107,10 +135,10 @@ public sealed class RegisterTests(SharedApp shared) : IClassFixture<SharedApp>
     public async Task A_password_of_256_characters_is_accepted_and_257_is_refused()
     {
         using var client = _app.Anonymous();
-        var longest = string.Concat(Enumerable.Repeat("abc1", 64));
+        var longest = string.Concat(Enumerable.Repeat("correct-horse-battery-staple-", 9))[..256];
         var email = TesseraApp.NewEmail("long");
 
-        await (await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = longest + "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = longest + "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
         await (await client.Post("/v1/auth/register", new { email, password = longest })).AssertOkJsonAsync(HttpStatusCode.Created);
 
         await _app.LoginAsync(email, longest);
@@ -136,7 +164,7 @@ public sealed class RegisterTests(SharedApp shared) : IClassFixture<SharedApp>
 
         var response = await client.Post("/v1/auth/register", new { email, password = email });
 
-        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
     }
 
     [Theory]

@@ -18,6 +18,9 @@ public static partial class Http
     public static Task<HttpResponseMessage> Post(this HttpClient client, string path, object? body = null) =>
         body is null ? client.PostAsync(path, content: null, Cancellation) : client.PostAsJsonAsync(path, body, Cancellation);
 
+    public static Task<HttpResponseMessage> Patch(this HttpClient client, string path, object body) =>
+        client.PatchAsJsonAsync(path, body, Cancellation);
+
     /// <summary>POST of raw text with the given media type: for malformed and oddly typed bodies.</summary>
     public static Task<HttpResponseMessage> PostRaw(this HttpClient client, string path, string body, string mediaType = "application/json") =>
         client.PostAsync(path, new StringContent(body, Encoding.UTF8, mediaType), Cancellation);

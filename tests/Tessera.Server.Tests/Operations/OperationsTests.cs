@@ -102,7 +102,7 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
         foreach (var path in new[]
         {
             "/v1/auth/register", "/v1/auth/login", "/v1/auth/logout", "/v1/auth/session", "/v1/auth/password/change",
-            "/v1/auth/password/reset-request", "/v1/auth/password/reset",
+            "/v1/auth/password/reset-request", "/v1/auth/password/reset", "/v1/auth/me",
             "/v1/sessions", "/v1/sessions/{id}", "/v1/sessions/revoke-others", "/v1/sessions/revoke-all",
             "/v1/events",
             "/v1/admin/users", "/v1/admin/users/{id}", "/v1/admin/users/{id}/sessions", "/v1/admin/users/{id}/sessions/{sessionId}",

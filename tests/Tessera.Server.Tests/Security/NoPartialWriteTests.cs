@@ -23,7 +23,7 @@ public sealed class NoPartialWriteTests : IAsyncLifetime
         using var client = _app.Anonymous();
 
         await (await client.Post("/v1/auth/register", new { email = "bad-email", password = TesseraApp.Password })).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
-        await (await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = "weak" })).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await client.Post("/v1/auth/register", new { email = TesseraApp.NewEmail(), password = "weak" })).AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
         await (await client.Post("/v1/auth/register", new { email = taken.ToUpperInvariant(), password = TesseraApp.Password })).AssertProblemAsync(HttpStatusCode.Conflict, "email_taken");
         await (await client.PostRaw("/v1/auth/register", """{"email": 5}""")).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
 
@@ -64,7 +64,7 @@ public sealed class NoPartialWriteTests : IAsyncLifetime
         using var anonymous = _app.Anonymous();
 
         await (await client.Post("/v1/auth/password/change", new { currentPassword = "wrong-password-1", newPassword = "new-password-99" })).AssertProblemAsync(HttpStatusCode.BadRequest, "wrong_password");
-        await (await client.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await client.Post("/v1/auth/password/change", new { currentPassword = TesseraApp.Password, newPassword = "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "weak_password");
         await (await anonymous.Post("/v1/auth/password/reset", new { token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", newPassword = "new-password-99" })).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_reset_token");
 
         Assert.Equal(eventsBefore, await AuditCountAsync(admin));

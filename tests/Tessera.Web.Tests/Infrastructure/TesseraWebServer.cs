@@ -47,6 +47,37 @@ public sealed class TesseraWebServer(IDictionary<string, string?>? settings = nu
         Assert.True(response.IsSuccessStatusCode, $"POST {path} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
     }
 
+    /// <summary>
+    /// Sets a display name straight in the database, as a direct SQL change or a row from before today's name rule would:
+    /// the pages must show whatever the store holds without being fooled by it.
+    /// </summary>
+    public async Task SetDisplayNameInDatabaseAsync(string userId, string displayName)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(DataDirectory, "tessera.db")}");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE users SET display_name = $name WHERE id = $id";
+        command.Parameters.AddWithValue("$name", displayName);
+        command.Parameters.AddWithValue("$id", userId);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>The reset link of the newest message to <paramref name="email"/> in the outbox.</summary>
+    public async Task<string> ReadResetLinkAsync(string email)
+    {
+        var outbox = Path.Combine(DataDirectory, "outbox");
+        foreach (var path in Directory.GetFiles(outbox).OrderDescending(StringComparer.Ordinal))
+        {
+            var lines = (await File.ReadAllLinesAsync(path, TestContext.Current.CancellationToken)).Select(line => line.Trim()).ToList();
+            if (lines.Contains($"To: {email}", StringComparer.OrdinalIgnoreCase))
+            {
+                return lines.Single(line => line.StartsWith("/reset-password?token=", StringComparison.Ordinal));
+            }
+        }
+
+        throw new InvalidOperationException($"No reset message to {email} in {outbox}.");
+    }
+
     /// <summary>The audit events about a user, newest first, as (action, reason), read through the admin API.</summary>
     public async Task<IReadOnlyList<(string Action, string? Reason)>> AuditAsync(string userId)
     {

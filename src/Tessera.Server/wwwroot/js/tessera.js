@@ -1,7 +1,8 @@
 // Tessera web console: the little script the pages need, and nothing else.
 //  - Live: an open page listens on /v1/events and goes to the sign-in page, with the reason, the moment its
 //    session ends anywhere (another device, an admin, a password change). No polling.
-//  - Relative times ("3 minutes ago") that stay current, with the exact local time on hover.
+//  - Relative times ("3 minutes ago") that stay current, with the exact local time on hover; exact times rewritten from
+//    UTC into the viewer's time zone, named, with the UTC time on hover; time fields labelled with that zone.
 //  - Confirmation dialogs (<dialog>, keyboard-operable), local date-times sent as UTC, and bulk actions with progress.
 (() => {
   'use strict';
@@ -99,7 +100,11 @@
     return past ? `${words} ago` : `in ${words}`;
   };
 
-  const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  // timeStyle 'long' names the zone ("4:05:00 AM GMT+1", "6:30:00 PM EST").
+  const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'long' });
+  const day = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const utc = (date) => date.toISOString().slice(0, 19).replace('T', ' ') + ' UTC';
 
   const refreshTimes = () => {
     const now = Date.now();
@@ -107,8 +112,19 @@
       const date = new Date(time.dateTime);
       if (Number.isNaN(date.getTime())) continue;
       time.textContent = relative(date, now);
-      time.title = exact.format(date);
+      time.title = `${exact.format(date)} (${utc(date)})`;
     }
+  };
+
+  // The server writes exact times in UTC (it does not know the viewer's zone); say them in the viewer's own.
+  const localizeTimes = () => {
+    for (const time of document.querySelectorAll('time[data-exact]')) {
+      const date = new Date(time.dateTime);
+      if (Number.isNaN(date.getTime())) continue;
+      time.textContent = (time.dataset.exact === 'date' ? day : exact).format(date);
+      time.title = utc(date);
+    }
+    for (const label of document.querySelectorAll('[data-time-zone]')) label.textContent = timeZone;
   };
 
   // ---- Dialogs ----------------------------------------------------------------------------------------------------
@@ -144,6 +160,14 @@
       const date = input.value ? new Date(input.value) : null;
       hidden.value = date && !Number.isNaN(date.getTime()) ? date.toISOString() : '';
       hidden.disabled = !hidden.value;
+      // And the zone, so that what the server says back (a notice) is in the same time.
+      if (form.method === 'post' && !form.querySelector('input[name="tz"]')) {
+        const zone = document.createElement('input');
+        zone.type = 'hidden';
+        zone.name = 'tz';
+        zone.value = timeZone;
+        form.append(zone);
+      }
     }
   }, true);
 
@@ -279,6 +303,7 @@
   // ---- Start ------------------------------------------------------------------------------------------------------
   const start = () => {
     watchSession();
+    localizeTimes();
     refreshTimes();
     setInterval(refreshTimes, 30000);
     document.querySelectorAll('form[data-bulk]').forEach(wireBulk);

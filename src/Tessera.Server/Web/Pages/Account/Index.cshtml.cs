@@ -5,7 +5,7 @@ using Tessera.Core.Sessions;
 
 namespace Tessera.Server.Web.Pages.Account;
 
-/// <summary>/account: who I am, and changing my password (which signs my other devices out).</summary>
+/// <summary>/account: who I am, my display name, and changing my password (which signs my other devices out).</summary>
 internal sealed class IndexModel(AccountService accounts, SessionService sessions) : SignedInPageModel
 {
     [BindProperty]
@@ -17,7 +17,12 @@ internal sealed class IndexModel(AccountService accounts, SessionService session
     [BindProperty]
     public string? ConfirmPassword { get; set; }
 
+    [BindProperty]
+    public string? DisplayName { get; set; }
+
     public int ActiveSessions { get; private set; }
+
+    public string? NameError { get; private set; }
 
     public string? PasswordError { get; private set; }
 
@@ -44,6 +49,24 @@ internal sealed class IndexModel(AccountService accounts, SessionService session
         }
 
         return Back("Your password was changed. Every other device signed in to your account was signed out.");
+    }
+
+    /// <summary>The same change as <c>PATCH /v1/auth/me</c>.</summary>
+    public async Task<IActionResult> OnPostProfileAsync()
+    {
+        try
+        {
+            await accounts.ChangeDisplayNameAsync(Current.Entry, DisplayName, HttpContext.RequestAborted);
+        }
+        catch (TesseraException refused)
+        {
+            NameError = Describe(refused);
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            await LoadAsync();
+            return Page();
+        }
+
+        return Back("Your display name was changed.");
     }
 
     private async Task<IActionResult> RefuseAsync(string message)

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Tessera.Core.Administration;
 using Tessera.Core.Audit;
 using Tessera.Core.Storage;
+using Tessera.Core.Users;
 
 namespace Tessera.Server.Web.Pages.Admin;
 
@@ -37,6 +38,9 @@ internal sealed class AuditModel(UserAdministration admin) : AdminPageModel
 
     public string? OlderLink { get; private set; }
 
+    /// <summary>The users a partial filter matched, when it matched more than one: the admin picks one.</summary>
+    public IReadOnlyList<User> Candidates { get; private set; } = [];
+
     public static IReadOnlyList<string> Actions { get; } = AuditActions.All.Order(StringComparer.Ordinal).ToList();
 
     public async Task<IActionResult> OnGetAsync()
@@ -45,10 +49,12 @@ internal sealed class AuditModel(UserAdministration admin) : AdminPageModel
         string? userId = null;
         if (!string.IsNullOrWhiteSpace(UserFilter))
         {
-            userId = await ResolveUserAsync(UserFilter.Trim(), cancellationToken);
+            (userId, Candidates) = await ResolveUserAsync(UserFilter.Trim(), cancellationToken);
             if (userId is null)
             {
-                FilterError = "No user has that email address.";
+                FilterError = Candidates.Count == 0
+                    ? $"No user’s email, name or id matches “{UserFilter.Trim()}”."
+                    : $"Several users match “{UserFilter.Trim()}”: choose one.";
                 return Page();
             }
         }
@@ -77,15 +83,30 @@ internal sealed class AuditModel(UserAdministration admin) : AdminPageModel
         return Page();
     }
 
-    private async Task<string?> ResolveUserAsync(string filter, CancellationToken cancellationToken)
+    /// <summary>
+    /// A user id, an exact email, or part of an email or name (as the users list searches): one user is the filter;
+    /// several are offered to choose from.
+    /// </summary>
+    private async Task<(string? UserId, IReadOnlyList<User> Candidates)> ResolveUserAsync(string filter, CancellationToken cancellationToken)
     {
-        if (!filter.Contains('@', StringComparison.Ordinal))
+        // Ids are what the user pages link here with.
+        if (filter.StartsWith("usr_", StringComparison.Ordinal))
         {
-            return filter;
+            return (filter, []);
         }
 
-        var found = await admin.SearchAsync(filter, null, 1, 10, cancellationToken);
-        return found.Users.FirstOrDefault(u => string.Equals(u.Email, filter, StringComparison.OrdinalIgnoreCase))?.Id;
+        var found = await admin.SearchAsync(filter, null, 1, 20, cancellationToken, UserSort.Email);
+        var exact = found.Users.FirstOrDefault(u => string.Equals(u.Email, filter, StringComparison.OrdinalIgnoreCase));
+        return exact is not null ? (exact.Id, [])
+            : found.Users.Count == 1 ? (found.Users[0].Id, [])
+            : (null, found.Users);
+    }
+
+    /// <summary>The same filters, for one of the <see cref="Candidates"/>.</summary>
+    public string LinkFor(User candidate)
+    {
+        var query = new Dictionary<string, string?> { ["user"] = candidate.Email, ["action"] = Action, ["after"] = After, ["afterUtc"] = AfterUtc, ["before"] = Before, ["beforeUtc"] = BeforeUtc };
+        return "/admin/audit" + QueryString.Create(query.Where(pair => !string.IsNullOrEmpty(pair.Value)));
     }
 
     /// <summary>The same filters, for events older than <paramref name="before"/>.</summary>

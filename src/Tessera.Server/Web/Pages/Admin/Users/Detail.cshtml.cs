@@ -31,7 +31,20 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
 
     public bool IsBanned => Target?.IsBannedAt(Now) == true;
 
+    /// <summary>Why the ban in the dialog was refused; the dialog opens again with what was typed.</summary>
+    public string? BanError { get; private set; }
+
+    public string? BanReasonInput { get; private set; }
+
+    public string? BanUntilInput { get; private set; }
+
     public async Task<IActionResult> OnGetAsync()
+    {
+        await LoadAsync();
+        return Page();
+    }
+
+    private async Task LoadAsync()
     {
         Now = clock.GetUtcNow();
         try
@@ -45,40 +58,63 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
         }
-
-        return Page();
     }
 
     public Task<IActionResult> OnPostDeactivateAsync(string? reason) => DecideAsync(async () =>
     {
         var result = await admin.DeactivateAsync(Current.Actor, Id, reason, ClientIp, HttpContext.RequestAborted);
-        return $"{result.User.DisplayName} was deactivated and signed out of {AdminDisplay.Plural(result.RevokedSessions, "session", "sessions")}.";
+        return $"{NameDisplay.InText(result.User)} was deactivated and signed out of {AdminDisplay.Plural(result.RevokedSessions, "session", "sessions")}.";
     });
 
     public Task<IActionResult> OnPostReactivateAsync() => DecideAsync(async () =>
     {
         var result = await admin.ReactivateAsync(Current.Actor, Id, ClientIp, HttpContext.RequestAborted);
-        return $"{result.User.DisplayName} was reactivated and can sign in again.";
+        return $"{NameDisplay.InText(result.User)} was reactivated and can sign in again.";
     });
 
-    /// <summary><paramref name="untilUtc"/> comes from tessera.js (the local time converted); without it the time is read as UTC.</summary>
-    public Task<IActionResult> OnPostBanAsync(string? reason, string? until, string? untilUtc) => DecideAsync(async () =>
+    /// <summary>
+    /// <paramref name="untilUtc"/> comes from tessera.js (the local time converted), and <paramref name="tz"/> names the
+    /// admin's time zone for the notice; without script the time is read as UTC, as the field's label then says.
+    /// A refusal about the fields keeps the dialog open with what was typed.
+    /// </summary>
+    public async Task<IActionResult> OnPostBanAsync(string? reason, string? until, string? untilUtc, string? tz)
     {
-        var end = ParseTime(untilUtc, until);
-        if (end is null && !string.IsNullOrEmpty(until))
+        string notice;
+        try
         {
-            throw TesseraException.Validation("until", "The end of the ban is not a date and time.");
+            var end = ParseTime(untilUtc, until);
+            if (end is null && !string.IsNullOrEmpty(until))
+            {
+                throw TesseraException.Validation("until", "The end of the ban is not a date and time.");
+            }
+
+            var result = await admin.BanAsync(Current.Actor, Id, reason, end, ClientIp, HttpContext.RequestAborted);
+            var span = end is { } e ? $"until {TimeDisplay.InZone(e, tz)}" : "until unbanned";
+            notice = $"{NameDisplay.InText(result.User)} was banned {span} and signed out of {AdminDisplay.Plural(result.RevokedSessions, "session", "sessions")}.";
+        }
+        catch (TesseraException refused) when (FieldOf(refused) is "until" or "reason")
+        {
+            BanError = FieldOf(refused) == "until" && !string.IsNullOrEmpty(until)
+                ? "“Ban ends” must be a time in the future. Choose a later time, or leave it empty for a ban until an admin unbans the account."
+                : Describe(refused);
+            BanReasonInput = reason;
+            BanUntilInput = until;
+            await LoadAsync();
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
+        }
+        catch (TesseraException refused)
+        {
+            return Back(error: Describe(refused));
         }
 
-        var result = await admin.BanAsync(Current.Actor, Id, reason, end, ClientIp, HttpContext.RequestAborted);
-        var span = end is { } e ? $"until {TimeDisplay.Exact(e)}" : "until unbanned";
-        return $"{result.User.DisplayName} was banned {span} and signed out of {AdminDisplay.Plural(result.RevokedSessions, "session", "sessions")}.";
-    });
+        return Back(notice);
+    }
 
     public Task<IActionResult> OnPostUnbanAsync() => DecideAsync(async () =>
     {
         var result = await admin.UnbanAsync(Current.Actor, Id, ClientIp, HttpContext.RequestAborted);
-        return $"{result.User.DisplayName} was unbanned and can sign in again.";
+        return $"{NameDisplay.InText(result.User)} was unbanned and can sign in again.";
     });
 
     public Task<IActionResult> OnPostDeleteAsync() => DecideAsync(async () =>
@@ -99,14 +135,14 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
         return "The session was ended.";
     });
 
-    /// <summary>The state of a ban, in words.</summary>
-    public string BanState() => Target switch
+    /// <summary>The state of a ban, in words, and the time they lead up to (shown as a time element, in the viewer's zone).</summary>
+    public (string Text, DateTimeOffset? At) BanState() => Target switch
     {
-        null => string.Empty,
-        { Banned: false } => "Not banned",
-        { BannedUntil: { } until } when until <= Now => $"Ban ended {TimeDisplay.Exact(until)}",
-        { BannedUntil: { } until } => $"Banned until {TimeDisplay.Exact(until)}",
-        _ => "Banned until unbanned",
+        null => (string.Empty, null),
+        { Banned: false } => ("Not banned", null),
+        { BannedUntil: { } until } when until <= Now => ("Ban ended", until),
+        { BannedUntil: { } until } => ("Banned until", until),
+        _ => ("Banned until unbanned", null),
     };
 
     private async Task<IActionResult> DecideAsync(Func<Task<string>> decision)

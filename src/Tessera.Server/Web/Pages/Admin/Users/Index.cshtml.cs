@@ -17,6 +17,10 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
     [BindProperty(SupportsGet = true)]
     public string? Status { get; set; }
 
+    /// <summary><c>newest</c> (the default: who just joined is what an admin looks for first), <c>oldest</c>, <c>name</c>, <c>email</c>.</summary>
+    [BindProperty(SupportsGet = true)]
+    public string? Sort { get; set; }
+
     /// <summary>From <c>?page=</c>, read by hand: Razor Pages keeps the route value <c>page</c> for the page's own name.</summary>
     public int PageNumber { get; private set; } = 1;
 
@@ -27,6 +31,10 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
     public int PageCount => Math.Max(1, (Total + PageSize - 1) / PageSize);
 
     public DateTimeOffset Now { get; private set; }
+
+    public static IReadOnlyList<(string Value, string Label, UserSort Sort)> SortChoices { get; } =
+        [("newest", "Newest first", UserSort.NewestFirst), ("oldest", "Oldest first", UserSort.OldestFirst),
+            ("name", "Name A–Z", UserSort.Name), ("email", "Email A–Z", UserSort.Email)];
 
     /// <summary>Without script: the confirmation page of a bulk action, before anything is done.</summary>
     public ConfirmDialog? BulkStep { get; private set; }
@@ -50,13 +58,22 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
             Status = null;
         }
 
+        var sort = SortChoices.FirstOrDefault(c => c.Value == Sort);
+        if (sort.Value is null || sort == SortChoices[0])
+        {
+            // The default order is left out of the links.
+            sort = SortChoices[0];
+            Sort = null;
+        }
+
         PageNumber = int.TryParse(Request.Query["page"], out var page) && page > 1 ? page : 1;
-        var result = await admin.SearchAsync(string.IsNullOrWhiteSpace(Search) ? null : Search.Trim(), filter, PageNumber, PageSize, HttpContext.RequestAborted);
+        var text = string.IsNullOrWhiteSpace(Search) ? null : Search.Trim();
+        var result = await admin.SearchAsync(text, filter, PageNumber, PageSize, HttpContext.RequestAborted, sort.Sort);
         if (result.Users.Count == 0 && result.Total > 0 && PageNumber > 1)
         {
             // Past the last page (after a filter change, say): show the last one.
             PageNumber = (result.Total + PageSize - 1) / PageSize;
-            result = await admin.SearchAsync(string.IsNullOrWhiteSpace(Search) ? null : Search.Trim(), filter, PageNumber, PageSize, HttpContext.RequestAborted);
+            result = await admin.SearchAsync(text, filter, PageNumber, PageSize, HttpContext.RequestAborted, sort.Sort);
         }
 
         Users = result.Users;
@@ -147,6 +164,11 @@ internal sealed class IndexModel(UserAdministration admin, TimeProvider clock) :
         if (!string.IsNullOrEmpty(Status))
         {
             query.Add(new("status", Status));
+        }
+
+        if (!string.IsNullOrEmpty(Sort))
+        {
+            query.Add(new("sort", Sort));
         }
 
         if (page > 1)
