@@ -209,11 +209,14 @@ public sealed class BadInputTests(SharedApp shared) : IClassFixture<SharedApp>
         await response.AssertProblemAsync(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }
 
+    // A browser asking for a page at an unknown address outside the API gets the console's 404 page instead
+    // (Tessera.Web.Tests.AccountTests.An_unknown_address_shows_a_page_to_a_browser_and_problem_json_to_an_API_client).
     [Theory]
-    [InlineData("/nope", "text/html")]
+    [InlineData("/nope", "application/json")]
+    [InlineData("/nope", "image/png")]
     [InlineData("/v1/nope", "text/html,application/xhtml+xml")]
     [InlineData("/v1/auth/session/nope", "image/png")]
-    public async Task An_unknown_path_gives_a_problem_with_a_code_whatever_the_Accept_header_asks_for(string path, string accept)
+    public async Task An_unknown_API_path_or_a_non_page_request_gives_a_problem_with_a_code_whatever_the_Accept_header_asks_for(string path, string accept)
     {
         using var client = _app.Anonymous();
         client.DefaultRequestHeaders.TryAddWithoutValidation("Accept", accept);
