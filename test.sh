@@ -39,12 +39,13 @@ if ! redis_env="$(eng/redis.sh start)"; then
   exit 1
 fi
 eval "$redis_env"
-if ! bash eng/chromium.sh; then
-  echo "Chromium could not be installed (see above)."
+# Chromium for the web console's browser suite; the sqlite3 shell for the tests that change the database file from
+# another process, as an operator's console does.
+if ! bash eng/debian-packages.sh /usr/bin/chromium chromium fonts-liberation || ! bash eng/debian-packages.sh sqlite3 sqlite3; then
+  echo "Chromium or sqlite3 could not be installed (see above)."
   echo "0 passed, 1 failed"
   exit 1
 fi
-bash eng/sqlite3.sh || { echo "sqlite3 could not be installed (see above)."; echo "0 passed, 1 failed"; exit 1; }
 export TESSERA_TEST_POSTGRES TESSERA_TEST_POSTGRES_DIR TESSERA_TEST_REDIS TESSERA_TEST_REDIS_DIR
 
 # --- Build once ------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ BENCH_NAME=run.sh
 # shellcheck source=../common.sh
 source "$root/bench/common.sh"
 ensure_wrk
-bash "$root/eng/sqlite3.sh" > /dev/null
+bash "$root/eng/debian-packages.sh" sqlite3 sqlite3 > /dev/null
 
 # --- workspace and clean-up ------------------------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-sqlite-bench.XXXXXX")

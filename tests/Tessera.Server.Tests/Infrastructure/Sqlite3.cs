@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The sqlite3 shell (Debian package <c>sqlite3</c>; eng/sqlite3.sh installs it): writes to a database file from a
+/// The sqlite3 shell (Debian package <c>sqlite3</c>; eng/debian-packages.sh sqlite3 sqlite3 installs it): writes to a database file from a
 /// separate process, the way an operator's console or a script does, outside everything Tessera knows.
 /// </summary>
 public static class Sqlite3
@@ -23,7 +23,7 @@ public static class Sqlite3
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("sqlite3 did not start; run eng/sqlite3.sh.");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("sqlite3 did not start; run eng/debian-packages.sh sqlite3 sqlite3.");
         var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);

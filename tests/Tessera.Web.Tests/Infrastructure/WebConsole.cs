@@ -46,7 +46,7 @@ public sealed partial class WebConsole : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
         {
-            throw new InvalidOperationException($"{ChromiumPath} is missing: run eng/chromium.sh (it installs Debian's chromium).");
+            throw new InvalidOperationException($"{ChromiumPath} is missing: run eng/debian-packages.sh /usr/bin/chromium chromium fonts-liberation (Debian's chromium).");
         }
 
         _playwright ??= await Playwright.CreateAsync();
