@@ -64,7 +64,7 @@ public sealed partial class RedisThrottle : IThrottle
                 }
             }
 
-            var decision = await CountAsync(database, _keys.IpAttempts(policy.Name, clientIp), policy.PerAddress, policy.Window, cancellationToken)
+            var decision = await CountAsync(database, _keys.IpAttempts(policy.Name, ClientAddress.ThrottleKey(clientIp)), policy.PerAddress, policy.Window, cancellationToken)
                 .ConfigureAwait(false);
             if (decision.Allowed && policy.PerAccount > 0)
             {

@@ -51,7 +51,10 @@ public sealed record ThrottlePolicy(string Name, TimeSpan Window, int PerAddress
 /// </summary>
 public interface IThrottle
 {
-    /// <summary>Counts an attempt at <paramref name="action"/> from <paramref name="clientIp"/> for <paramref name="accountKey"/> and decides.</summary>
+    /// <summary>
+    /// Counts an attempt at <paramref name="action"/> from <paramref name="clientIp"/> (by its
+    /// <see cref="ClientAddress.ThrottleKey"/>: an IPv6 client by its /64) for <paramref name="accountKey"/> and decides.
+    /// </summary>
     ValueTask<ThrottleDecision> TryAttemptAsync(ThrottledAction action, string clientIp, string accountKey, CancellationToken cancellationToken);
 
     /// <summary>A wrong password for the account: counts towards its backoff.</summary>
@@ -81,7 +84,7 @@ public sealed class InMemoryThrottle(TimeProvider clock, IOptions<TesseraOptions
             return new(ThrottleDecision.Wait(blockedUntil - now));
         }
 
-        var decision = Count(policy, "ip:" + clientIp, policy.PerAddress, now);
+        var decision = Count(policy, "ip:" + ClientAddress.ThrottleKey(clientIp), policy.PerAddress, now);
         if (decision.Allowed && policy.PerAccount > 0)
         {
             decision = Count(policy, "acct:" + accountKey, policy.PerAccount, now);

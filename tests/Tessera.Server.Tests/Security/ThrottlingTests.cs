@@ -29,6 +29,21 @@ public sealed class ThrottlingTests
     }
 
     [Fact]
+    public async Task Addresses_of_one_IPv6_64_network_share_one_login_budget_and_another_network_has_its_own()
+    {
+        await using var throttled = await Throttled.StartAsync("LoginPerIpPerMinute", 3);
+        var (client, email) = (throttled.Client, throttled.Email);
+
+        await (await client.AttemptLogin(email, "2001:db8:1:2::1")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "2001:db8:1:2:aaaa::7")).AssertOkJsonAsync();
+        await (await client.AttemptLogin(email, "2001:db8:1:2:ffff:ffff:ffff:ffff")).AssertOkJsonAsync();
+
+        var fourthFromTheSameNetwork = await client.AttemptLogin(email, "2001:db8:1:2:1234::42");
+        await fourthFromTheSameNetwork.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await (await client.AttemptLogin(email, "2001:db8:1:3::1")).AssertOkJsonAsync();
+    }
+
+    [Fact]
     public async Task The_IP_limit_counts_failed_attempts_too_and_lifts_after_a_minute()
     {
         await using var throttled = await Throttled.StartAsync("LoginPerIpPerMinute", 3);
