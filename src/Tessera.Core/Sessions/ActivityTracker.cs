@@ -16,6 +16,11 @@ namespace Tessera.Core.Sessions;
 public sealed class ActivityTracker(IOptions<TesseraOptions> options)
 {
     private readonly ConcurrentDictionary<string, long> _pending = new(StringComparer.Ordinal);
+
+    // The times the last flush wrote, kept until the next one: a reader that read a session from the store just before
+    // that flush committed, and asks here just after it, must still get the newer time (a session list once came back
+    // in the wrong order when a flush ran between the two steps).
+    private readonly ConcurrentDictionary<string, long> _lastWritten = new(StringComparer.Ordinal);
     private readonly TimeSpan _granularity = options.Value.Sessions.ActivityGranularity;
 
     /// <summary>Records activity on the hot path; allocation-free unless the time moved by a whole step.</summary>
@@ -27,17 +32,33 @@ public sealed class ActivityTracker(IOptions<TesseraOptions> options)
         }
     }
 
-    /// <summary>The newest last-active time of a session: the unflushed one when it is ahead of the stored one.</summary>
-    public DateTimeOffset LastActiveAt(Session session) =>
-        _pending.TryGetValue(session.Id, out var ticks) && ticks > session.LastActiveAt.UtcTicks
-            ? new DateTimeOffset(ticks, TimeSpan.Zero)
-            : session.LastActiveAt;
+    /// <summary>
+    /// The newest last-active time of a session: the unflushed one, or the one the last flush wrote, when it is ahead of
+    /// the one read from the store.
+    /// </summary>
+    public DateTimeOffset LastActiveAt(Session session)
+    {
+        var newest = session.LastActiveAt.UtcTicks;
+        if (_pending.TryGetValue(session.Id, out var pending) && pending > newest)
+        {
+            newest = pending;
+        }
+
+        if (_lastWritten.TryGetValue(session.Id, out var written) && written > newest)
+        {
+            newest = written;
+        }
+
+        return new DateTimeOffset(newest, TimeSpan.Zero);
+    }
 
     public int PendingCount => _pending.Count;
 
     /// <summary>Writes every pending time in one transaction. Times recorded meanwhile stay for the next flush.</summary>
     public async Task FlushAsync(ITesseraStore store, CancellationToken cancellationToken)
     {
+        // Written one flush interval ago: every read of the store since then has them.
+        _lastWritten.Clear();
         if (_pending.IsEmpty)
         {
             return;
@@ -54,6 +75,8 @@ public sealed class ActivityTracker(IOptions<TesseraOptions> options)
 
         foreach (var written in batch)
         {
+            _lastWritten[written.Key] = written.Value;
+
             // Only removes the entry if no newer time arrived while writing.
             _pending.TryRemove(written);
         }

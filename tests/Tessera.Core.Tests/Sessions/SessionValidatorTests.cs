@@ -179,6 +179,23 @@ public sealed class SessionValidatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_read_from_the_store_just_before_a_flush_still_gets_the_time_the_flush_wrote()
+    {
+        await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
+        var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
+        _tessera.Clock.Advance(TimeSpan.FromMinutes(5));
+        var checkedAt = _tessera.Clock.GetUtcNow();
+        await _tessera.Validator.CheckAsync(login.Token, Ct);
+
+        // A session list reads the row, a flush commits and forgets the pending time, then the list asks for it.
+        var readBeforeTheFlush = (await _tessera.ReadStoredSessionAsync(login.Session.Id, Ct))!;
+        await _tessera.Activity.FlushAsync(_tessera.Store, Ct);
+
+        Assert.Equal(login.Session.LastActiveAt, readBeforeTheFlush.LastActiveAt);
+        Assert.Equal(checkedAt, _tessera.Activity.LastActiveAt(readBeforeTheFlush));
+    }
+
+    [Fact]
     public async Task A_session_read_again_after_its_copy_was_dropped_keeps_the_activity_not_yet_flushed()
     {
         await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
