@@ -44,13 +44,34 @@ public sealed class SessionService(
     /// <summary>Ends one session of the user; false when it is not a live session of theirs.</summary>
     public async Task<bool> RevokeAsync(string userId, string sessionId, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
     {
-        if (!Ids.CanExist(sessionId))
+        if (!Ids.CanExist(sessionId) || !await IsLiveAsync(userId, sessionId, cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
 
         var revoked = await RevokeAsync(userId, RevocationScope.Only(sessionId), reason, actor, ipAddress, cancellationToken).ConfigureAwait(false);
         return revoked > 0;
+    }
+
+    /// <summary>
+    /// Whether the session is the user's and still holds by its own times. The store can tell revocation and the absolute
+    /// end, but not the idle end: its last-active time lags the one this node keeps in memory (written behind), so a
+    /// session that ran idle would otherwise be "revoked" and answered as found.
+    /// </summary>
+    private async Task<bool> IsLiveAsync(string userId, string sessionId, CancellationToken cancellationToken)
+    {
+        Session? session;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            session = await read.Sessions.FindByIdAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = clock.GetUtcNow();
+        return session is not null
+            && session.UserId == userId
+            && !session.IsRevoked
+            && now < session.AbsoluteExpiresAt
+            && now < activity.LastActiveAt(session) + _idleTimeout;
     }
 
     /// <summary>Ends the sessions of the user that <paramref name="scope"/> selects; returns how many.</summary>

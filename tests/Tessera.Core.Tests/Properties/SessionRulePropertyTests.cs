@@ -404,7 +404,8 @@ internal sealed class ScenarioRun
             return;
         }
 
-        var live = session.User == user && session.Revoked is null && Now < session.AbsoluteExpiresAt;
+        // A session past its idle end is no longer live either: ending it is not_found, like an unknown id.
+        var live = session.User == user && session.Revoked is null && Now < session.AbsoluteExpiresAt && Now < session.LastActiveAt + Idle;
         try
         {
             await _tessera.Admin.RevokeSessionAsync(_admin, user.Id, session.Id, null, _cancellationToken);

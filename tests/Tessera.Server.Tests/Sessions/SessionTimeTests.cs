@@ -44,6 +44,25 @@ public sealed class SessionTimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ending_a_session_that_ran_idle_gets_404_and_ends_nothing()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        var (idle, kept) = (user.Sessions[0], user.Sessions[1]);
+        using var client = _app.WithToken(kept.Token);
+
+        // Both are 4 days old; only the kept one is used, then 4 days more pass: the other is past its 7-day idle end.
+        _clock.Advance(TimeSpan.FromDays(4));
+        await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
+        _clock.Advance(TimeSpan.FromDays(4));
+
+        await (await client.Delete($"/v1/sessions/{idle.SessionId}")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        using var admin = await _app.AdminAsync();
+        await (await admin.Delete($"/v1/admin/users/{user.Id}/sessions/{idle.SessionId}")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        var revocations = (await (await admin.Get($"/v1/admin/audit?userId={user.Id}&action=session.revoked")).AssertOkJsonAsync()).Items("events");
+        Assert.Empty(revocations);
+    }
+
+    [Fact]
     public async Task A_session_unused_for_the_idle_timeout_gets_401_session_expired()
     {
         var user = await _app.NewUserAsync();
