@@ -65,4 +65,12 @@ public sealed class TesseraException : Exception
         });
 
     public static TesseraException NotFound(string what) => new(ErrorCodes.NotFound, $"{what} was not found.");
+
+    /// <summary>429 <c>rate_limited</c>, with the whole seconds to wait (at least one) as <c>retryAfter</c>.</summary>
+    public static TesseraException RateLimited(TimeSpan retryAfter, string? message = null)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        return new(ErrorCodes.RateLimited, message ?? $"Too many attempts, try again in {seconds} seconds.",
+            new Dictionary<string, object?> { ["retryAfter"] = seconds });
+    }
 }

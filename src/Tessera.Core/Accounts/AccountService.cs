@@ -362,9 +362,7 @@ public sealed class AccountService(
             metrics.LoginThrottled();
         }
 
-        var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
-        throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
-            new Dictionary<string, object?> { ["retryAfter"] = seconds });
+        throw TesseraException.RateLimited(decision.RetryAfter);
     }
 
     private async Task FailLoginAsync(User? user, string email, string? ipAddress, CancellationToken cancellationToken)

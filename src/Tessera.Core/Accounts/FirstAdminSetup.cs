@@ -16,7 +16,7 @@ public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService 
 {
     public const string Path = "/setup";
 
-    // Without 0/O and 1/I/L, so that it can be read off a log and typed: 12 of 32 symbols, 60 bits from the CSPRNG.
+    // Without 0/O and 1/I/L, so that it can be read off a log and typed: 12 of 31 symbols, about 59 bits from the CSPRNG.
     private const string CodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
     private const int CodeLength = 12;
 
@@ -76,9 +76,7 @@ public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService 
         var decision = await throttle.TryAttemptAsync(ThrottledAction.Login, clientIp, ThrottleKey, cancellationToken).ConfigureAwait(false);
         if (!decision.Allowed)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds));
-            throw new TesseraException(ErrorCodes.RateLimited, $"Too many attempts, try again in {seconds} seconds.",
-                new Dictionary<string, object?> { ["retryAfter"] = seconds });
+            throw TesseraException.RateLimited(decision.RetryAfter);
         }
 
         if (Matches(code))

@@ -33,9 +33,8 @@ internal static class EventsApi
         var stream = new EventStream(current.Session.Id, current.User.Id);
         if (!registry.TryAdd(stream))
         {
-            throw new TesseraException(ErrorCodes.RateLimited,
-                "Too many event streams are open for this session or account; close one (a tab or an app) and connect again.",
-                new Dictionary<string, object?> { ["retryAfter"] = (int)RetryAfterTooManyStreams.TotalSeconds });
+            throw TesseraException.RateLimited(RetryAfterTooManyStreams,
+                "Too many event streams are open for this session or account; close one (a tab or an app) and connect again.");
         }
 
         // Whenever and however the response ends, even before its first event.
