@@ -47,7 +47,7 @@ public static class ShownText
                 throw TesseraException.Validation(field, $"{what} must not contain control characters such as line breaks, tabs or NUL.");
             }
 
-            if (rune.Value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069))
+            if (IsDirectionControl(rune.Value))
             {
                 throw TesseraException.Validation(field, $"{what} must not contain characters that reverse or isolate the direction of text (U+202A–U+202E, U+2066–U+2069).");
             }
@@ -58,6 +58,12 @@ public static class ShownText
 
         return visible ? trimmed : throw TesseraException.Validation(field, $"{what} must contain at least one visible character.");
     }
+
+    /// <summary>The bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069).</summary>
+    public static bool IsDirectionControl(int codePoint) => codePoint is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069);
+
+    /// <summary>Whether the text has anything a person could see (see <see cref="Check"/>); false for null.</summary>
+    public static bool AnyVisible(string? text) => text is not null && text.EnumerateRunes().Any(IsVisible);
 
     private static bool IsVisible(Rune rune)
     {

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text;
+using Tessera.Core;
 using Tessera.Core.Users;
 
 namespace Tessera.Server.Web;
@@ -28,10 +27,10 @@ internal static class NameDisplay
             name = string.Concat(name.Where(c => !IsDirectionControl(c)));
         }
 
-        return IsVisible(name) ? name : user.Email;
+        return ShownText.AnyVisible(name) ? name : user.Email;
     }
 
-    private static bool IsDirectionControl(char c) => c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+    private static bool IsDirectionControl(char c) => ShownText.IsDirectionControl(c);
 
     /// <summary><see cref="Shown"/> for a sentence: isolated when it holds anything but left-to-right letters.</summary>
     public static string InText(User user)
@@ -40,15 +39,4 @@ internal static class NameDisplay
         // Below U+0590 every script is written left to right and no character changes direction.
         return shown.Any(c => c >= '\u0590') ? $"{FirstStrongIsolate}{shown}{PopDirectionalIsolate}" : shown;
     }
-
-    private static bool IsVisible(string? text) =>
-        text is not null && text.EnumerateRunes().Any(rune => Rune.GetUnicodeCategory(rune) switch
-        {
-            UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator
-                or UnicodeCategory.ParagraphSeparator or UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark
-                or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned => false,
-
-            // Letters and symbols that draw nothing: Hangul fillers, the braille blank.
-            _ => rune.Value is not (0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x2800),
-        });
 }
