@@ -144,9 +144,11 @@ public sealed class RequestFuzzTests(LoopbackApp app) : IClassFixture<LoopbackAp
             return Verdict.Fine;
         }
 
-        // Kestrel answers a request it cannot parse (a header it refuses, say) with an empty 400 and closes the
-        // connection, before any of the server's code runs.
-        return status == 400 && body.Length == 0 && response.Headers.ConnectionClose == true ? Verdict.RefusedByKestrel : Verdict.WithoutCode;
+        // Kestrel answers a request it cannot parse (a header it refuses, say) with an empty 400, a request line
+        // over its limit with an empty 414 and headers over theirs with an empty 431, and closes the connection,
+        // before any of the server's code runs.
+        var kestrelRefusal = status is 400 or 414 or 431 && body.Length == 0 && response.Headers.ConnectionClose == true;
+        return kestrelRefusal ? Verdict.RefusedByKestrel : Verdict.WithoutCode;
     }
 
     private static bool HasCode(byte[] body)
