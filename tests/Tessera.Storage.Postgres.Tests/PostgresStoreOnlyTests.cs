@@ -1,13 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
-using Tessera.Core.Caching;
-using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
 using Tessera.Storage.Postgres.Internal;
-using Tessera.Storage.Specification;
 using Xunit;
 using static Tessera.Storage.Specification.TestData;
 
