@@ -63,14 +63,7 @@ internal sealed class RelationalAuditLog(StoreContext db) : IAuditLog
             limit = query.Limit,
         };
 
-        var events = new List<AuditEvent>();
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(Read(reader));
-        }
-
-        return events;
+        return await db.QueryAsync(sql, parameters, Read, cancellationToken);
     }
 
     // The row <-> record mapping of audit events lives here and only here: Read follows the order of Columns.

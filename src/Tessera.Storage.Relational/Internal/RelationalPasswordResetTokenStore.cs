@@ -57,8 +57,7 @@ internal sealed class RelationalPasswordResetTokenStore(StoreContext db) : IPass
             WHERE token_hash = @hash AND used_at IS NULL AND expires_at > @at
             RETURNING {Columns}
             """;
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, new { hash, at }, cancellationToken));
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        return await db.QueryFirstOrNullAsync(sql, new { hash, at }, Read, cancellationToken);
     }
 
     public async Task InvalidateAllAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)

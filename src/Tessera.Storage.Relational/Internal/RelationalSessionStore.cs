@@ -25,16 +25,14 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
 
     public async Task<Session?> FindByTokenHashAsync(TokenHash tokenHash, CancellationToken cancellationToken)
     {
-        var sessions = await QueryAsync(
-            $"SELECT {Columns} FROM sessions WHERE token_hash = @tokenHash", new { tokenHash = tokenHash.ToArray() }, cancellationToken);
-        return sessions.Count == 0 ? null : sessions[0];
+        return await db.QueryFirstOrNullAsync(
+            $"SELECT {Columns} FROM sessions WHERE token_hash = @tokenHash", new { tokenHash = tokenHash.ToArray() }, Read, cancellationToken);
     }
 
     public async Task<Session?> FindByIdAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var sessions = await QueryAsync($"SELECT {Columns} FROM sessions WHERE id = @id", new { id }, cancellationToken);
-        return sessions.Count == 0 ? null : sessions[0];
+        return await db.QueryFirstOrNullAsync($"SELECT {Columns} FROM sessions WHERE id = @id", new { id }, Read, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Session>> ListUnrevokedAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
@@ -45,7 +43,7 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
             WHERE user_id = @userId AND revoked_at IS NULL AND absolute_expires_at > @now
             ORDER BY last_active_at DESC, id
             """;
-        return await QueryAsync(sql, new { userId, now = db.Dialect.ToStored(now) }, cancellationToken);
+        return await db.QueryAsync(sql, new { userId, now = db.Dialect.ToStored(now) }, Read, cancellationToken);
     }
 
     public async Task<IReadOnlyList<string>> RevokeAsync(
@@ -89,18 +87,6 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
             idleCut = db.Dialect.ToStored(endedBefore - idleTimeout),
             limit,
         }, cancellationToken));
-
-    private async Task<List<Session>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
-    {
-        var sessions = new List<Session>();
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            sessions.Add(Read(reader));
-        }
-
-        return sessions;
-    }
 
     // The row <-> record mapping of sessions lives here and only here: Read follows the order of Columns.
     private Session Read(DbDataReader reader) => new()

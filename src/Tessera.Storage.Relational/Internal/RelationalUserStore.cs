@@ -15,14 +15,14 @@ internal sealed class RelationalUserStore(StoreContext db) : IUserStore
     public async Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
-        return await QuerySingleAsync($"SELECT {Columns} FROM users WHERE id = @id{db.ForUpdate}", new { id }, cancellationToken);
+        return await db.QueryFirstOrNullAsync($"SELECT {Columns} FROM users WHERE id = @id{db.ForUpdate}", new { id }, Read, cancellationToken);
     }
 
     public async Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(normalizedEmail);
-        return await QuerySingleAsync(
-            $"SELECT {Columns} FROM users WHERE email = @normalizedEmail{db.ForUpdate}", new { normalizedEmail }, cancellationToken);
+        return await db.QueryFirstOrNullAsync(
+            $"SELECT {Columns} FROM users WHERE email = @normalizedEmail{db.ForUpdate}", new { normalizedEmail }, Read, cancellationToken);
     }
 
     public async Task<bool> InsertAsync(User user, CancellationToken cancellationToken)
@@ -106,8 +106,8 @@ internal sealed class RelationalUserStore(StoreContext db) : IUserStore
         var condition = string.Join(" AND ", where);
         var total = await db.Connection.ExecuteScalarAsync<long>(
             db.Command($"SELECT count(*) FROM users WHERE {condition}", parameters, cancellationToken));
-        var users = await QueryAsync(
-            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY {OrderOf(search.Sort)} LIMIT @take OFFSET @skip", parameters, cancellationToken);
+        var users = await db.QueryAsync(
+            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY {OrderOf(search.Sort)} LIMIT @take OFFSET @skip", parameters, Read, cancellationToken);
         return new UserPage(users, checked((int)total));
     }
 
@@ -118,24 +118,6 @@ internal sealed class RelationalUserStore(StoreContext db) : IUserStore
         UserSort.Email => "email, id",
         _ => "created_at, id",
     };
-
-    private async Task<User?> QuerySingleAsync(string sql, object parameters, CancellationToken cancellationToken)
-    {
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-    }
-
-    private async Task<List<User>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
-    {
-        var users = new List<User>();
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            users.Add(Read(reader));
-        }
-
-        return users;
-    }
 
     // The row <-> record mapping of users lives here and only here: Read follows the order of Columns.
     private User Read(DbDataReader reader) => new()

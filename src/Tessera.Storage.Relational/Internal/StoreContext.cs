@@ -26,6 +26,27 @@ internal sealed class StoreContext(DbConnection connection, DbTransaction transa
     /// <summary>What ends a SELECT of rows read to be changed: <c> FOR UPDATE</c> where <see cref="LocksRows"/>, else nothing.</summary>
     public string ForUpdate => LocksRows ? " FOR UPDATE" : "";
 
+    /// <summary>Runs a query and maps each row with <paramref name="read"/>.</summary>
+    public async Task<List<T>> QueryAsync<T>(string sql, object? parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        await using var reader = await Connection.ExecuteReaderAsync(Command(sql, parameters, cancellationToken));
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Runs a statement and maps its first row with <paramref name="read"/>; null when there is none.</summary>
+    public async Task<T?> QueryFirstOrNullAsync<T>(string sql, object? parameters, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        await using var reader = await Connection.ExecuteReaderAsync(Command(sql, parameters, cancellationToken));
+        return await reader.ReadAsync(cancellationToken) ? read(reader) : null;
+    }
+
     public CommandDefinition Command(string sql, object? parameters, CancellationToken cancellationToken)
     {
         if (_readOnlyPending)
