@@ -85,10 +85,10 @@ public sealed class PostgresTesseraStore : ITesseraStore, IDisposable, IAsyncDis
     }
 
     public Task<IStoreTransaction> BeginWriteAsync(CancellationToken cancellationToken) =>
-        RelationalStore.BeginAsync(PostgresDialect.Instance, forWrite: true, writeLock: null, OpenAsync, BeginReadCommitted, cancellationToken);
+        RelationalStore.BeginAsync(PostgresDialect.Instance, forWrite: true, writeLock: null, OpenAsync, BeginReadCommittedAsync, cancellationToken);
 
     public Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken) =>
-        RelationalStore.BeginAsync(PostgresDialect.Instance, forWrite: false, writeLock: null, OpenAsync, BeginRepeatableRead, cancellationToken);
+        RelationalStore.BeginAsync(PostgresDialect.Instance, forWrite: false, writeLock: null, OpenAsync, BeginRepeatableReadAsync, cancellationToken);
 
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => RelationalStore.IsReadyAsync(OpenAsync, cancellationToken);
 
@@ -128,9 +128,9 @@ public sealed class PostgresTesseraStore : ITesseraStore, IDisposable, IAsyncDis
     private Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken).AsTask();
 
     // Npgsql sends the BEGIN with the transaction's first command: no round trip of its own.
-    private static async ValueTask<DbTransaction> BeginReadCommitted(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+    private static async ValueTask<DbTransaction> BeginReadCommittedAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
 
-    private static async ValueTask<DbTransaction> BeginRepeatableRead(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+    private static async ValueTask<DbTransaction> BeginRepeatableReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
 }
