@@ -1,10 +1,12 @@
 using System.Data;
+using System.Data.Common;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Tessera.Core.Storage;
 using Tessera.Storage.Postgres.Internal;
+using Tessera.Storage.Relational.Internal;
 
 namespace Tessera.Storage.Postgres;
 
@@ -83,26 +85,12 @@ public sealed class PostgresTesseraStore : ITesseraStore, IDisposable, IAsyncDis
     }
 
     public Task<IStoreTransaction> BeginWriteAsync(CancellationToken cancellationToken) =>
-        BeginAsync(IsolationLevel.ReadCommitted, forWrite: true, cancellationToken);
+        RelationalStore.BeginAsync(PostgresDialect.Instance, forWrite: true, writeLock: null, OpenAsync, BeginReadCommittedAsync, cancellationToken);
 
     public Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken) =>
-        BeginAsync(IsolationLevel.RepeatableRead, forWrite: false, cancellationToken);
+        RelationalStore.BeginAsync(PostgresDialect.Instance, forWrite: false, writeLock: null, OpenAsync, BeginRepeatableReadAsync, cancellationToken);
 
-    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT count(*) FROM users WHERE false", cancellationToken: cancellationToken));
-            return true;
-        }
-        catch (NpgsqlException)
-        {
-            // Unreachable server, refused login, or a schema that has not been migrated (PostgresException derives from it).
-            return false;
-        }
-    }
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => RelationalStore.IsReadyAsync(OpenAsync, cancellationToken);
 
     /// <summary>Closes the pooled connections.</summary>
     public void Dispose() => _dataSource.Dispose();
@@ -137,19 +125,12 @@ public sealed class PostgresTesseraStore : ITesseraStore, IDisposable, IAsyncDis
         return (builder.ConnectionString, builder.Database ?? builder.Username ?? "(default database)");
     }
 
-    private async Task<IStoreTransaction> BeginAsync(IsolationLevel isolationLevel, bool forWrite, CancellationToken cancellationToken)
-    {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            // Npgsql sends the BEGIN with the transaction's first command: no round trip of its own.
-            var transaction = await connection.BeginTransactionAsync(isolationLevel, cancellationToken);
-            return new PostgresStoreTransaction(connection, transaction, forWrite);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken).AsTask();
+
+    // Npgsql sends the BEGIN with the transaction's first command: no round trip of its own.
+    private static async ValueTask<DbTransaction> BeginReadCommittedAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+
+    private static async ValueTask<DbTransaction> BeginRepeatableReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
 }

@@ -1,8 +1,9 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Storage;
+using Tessera.Storage.Relational.Internal;
 using Tessera.Storage.Sqlite.Internal;
 
 namespace Tessera.Storage.Sqlite;
@@ -13,9 +14,6 @@ namespace Tessera.Storage.Sqlite;
 /// </summary>
 public sealed class SqliteTesseraStore : ITesseraStore, IDisposable
 {
-    /// <summary>A SQL function that case-folds text beyond ASCII, which SQLite's LIKE and lower() do not.</summary>
-    internal const string CaseFoldFunction = "tessera_fold";
-
     // busy_timeout: how long SQLite itself waits for a lock held by another connection (another process, typically).
     // foreign_keys and busy_timeout are per connection and not remembered by the file; synchronous=FULL makes every
     // commit durable in WAL mode (NORMAL could lose the last commits on power loss); query_only keeps a read
@@ -79,59 +77,14 @@ public sealed class SqliteTesseraStore : ITesseraStore, IDisposable
     public async Task<IStoreTransaction> BeginWriteAsync(CancellationToken cancellationToken)
     {
         var writing = await _writeGate.EnterAsync(WriteQueueTimeout, cancellationToken);
-        SqliteConnection? connection = null;
-        try
-        {
-            connection = await OpenAsync(write: true, cancellationToken);
-            // deferred: false is BEGIN IMMEDIATE: the write lock is taken now, so that this transaction can never
-            // fail later on upgrading a read lock that another writer got first.
-            var transaction = connection.BeginTransaction(deferred: false);
-            return new SqliteStoreTransaction(connection, transaction, writing);
-        }
-        catch
-        {
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
-
-            writing.Dispose();
-            throw;
-        }
+        return await RelationalStore.BeginAsync(
+            SqliteDialect.Instance, forWrite: true, writing, OpenForWriteAsync, BeginImmediate, cancellationToken);
     }
 
-    public async Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken)
-    {
-        var connection = await OpenAsync(write: false, cancellationToken);
-        try
-        {
-            // A plain BEGIN: the snapshot is fixed by the first read and kept until the transaction ends.
-            var transaction = connection.BeginTransaction(deferred: true);
-            return new SqliteStoreTransaction(connection, transaction, writeLock: null);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    public Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken) =>
+        RelationalStore.BeginAsync(SqliteDialect.Instance, forWrite: false, writeLock: null, OpenForReadAsync, BeginDeferred, cancellationToken);
 
-    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = await OpenAsync(write: false, cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM users WHERE 0;";
-            await command.ExecuteScalarAsync(cancellationToken);
-            return true;
-        }
-        catch (SqliteException)
-        {
-            // Unreachable file, or a schema that has not been migrated.
-            return false;
-        }
-    }
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => RelationalStore.IsReadyAsync(OpenForReadAsync, cancellationToken);
 
     /// <summary>Closes the pooled connections to the database, which also checkpoints its write-ahead log.</summary>
     public void Dispose()
@@ -165,8 +118,18 @@ public sealed class SqliteTesseraStore : ITesseraStore, IDisposable
         return (builder.ToString(), databasePath);
     }
 
-    [return: NotNullIfNotNull(nameof(text))]
-    internal static string? CaseFold(string? text) => text?.ToUpperInvariant();
+    // deferred: false is BEGIN IMMEDIATE: the write lock is taken now, so that this transaction can never
+    // fail later on upgrading a read lock that another writer got first.
+    private static ValueTask<DbTransaction> BeginImmediate(SqliteConnection connection, CancellationToken cancellationToken) =>
+        new(connection.BeginTransaction(deferred: false));
+
+    // A plain BEGIN: the snapshot is fixed by the first read and kept until the transaction ends.
+    private static ValueTask<DbTransaction> BeginDeferred(SqliteConnection connection, CancellationToken cancellationToken) =>
+        new(connection.BeginTransaction(deferred: true));
+
+    private Task<SqliteConnection> OpenForWriteAsync(CancellationToken cancellationToken) => OpenAsync(write: true, cancellationToken);
+
+    private Task<SqliteConnection> OpenForReadAsync(CancellationToken cancellationToken) => OpenAsync(write: false, cancellationToken);
 
     private async Task<SqliteConnection> OpenAsync(bool write, CancellationToken cancellationToken)
     {
@@ -174,7 +137,7 @@ public sealed class SqliteTesseraStore : ITesseraStore, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
-            connection.CreateFunction<string?, string?>(CaseFoldFunction, CaseFold, isDeterministic: true);
+            connection.CreateFunction<string?, string?>(SqliteDialect.CaseFoldFunction, SqliteDialect.CaseFold, isDeterministic: true);
             await using var command = connection.CreateCommand();
             command.CommandText = write ? WritePragmas : ReadPragmas;
             await command.ExecuteNonQueryAsync(cancellationToken);

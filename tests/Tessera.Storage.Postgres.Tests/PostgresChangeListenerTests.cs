@@ -7,7 +7,7 @@ using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Storage.Specification;
 using Xunit;
-using static Tessera.Storage.Postgres.Tests.TestData;
+using static Tessera.Storage.Specification.TestData;
 
 namespace Tessera.Storage.Postgres.Tests;
 

@@ -2,7 +2,7 @@ using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
 using Xunit;
-using static Tessera.Storage.Postgres.Tests.TestData;
+using static Tessera.Storage.Specification.TestData;
 
 namespace Tessera.Storage.Postgres.Tests;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Storage.Postgres.Internal;
 using Xunit;
-using static Tessera.Storage.Postgres.Tests.TestData;
+using static Tessera.Storage.Specification.TestData;
 
 namespace Tessera.Storage.Postgres.Tests;
 

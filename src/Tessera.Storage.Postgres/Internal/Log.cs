@@ -2,23 +2,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Tessera.Storage.Postgres.Internal;
 
+/// <summary>What the migration lock and the change listener report (the migration run reports through <see cref="Relational.Internal.MigrationLog"/>).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Applied migration {Script} to {Database}")]
-    public static partial void MigrationApplied(ILogger logger, string script, string database);
-
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Schema of {Database} is up to date; {Count} migration(s) applied in this run")]
-    public static partial void MigrationCompleted(ILogger logger, string database, int count);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Migration {Script} of {Database} failed; it was rolled back")]
-    public static partial void MigrationFailed(ILogger logger, Exception exception, string? script, string database);
-
-    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "DbUp: {Message}")]
-    public static partial void DbUpDebug(ILogger logger, string message);
-
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "DbUp: {Message}")]
-    public static partial void DbUpWarning(ILogger logger, string message);
-
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Waiting for the migration lock of {Database} (another node may be migrating it)")]
     public static partial void WaitingForMigrationLock(ILogger logger, string database);
 

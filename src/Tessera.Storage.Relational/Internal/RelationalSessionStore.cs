@@ -1,12 +1,12 @@
-using Tessera.Core;
 using System.Data.Common;
 using Dapper;
+using Tessera.Core;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 
-namespace Tessera.Storage.Sqlite.Internal;
+namespace Tessera.Storage.Relational.Internal;
 
-internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
+internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
 {
     private const string Columns =
         "id, token_hash, user_id, device_name, device_platform, device_os, device_browser, user_agent, ip_address, " +
@@ -25,16 +25,14 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
 
     public async Task<Session?> FindByTokenHashAsync(TokenHash tokenHash, CancellationToken cancellationToken)
     {
-        var sessions = await QueryAsync(
-            $"SELECT {Columns} FROM sessions WHERE token_hash = @tokenHash", new { tokenHash = tokenHash.ToArray() }, cancellationToken);
-        return sessions.Count == 0 ? null : sessions[0];
+        return await db.QueryFirstOrNullAsync(
+            $"SELECT {Columns} FROM sessions WHERE token_hash = @tokenHash", new { tokenHash = tokenHash.ToArray() }, Read, cancellationToken);
     }
 
     public async Task<Session?> FindByIdAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var sessions = await QueryAsync($"SELECT {Columns} FROM sessions WHERE id = @id", new { id }, cancellationToken);
-        return sessions.Count == 0 ? null : sessions[0];
+        return await db.QueryFirstOrNullAsync($"SELECT {Columns} FROM sessions WHERE id = @id", new { id }, Read, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Session>> ListUnrevokedAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
@@ -45,7 +43,7 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
             WHERE user_id = @userId AND revoked_at IS NULL AND absolute_expires_at > @now
             ORDER BY last_active_at DESC, id
             """;
-        return await QueryAsync(sql, new { userId, now = UnixTime.ToMilliseconds(now) }, cancellationToken);
+        return await db.QueryAsync(sql, new { userId, now = db.Dialect.ToStored(now) }, Read, cancellationToken);
     }
 
     public async Task<IReadOnlyList<string>> RevokeAsync(
@@ -54,18 +52,10 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
         ArgumentNullException.ThrowIfNull(userId);
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(revocation);
-        const string sql = """
-            UPDATE sessions
-            SET revoked_at = @at, revoked_by = @revokedBy, revoke_reason = @reason
-            WHERE user_id = @userId AND revoked_at IS NULL AND absolute_expires_at > @at
-              AND (@onlySessionId IS NULL OR id = @onlySessionId)
-              AND (@exceptSessionId IS NULL OR id <> @exceptSessionId)
-            RETURNING id
-            """;
-        var revoked = await db.Connection.QueryAsync<string>(db.Command(sql, new
+        var revoked = await db.Connection.QueryAsync<string>(db.Command(db.Dialect.RevokeSessions, new
         {
             userId,
-            at = UnixTime.ToMilliseconds(revocation.At),
+            at = db.Dialect.ToStored(revocation.At),
             revokedBy = revocation.RevokedBy,
             reason = revocation.Reason.ToWireName(),
             onlySessionId = scope.OnlySessionId,
@@ -86,48 +76,20 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
             return;
         }
 
-        // Equivalent to last_active_at = max(last_active_at, @at), without rewriting rows that would not change.
-        const string sql = """
-            UPDATE sessions SET last_active_at = @at
-            WHERE id = @id AND revoked_at IS NULL AND last_active_at < @at
-            """;
-        // Dapper runs the statement once per element, all inside this transaction.
-        await db.Connection.ExecuteAsync(db.Command(
-            sql,
-            activity.Select(a => new { id = a.SessionId, at = UnixTime.ToMilliseconds(a.LastActiveAt) }).ToList(),
-            cancellationToken));
+        var (sql, parameters) = db.Dialect.TouchSessions(activity);
+        await db.Connection.ExecuteAsync(db.Command(sql, parameters, cancellationToken));
     }
 
-    public async Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, TimeSpan idleTimeout, int limit, CancellationToken cancellationToken)
-    {
-        const string sql = """
-            DELETE FROM sessions WHERE id IN (
-                SELECT id FROM sessions
-                WHERE revoked_at < @cut OR absolute_expires_at < @cut OR last_active_at < @idleCut
-                LIMIT @limit)
-            """;
-        return await db.Connection.ExecuteAsync(db.Command(sql, new
+    public async Task<int> PurgeEndedAsync(DateTimeOffset endedBefore, TimeSpan idleTimeout, int limit, CancellationToken cancellationToken) =>
+        await db.Connection.ExecuteAsync(db.Command(db.Dialect.PurgeEndedSessions, new
         {
-            cut = UnixTime.ToMilliseconds(endedBefore),
-            idleCut = UnixTime.ToMilliseconds(endedBefore - idleTimeout),
+            cut = db.Dialect.ToStored(endedBefore),
+            idleCut = db.Dialect.ToStored(endedBefore - idleTimeout),
             limit,
         }, cancellationToken));
-    }
-
-    private async Task<List<Session>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
-    {
-        var sessions = new List<Session>();
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            sessions.Add(Read(reader));
-        }
-
-        return sessions;
-    }
 
     // The row <-> record mapping of sessions lives here and only here: Read follows the order of Columns.
-    private static Session Read(DbDataReader reader) => new()
+    private Session Read(DbDataReader reader) => new()
     {
         Id = reader.GetString(0),
         TokenHash = TokenHash.FromBytes(reader.GetBytes(1)),
@@ -139,17 +101,17 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
             Browser: reader.GetStringOrNull(6),
             UserAgent: reader.GetStringOrNull(7)),
         IpAddress = reader.GetStringOrNull(8),
-        CreatedAt = reader.GetTime(9),
-        LastActiveAt = reader.GetTime(10),
-        AbsoluteExpiresAt = reader.GetTime(11),
-        RevokedAt = reader.GetTimeOrNull(12),
+        CreatedAt = db.Dialect.ReadTime(reader, 9),
+        LastActiveAt = db.Dialect.ReadTime(reader, 10),
+        AbsoluteExpiresAt = db.Dialect.ReadTime(reader, 11),
+        RevokedAt = db.Dialect.ReadTimeOrNull(reader, 12),
         RevokedBy = reader.GetStringOrNull(13),
         // A reason this version does not know (written by hand or by a newer version) reads as "no reason":
         // the session is still revoked, and the check falls back to a generic explanation.
         RevokeReason = RevocationReasons.TryParse(reader.GetStringOrNull(14), out var reason) ? reason : null,
     };
 
-    private static object Parameters(Session session) => new
+    private object Parameters(Session session) => new
     {
         session.Id,
         TokenHash = session.TokenHash.ToArray(),
@@ -160,10 +122,10 @@ internal sealed class SqliteSessionStore(SqliteContext db) : ISessionStore
         DeviceBrowser = session.Device.Browser,
         session.Device.UserAgent,
         session.IpAddress,
-        CreatedAt = UnixTime.ToMilliseconds(session.CreatedAt),
-        LastActiveAt = UnixTime.ToMilliseconds(session.LastActiveAt),
-        AbsoluteExpiresAt = UnixTime.ToMilliseconds(session.AbsoluteExpiresAt),
-        RevokedAt = UnixTime.ToMilliseconds(session.RevokedAt),
+        CreatedAt = db.Dialect.ToStored(session.CreatedAt),
+        LastActiveAt = db.Dialect.ToStored(session.LastActiveAt),
+        AbsoluteExpiresAt = db.Dialect.ToStored(session.AbsoluteExpiresAt),
+        RevokedAt = db.Dialect.ToStored(session.RevokedAt),
         session.RevokedBy,
         RevokeReason = session.RevokeReason?.ToWireName(),
     };

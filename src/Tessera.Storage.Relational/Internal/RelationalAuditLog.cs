@@ -1,12 +1,12 @@
-using Tessera.Core;
 using System.Data.Common;
 using Dapper;
+using Tessera.Core;
 using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 
-namespace Tessera.Storage.Postgres.Internal;
+namespace Tessera.Storage.Relational.Internal;
 
-internal sealed class PostgresAuditLog(PostgresContext db) : IAuditLog
+internal sealed class RelationalAuditLog(StoreContext db) : IAuditLog
 {
     private const string Columns = "id, at, action, actor_kind, actor_id, target_user_id, session_ids, reason, ip_address";
 
@@ -58,45 +58,42 @@ internal sealed class PostgresAuditLog(PostgresContext db) : IAuditLog
         {
             userId = query.UserId,
             action = query.Action,
-            after = PostgresTime.ToStored(query.After),
-            before = PostgresTime.ToStored(query.Before),
+            after = db.Dialect.ToStored(query.After),
+            before = db.Dialect.ToStored(query.Before),
             limit = query.Limit,
         };
 
-        var events = new List<AuditEvent>();
-        await using var reader = await db.Connection.ExecuteReaderAsync(db.Command(sql, parameters, cancellationToken));
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(Read(reader));
-        }
-
-        return events;
+        return await db.QueryAsync(sql, parameters, Read, cancellationToken);
     }
 
     // The row <-> record mapping of audit events lives here and only here: Read follows the order of Columns.
-    private static AuditEvent Read(DbDataReader reader) => new()
+    private AuditEvent Read(DbDataReader reader) => new()
     {
         Id = reader.GetString(0),
-        At = reader.GetTime(1),
+        At = db.Dialect.ReadTime(reader, 1),
         Action = reader.GetString(2),
         Actor = new Actor(WireNames.ParseActorKind(reader.GetString(3)), reader.GetStringOrNull(4)),
         TargetUserId = reader.GetStringOrNull(5),
-        SessionIds = reader.GetFieldValue<string[]>(6),
+        SessionIds = db.Dialect.ReadIds(reader, 6),
         Reason = reader.GetStringOrNull(7),
         IpAddress = reader.GetStringOrNull(8),
     };
 
-    private static object Parameters(AuditEvent auditEvent) => new
+    private DynamicParameters Parameters(AuditEvent auditEvent)
     {
-        auditEvent.Id,
-        At = PostgresTime.ToStored(auditEvent.At),
-        auditEvent.Action,
-        ActorKind = WireNames.ActorKindName(auditEvent.Actor.Kind),
-        ActorId = auditEvent.Actor.Id,
-        auditEvent.TargetUserId,
-        // A text[] (Dapper passes arrays through to Npgsql as they are).
-        SessionIds = auditEvent.SessionIds as string[] ?? [.. auditEvent.SessionIds],
-        auditEvent.Reason,
-        auditEvent.IpAddress,
-    };
+        var parameters = new DynamicParameters(new
+        {
+            auditEvent.Id,
+            At = db.Dialect.ToStored(auditEvent.At),
+            auditEvent.Action,
+            ActorKind = WireNames.ActorKindName(auditEvent.Actor.Kind),
+            ActorId = auditEvent.Actor.Id,
+            auditEvent.TargetUserId,
+            auditEvent.Reason,
+            auditEvent.IpAddress,
+        });
+        // Added by value, so that Dapper looks at what the dialect made of the list (text, or an array it passes through).
+        parameters.Add("SessionIds", db.Dialect.ToStored(auditEvent.SessionIds));
+        return parameters;
+    }
 }
