@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Tessera.Core;
+using Tessera.Core.Access;
 using Tessera.Core.Accounts;
 using Tessera.Core.Administration;
 using Tessera.Core.Caching;

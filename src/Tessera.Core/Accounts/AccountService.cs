@@ -1,5 +1,6 @@
 using System.Net.Mail;
 using Microsoft.Extensions.Options;
+using Tessera.Core.Access;
 using Tessera.Core.Audit;
 using Tessera.Core.Caching;
 using Tessera.Core.Devices;

@@ -6,10 +6,10 @@ using Tessera.Server.Authentication;
 using Tessera.Server.Contracts;
 using Tessera.Server.Http;
 
-namespace Tessera.Server.Auth;
+namespace Tessera.Server.Accounts;
 
 /// <summary>/v1/auth: register, sign in and out, whoami, the profile, change and reset the password.</summary>
-internal static class AuthApi
+internal static class AccountsApi
 {
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder endpoints)
     {
