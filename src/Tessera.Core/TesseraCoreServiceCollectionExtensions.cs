@@ -53,7 +53,12 @@ public static class TesseraCoreServiceCollectionExtensions
         services.AddHostedService<PasswordResetDispatcher>();
 
         services.TryAddSingleton<AccessChanges>();
-        services.TryAddSingleton<AccountService>();
+        services.TryAddSingleton<Registration>();
+        services.TryAddSingleton<SignIn>();
+        services.TryAddSingleton<SignOut>();
+        services.TryAddSingleton<PasswordChange>();
+        services.TryAddSingleton<PasswordReset>();
+        services.TryAddSingleton<Profile>();
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<AdminBootstrap>();

@@ -28,19 +28,19 @@ internal static class AccountsApi
     }
 
     private static async Task<Results<Created<UserResponse>, ProblemHttpResult>> RegisterAsync(
-        RegisterRequest? body, AccountService accounts, TimeProvider clock, HttpContext httpContext)
+        RegisterRequest? body, Registration registration, TimeProvider clock, HttpContext httpContext)
     {
         if (body is null)
         {
             return Problems.Validation("body", "Send {email, password, displayName?}.");
         }
 
-        var user = await accounts.RegisterAsync(body.Email, body.Password, body.DisplayName, httpContext.ClientIp(), httpContext.RequestAborted);
+        var user = await registration.RegisterAsync(body.Email, body.Password, body.DisplayName, httpContext.ClientIp(), httpContext.RequestAborted);
         return TypedResults.Created($"/v1/admin/users/{user.Id}", new UserResponse(UserDto.From(user, clock.GetUtcNow())));
     }
 
     private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
-        LoginRequestBody? body, AccountService accounts, SessionService sessions, TimeProvider clock, HttpContext httpContext)
+        LoginRequestBody? body, SignIn signIn, SessionService sessions, TimeProvider clock, HttpContext httpContext)
     {
         if (body is null)
         {
@@ -48,7 +48,7 @@ internal static class AccountsApi
         }
 
         var device = body.Device is { } d ? new DeviceDescription(d.Name, d.Platform, d.Os) : null;
-        var result = await accounts.LoginAsync(
+        var result = await signIn.LoginAsync(
             new LoginRequest(body.Email, body.Password, device, httpContext.UserAgent(), httpContext.ClientIp()), httpContext.RequestAborted);
 
         var session = result.Session;
@@ -70,20 +70,20 @@ internal static class AccountsApi
 
     /// <summary>PATCH /v1/auth/me <c>{displayName}</c>: the caller's own profile; 200 <c>{user}</c>.</summary>
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> ChangeProfileAsync(
-        ProfileRequest? body, CurrentSession current, AccountService accounts, TimeProvider clock, HttpContext httpContext)
+        ProfileRequest? body, CurrentSession current, Profile profile, TimeProvider clock, HttpContext httpContext)
     {
         if (body is null)
         {
             return Problems.Validation("body", "Send {displayName}.");
         }
 
-        var user = await accounts.ChangeDisplayNameAsync(current.Entry, body.DisplayName, httpContext.RequestAborted);
+        var user = await profile.ChangeDisplayNameAsync(current.Entry, body.DisplayName, httpContext.RequestAborted);
         return TypedResults.Ok(new UserResponse(UserDto.From(user, clock.GetUtcNow())));
     }
 
-    private static async Task<NoContent> LogoutAsync(CurrentSession current, AccountService accounts, HttpContext httpContext)
+    private static async Task<NoContent> LogoutAsync(CurrentSession current, SignOut signOut, HttpContext httpContext)
     {
-        await accounts.LogoutAsync(current.Entry, httpContext.ClientIp(), httpContext.RequestAborted);
+        await signOut.LogoutAsync(current.Entry, httpContext.ClientIp(), httpContext.RequestAborted);
         if (current.ViaCookie)
         {
             SessionCredentials.ClearCookie(httpContext.Response, httpContext.Request.IsHttps);
@@ -93,18 +93,18 @@ internal static class AccountsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> ChangePasswordAsync(
-        ChangePasswordRequest? body, CurrentSession current, AccountService accounts, HttpContext httpContext)
+        ChangePasswordRequest? body, CurrentSession current, PasswordChange passwordChange, HttpContext httpContext)
     {
         if (body is null)
         {
             return Problems.Validation("body", "Send {currentPassword, newPassword}.");
         }
 
-        await accounts.ChangePasswordAsync(current.Entry, body.CurrentPassword, body.NewPassword, httpContext.ClientIp(), httpContext.RequestAborted);
+        await passwordChange.ChangePasswordAsync(current.Entry, body.CurrentPassword, body.NewPassword, httpContext.ClientIp(), httpContext.RequestAborted);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Accepted, ProblemHttpResult>> RequestResetAsync(ResetRequestRequest? body, AccountService accounts, HttpContext httpContext)
+    private static async Task<Results<Accepted, ProblemHttpResult>> RequestResetAsync(ResetRequestRequest? body, PasswordReset passwordReset, HttpContext httpContext)
     {
         if (body is null)
         {
@@ -112,18 +112,18 @@ internal static class AccountsApi
         }
 
         // Same answer whether or not the email exists.
-        await accounts.RequestPasswordResetAsync(body.Email, httpContext.ClientIp(), httpContext.RequestAborted);
+        await passwordReset.RequestPasswordResetAsync(body.Email, httpContext.ClientIp(), httpContext.RequestAborted);
         return TypedResults.Accepted((string?)null);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(ResetPasswordRequest? body, AccountService accounts, HttpContext httpContext)
+    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(ResetPasswordRequest? body, PasswordReset passwordReset, HttpContext httpContext)
     {
         if (body is null)
         {
             return Problems.Validation("body", "Send {token, newPassword}.");
         }
 
-        await accounts.ResetPasswordAsync(body.Token, body.NewPassword, httpContext.ClientIp(), httpContext.RequestAborted);
+        await passwordReset.ResetPasswordAsync(body.Token, body.NewPassword, httpContext.ClientIp(), httpContext.RequestAborted);
         return TypedResults.NoContent();
     }
 }

@@ -96,7 +96,7 @@ public sealed class AccountServiceTests : IAsyncLifetime
         await _tessera.RequestPasswordResetAsync("ADA@example.com ", "192.0.2.1", Ct);
         var token = Assert.Single(_mail.Sent).Token;
 
-        await _tessera.Accounts.ResetPasswordAsync(token, NewPassword, "192.0.2.1", Ct);
+        await _tessera.PasswordReset.ResetPasswordAsync(token, NewPassword, "192.0.2.1", Ct);
 
         var old = await _tessera.Validator.CheckAsync(before.Token, Ct);
         Assert.Equal(SessionVerdictKind.Revoked, old.Verdict.Kind);
@@ -104,7 +104,7 @@ public sealed class AccountServiceTests : IAsyncLifetime
         await AssertRefusedAsync(ErrorCodes.InvalidCredentials, () => _tessera.LoginAsync("ada@example.com", cancellationToken: Ct));
         await _tessera.LoginAsync("ada@example.com", NewPassword, cancellationToken: Ct);
 
-        await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.Accounts.ResetPasswordAsync(token, "yet another password", "192.0.2.1", Ct));
+        await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.PasswordReset.ResetPasswordAsync(token, "yet another password", "192.0.2.1", Ct));
         await _tessera.LoginAsync("ada@example.com", NewPassword, cancellationToken: Ct);
     }
 
@@ -117,12 +117,12 @@ public sealed class AccountServiceTests : IAsyncLifetime
         await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
         var late = _mail.Sent.Last().Token;
         _tessera.Clock.Advance(lifetime);
-        await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.Accounts.ResetPasswordAsync(late, NewPassword, null, Ct));
+        await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.PasswordReset.ResetPasswordAsync(late, NewPassword, null, Ct));
 
         await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
         var inTime = _mail.Sent.Last().Token;
         _tessera.Clock.Advance(lifetime - TimeSpan.FromMinutes(1));
-        await _tessera.Accounts.ResetPasswordAsync(inTime, NewPassword, null, Ct);
+        await _tessera.PasswordReset.ResetPasswordAsync(inTime, NewPassword, null, Ct);
 
         await _tessera.LoginAsync("ada@example.com", NewPassword, cancellationToken: Ct);
     }
@@ -135,9 +135,9 @@ public sealed class AccountServiceTests : IAsyncLifetime
         await _tessera.RequestPasswordResetAsync("ada@example.com", null, Ct);
         var (older, newer) = (_mail.Sent.First().Token, _mail.Sent.Last().Token);
 
-        await _tessera.Accounts.ResetPasswordAsync(newer, NewPassword, null, Ct);
+        await _tessera.PasswordReset.ResetPasswordAsync(newer, NewPassword, null, Ct);
 
-        await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.Accounts.ResetPasswordAsync(older, "an attacker's password", null, Ct));
+        await AssertRefusedAsync(ErrorCodes.InvalidResetToken, () => _tessera.PasswordReset.ResetPasswordAsync(older, "an attacker's password", null, Ct));
         await _tessera.LoginAsync("ada@example.com", NewPassword, cancellationToken: Ct);
     }
 
@@ -158,14 +158,14 @@ public sealed class AccountServiceTests : IAsyncLifetime
 
         // With a sender that does not return, the answer must come anyway: the work happens after it. (The timeout only
         // keeps a regression from hanging the suite.)
-        await tessera.Accounts.RequestPasswordResetAsync("ada@example.com", "192.0.2.1", Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
-        await tessera.Accounts.RequestPasswordResetAsync("nobody@example.com", "192.0.2.1", Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await tessera.PasswordReset.RequestPasswordResetAsync("ada@example.com", "192.0.2.1", Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await tessera.PasswordReset.RequestPasswordResetAsync("nobody@example.com", "192.0.2.1", Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
         var message = await sender.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal("ada@example.com", message.Email);
         sender.Release.SetResult();
         await tessera.RequestPasswordResetAsync("ada@example.com", cancellationToken: Ct);
-        await tessera.Accounts.ResetPasswordAsync(sender.Last!.Token, NewPassword, null, Ct);
+        await tessera.PasswordReset.ResetPasswordAsync(sender.Last!.Token, NewPassword, null, Ct);
         await tessera.LoginAsync("ada@example.com", NewPassword, cancellationToken: Ct);
     }
 
