@@ -3,22 +3,24 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Tessera.Core.Caching;
 using Tessera.Core.Invalidations;
+using Tessera.Redis.Caching;
+using Tessera.Redis.Internal;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Membership;
 
 /// <summary>
-/// What the bus and the monitor of one node share: its identity, its Redis connection, its local handlers, and the
+/// This node as the bus and the membership (<see cref="ClusterMembership"/>) share it: its identity, its Redis connection, its local handlers, and the
 /// fence that decides whether its session cache may answer. Created when either is first resolved; the cache is
 /// distrusted from that moment until the node has proved that it hears the bus.
 /// </summary>
-internal sealed partial class RedisClusterNode : IDisposable
+internal sealed partial class LocalNode : IDisposable
 {
     private readonly IInvalidationHandler[] _handlers;
     private readonly TimeProvider _clock;
     private readonly long _started;
-    private readonly ILogger<RedisClusterNode> _logger;
+    private readonly ILogger<LocalNode> _logger;
 
-    public RedisClusterNode(
+    public LocalNode(
         IConnectionMultiplexer multiplexer,
         SessionCache cache,
         IEnumerable<IInvalidationHandler> handlers,
@@ -26,7 +28,7 @@ internal sealed partial class RedisClusterNode : IDisposable
         RedisClusterState state,
         SharedEntryGate gate,
         TimeProvider clock,
-        ILogger<RedisClusterNode> logger)
+        ILogger<LocalNode> logger)
     {
         Multiplexer = multiplexer;
         Options = options.Value;

@@ -1,6 +1,7 @@
 using StackExchange.Redis;
+using Tessera.Redis.Caching;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Internal;
 
 /// <summary>
 /// Every key and channel Tessera uses in Redis. Keys that one script touches together share a hash tag, so that the

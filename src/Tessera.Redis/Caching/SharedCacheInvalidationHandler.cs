@@ -1,6 +1,6 @@
 using Tessera.Core.Invalidations;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Caching;
 
 /// <summary>
 /// Tells the shared cache's gate of every change this node applies, whichever way it came (the bus, the PostgreSQL

@@ -1,6 +1,7 @@
 using Tessera.Core.Caching;
+using Tessera.Redis.Caching;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Membership;
 
 /// <summary>
 /// Decides, from what arrives on the subscription, whether this node may serve from its <see cref="SessionCache"/>.
@@ -308,17 +309,4 @@ internal sealed class NodeFence
             _cleanSince = sentAt;
         }
     }
-}
-
-internal enum FenceChangeKind
-{
-    None,
-    Fenced,
-    Trusted,
-}
-
-/// <summary>What an evaluation changed; <see cref="Reason"/> says why a node was fenced.</summary>
-internal readonly record struct FenceChange(FenceChangeKind Kind, string? Reason)
-{
-    public static readonly FenceChange None = new(FenceChangeKind.None, null);
 }

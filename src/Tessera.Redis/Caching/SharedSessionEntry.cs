@@ -5,7 +5,7 @@ using Tessera.Core.Caching;
 using Tessera.Core.Sessions;
 using Tessera.Core.Users;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Caching;
 
 /// <summary>
 /// A session and its user as one node read them from the store, kept in Redis for the other nodes, stamped with the

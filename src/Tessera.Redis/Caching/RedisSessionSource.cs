@@ -2,8 +2,9 @@ using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Tessera.Core.Caching;
 using Tessera.Core.Sessions;
+using Tessera.Redis.Membership;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Caching;
 
 /// <summary>
 /// The shared session cache: where a node looks, on a miss in its own memory, before it reads the store. An entry is
@@ -17,7 +18,7 @@ namespace Tessera.Redis;
 internal sealed partial class RedisSessionSource(
     StoreSessionSource store,
     SessionCache cache,
-    RedisClusterNode node,
+    LocalNode node,
     ILogger<RedisSessionSource> logger) : ISessionSource
 {
     private static readonly RedisValue[] StampFields = ["inc", "tick"];

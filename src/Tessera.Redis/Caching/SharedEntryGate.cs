@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Caching;
 
 /// <summary>
 /// Decides whether this node may answer from an entry of the shared session cache in Redis, an entry some node read

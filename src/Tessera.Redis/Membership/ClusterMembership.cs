@@ -2,8 +2,10 @@ using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using Tessera.Redis.Internal;
+using Tessera.Redis.Invalidations;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Membership;
 
 /// <summary>
 /// Keeps the node in the cluster: subscribes to the bus, writes the heartbeat into the membership hash, and runs the
@@ -11,18 +13,18 @@ namespace Tessera.Redis;
 /// The node is fenced from the moment it is created until the watchdog has proof; on stop it fences itself first
 /// and then leaves the membership hash, so that publishers stop waiting for it.
 /// </summary>
-public sealed partial class RedisClusterMonitor : BackgroundService
+internal sealed partial class ClusterMembership : BackgroundService
 {
-    private readonly RedisClusterNode _node;
+    private readonly LocalNode _node;
     private readonly RedisInvalidationBus _bus;
-    private readonly ILogger<RedisClusterMonitor> _logger;
+    private readonly ILogger<ClusterMembership> _logger;
     private IReadOnlyList<ChannelMessageQueue> _queues = [];
     private long _lastPingBackTicks;
     private long _subscribedTicks;
     private int _resubscribing;
     private CancellationToken _stopping;
 
-    internal RedisClusterMonitor(RedisClusterNode node, RedisInvalidationBus bus, ILogger<RedisClusterMonitor> logger)
+    internal ClusterMembership(LocalNode node, RedisInvalidationBus bus, ILogger<ClusterMembership> logger)
     {
         _node = node;
         _bus = bus;

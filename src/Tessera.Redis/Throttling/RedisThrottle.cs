@@ -4,8 +4,9 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Tessera.Core.Options;
 using Tessera.Core.Throttling;
+using Tessera.Redis.Internal;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Throttling;
 
 /// <summary>
 /// Throttling with the counters in Redis, shared by every node, so that a client cannot multiply its attempts by the
@@ -16,7 +17,7 @@ namespace Tessera.Redis;
 /// <para>When Redis cannot answer within <see cref="RedisClusterOptions.OperationTimeout"/>, the node falls back on its
 /// own in-memory counters: throttling stays on, per node, rather than blocking every attempt or none.</para>
 /// </summary>
-public sealed partial class RedisThrottle : IThrottle
+internal sealed partial class RedisThrottle : IThrottle
 {
     private static readonly TimeSpan WarningInterval = TimeSpan.FromMinutes(1);
 

@@ -1,4 +1,4 @@
-namespace Tessera.Redis;
+namespace Tessera.Redis.Internal;
 
 /// <summary>
 /// The Lua scripts that make each step atomic in Redis. They read Redis's own clock (<c>TIME</c>), so that node

@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Internal;
 
 /// <summary>An invalidation as it travels on <c>tessera:invalidations</c>, inside the envelope that Redis numbers.</summary>
 internal sealed record InvalidationMessage(

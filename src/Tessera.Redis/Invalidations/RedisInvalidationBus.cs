@@ -3,8 +3,10 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Tessera.Core.Invalidations;
+using Tessera.Redis.Internal;
+using Tessera.Redis.Membership;
 
-namespace Tessera.Redis;
+namespace Tessera.Redis.Invalidations;
 
 /// <summary>
 /// The invalidation bus of a cluster, over Redis pub/sub. <see cref="PublishAsync"/> applies the invalidation on this
@@ -15,18 +17,18 @@ namespace Tessera.Redis;
 /// caches without having heard it: the call fails with <see cref="InvalidationNotConfirmedException"/> rather than
 /// claim what it cannot know, and the message is sent again in the background until Redis takes it.
 /// </summary>
-public sealed partial class RedisInvalidationBus : IInvalidationBus
+internal sealed partial class RedisInvalidationBus : IInvalidationBus
 {
     private const int RedeliveryCapacity = 10_000;
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
-    private readonly RedisClusterNode _node;
+    private readonly LocalNode _node;
     private readonly ILogger<RedisInvalidationBus> _logger;
     private readonly ConcurrentDictionary<string, PendingPublish> _pending = new(StringComparer.Ordinal);
     private readonly Channel<string> _redeliveries = Channel.CreateBounded<string>(
         new BoundedChannelOptions(RedeliveryCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
-    internal RedisInvalidationBus(RedisClusterNode node, ILogger<RedisInvalidationBus> logger)
+    internal RedisInvalidationBus(LocalNode node, ILogger<RedisInvalidationBus> logger)
     {
         _node = node;
         _logger = logger;
@@ -313,42 +315,6 @@ public sealed partial class RedisInvalidationBus : IInvalidationBus
             lock (_lock)
             {
                 return _awaited is null ? [] : [.. _awaited];
-            }
-        }
-    }
-}
-
-/// <summary>Subscribes until it works, pausing between tries.</summary>
-internal static class RedisRetry
-{
-    /// <summary>
-    /// StackExchange.Redis registers a queue before it sends SUBSCRIBE and keeps it when the send fails (to restore it
-    /// on reconnect); a failed try is therefore wiped before the next, or each one would leave a queue that fills
-    /// with every message and is never read.
-    /// </summary>
-    public static async Task<ChannelMessageQueue> SubscribeAsync(ISubscriber subscriber, RedisChannel channel, CancellationToken cancellationToken)
-    {
-        var pause = TimeSpan.FromMilliseconds(100);
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            try
-            {
-                return await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is RedisException or TimeoutException)
-            {
-                try
-                {
-                    await subscriber.UnsubscribeAsync(channel, null, CommandFlags.FireAndForget).ConfigureAwait(false);
-                }
-                catch (Exception wipe) when (wipe is RedisException or TimeoutException)
-                {
-                    // Removed locally before the server is asked; the server forgets it with the connection.
-                }
-
-                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-                pause = pause * 2 > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : pause * 2;
             }
         }
     }
