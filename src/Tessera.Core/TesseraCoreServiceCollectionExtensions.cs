@@ -13,7 +13,6 @@ using Tessera.Core.Notifications;
 using Tessera.Core.Options;
 using Tessera.Core.Security;
 using Tessera.Core.Sessions;
-using Tessera.Core.Storage;
 using Tessera.Core.Throttling;
 
 namespace Microsoft.Extensions.DependencyInjection;

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using Tessera.Core.Audit;
 using Tessera.Core.Diagnostics;
 using Tessera.Core.Invalidations;
-using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 
 namespace Tessera.Core.Access;

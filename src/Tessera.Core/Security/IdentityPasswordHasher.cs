@@ -4,23 +4,6 @@ using Tessera.Core.Options;
 
 namespace Tessera.Core.Security;
 
-public enum PasswordCheck
-{
-    Failed,
-    Success,
-
-    /// <summary>Right password, but hashed with weaker settings than today's: store a fresh hash.</summary>
-    SuccessRehashNeeded,
-}
-
-/// <summary>Slow, salted password hashing.</summary>
-public interface IPasswordHasher
-{
-    string Hash(string password);
-
-    PasswordCheck Verify(string hash, string password);
-}
-
 /// <summary>ASP.NET Core Identity's PBKDF2 hasher (HMAC-SHA512, 128-bit salt, versioned format).</summary>
 public sealed class IdentityPasswordHasher : IPasswordHasher
 {

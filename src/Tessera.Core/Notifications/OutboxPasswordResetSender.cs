@@ -5,15 +5,6 @@ using Tessera.Core.Options;
 
 namespace Tessera.Core.Notifications;
 
-/// <summary>A password reset message to deliver to the account's email address.</summary>
-public sealed record PasswordResetMessage(string Email, string DisplayName, string Token, DateTimeOffset ExpiresAt);
-
-/// <summary>Delivers password reset tokens (email in production).</summary>
-public interface IPasswordResetSender
-{
-    Task SendAsync(PasswordResetMessage message, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// The default sender for a machine without mail: writes the message to the log and to a file in
 /// <c>{DataDirectory}/outbox</c>, where an operator (or a test) can pick it up.
