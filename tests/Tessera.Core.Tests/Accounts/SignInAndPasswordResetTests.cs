@@ -8,7 +8,7 @@ using Xunit;
 namespace Tessera.Core.Tests.Accounts;
 
 /// <summary>What only the fake clock can show about signing in: throttling windows and reset token lifetimes.</summary>
-public sealed class AccountServiceTests : IAsyncLifetime
+public sealed class SignInAndPasswordResetTests : IAsyncLifetime
 {
     private const string NewPassword = "a new and better password";
 
