@@ -73,9 +73,8 @@ public sealed class BenchmarkServices : IDisposable
         try
         {
             await provider.GetRequiredService<ITesseraStore>().MigrateAsync(CancellationToken.None);
-            var accounts = provider.GetRequiredService<AccountService>();
-            await accounts.RegisterAsync(Email, Password, "Bench", "127.0.0.1", CancellationToken.None);
-            var login = await accounts.LoginAsync(
+            await provider.GetRequiredService<Registration>().RegisterAsync(Email, Password, "Bench", "127.0.0.1", CancellationToken.None);
+            var login = await provider.GetRequiredService<SignIn>().LoginAsync(
                 new LoginRequest(Email, Password, Device: null, UserAgent: "Tessera.Benchmarks/1.0", IpAddress: "127.0.0.1"),
                 CancellationToken.None);
             return new BenchmarkServices(provider, directory, login);

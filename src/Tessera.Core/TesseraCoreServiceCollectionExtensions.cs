@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Tessera.Core;
+using Tessera.Core.Access;
 using Tessera.Core.Accounts;
 using Tessera.Core.Administration;
 using Tessera.Core.Caching;
@@ -12,7 +13,6 @@ using Tessera.Core.Notifications;
 using Tessera.Core.Options;
 using Tessera.Core.Security;
 using Tessera.Core.Sessions;
-using Tessera.Core.Storage;
 using Tessera.Core.Throttling;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -52,7 +52,12 @@ public static class TesseraCoreServiceCollectionExtensions
         services.AddHostedService<PasswordResetDispatcher>();
 
         services.TryAddSingleton<AccessChanges>();
-        services.TryAddSingleton<AccountService>();
+        services.TryAddSingleton<Registration>();
+        services.TryAddSingleton<SignIn>();
+        services.TryAddSingleton<SignOut>();
+        services.TryAddSingleton<PasswordChange>();
+        services.TryAddSingleton<PasswordReset>();
+        services.TryAddSingleton<Profile>();
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<AdminBootstrap>();

@@ -7,6 +7,10 @@ using Tessera.Core.Caching;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Throttling;
 using Tessera.Redis;
+using Tessera.Redis.Caching;
+using Tessera.Redis.Invalidations;
+using Tessera.Redis.Membership;
+using Tessera.Redis.Throttling;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -14,7 +18,7 @@ public static class TesseraRedisServiceCollectionExtensions
 {
     /// <summary>
     /// Makes this node a member of a Redis-backed cluster: the invalidation bus that waits for every live node
-    /// (<see cref="RedisInvalidationBus"/>), membership and the self-fencing watchdog (<see cref="RedisClusterMonitor"/>,
+    /// (<see cref="RedisInvalidationBus"/>), membership and the self-fencing watchdog (<see cref="ClusterMembership"/>,
     /// a hosted service), shared throttling of logins, password changes, registrations and reset requests (<see cref="RedisThrottle"/>), the shared session cache in front
     /// of the store (<see cref="RedisSessionSource"/>), and <see cref="RedisClusterState"/> for readiness and metrics.
     /// <para>The bus and the throttle <em>replace</em> whatever is registered for <see cref="IInvalidationBus"/> and
@@ -51,14 +55,14 @@ public static class TesseraRedisServiceCollectionExtensions
             sp.GetRequiredService<RedisClusterState>().NodeId));
 
         services.TryAddSingleton(_ => new SharedEntryGate());
-        services.TryAddSingleton<RedisClusterNode>();
+        services.TryAddSingleton<LocalNode>();
         services.TryAddSingleton(sp => new RedisInvalidationBus(
-            sp.GetRequiredService<RedisClusterNode>(), sp.GetRequiredService<ILogger<RedisInvalidationBus>>()));
+            sp.GetRequiredService<LocalNode>(), sp.GetRequiredService<ILogger<RedisInvalidationBus>>()));
         services.Replace(ServiceDescriptor.Singleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisClusterMonitor>(sp => new RedisClusterMonitor(
-            sp.GetRequiredService<RedisClusterNode>(),
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ClusterMembership>(sp => new ClusterMembership(
+            sp.GetRequiredService<LocalNode>(),
             sp.GetRequiredService<RedisInvalidationBus>(),
-            sp.GetRequiredService<ILogger<RedisClusterMonitor>>())));
+            sp.GetRequiredService<ILogger<ClusterMembership>>())));
 
         services.Replace(ServiceDescriptor.Singleton<IThrottle, RedisThrottle>());
 
@@ -67,7 +71,7 @@ public static class TesseraRedisServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<ISessionSource>(sp => new RedisSessionSource(
             sp.GetRequiredService<StoreSessionSource>(),
             sp.GetRequiredService<SessionCache>(),
-            sp.GetRequiredService<RedisClusterNode>(),
+            sp.GetRequiredService<LocalNode>(),
             sp.GetRequiredService<ILogger<RedisSessionSource>>())));
         services.Insert(0, ServiceDescriptor.Singleton<IInvalidationHandler, SharedCacheInvalidationHandler>());
         return services;

@@ -48,7 +48,15 @@ public sealed class CoreHarness : IAsyncDisposable
 
     public IServiceProvider Services => _services;
 
-    public AccountService Accounts => Get<AccountService>();
+    public Registration Registration => Get<Registration>();
+
+    public SignIn SignIn => Get<SignIn>();
+
+    public SignOut SignOut => Get<SignOut>();
+
+    public PasswordChange PasswordChange => Get<PasswordChange>();
+
+    public PasswordReset PasswordReset => Get<PasswordReset>();
 
     public SessionService Sessions => Get<SessionService>();
 
@@ -63,7 +71,7 @@ public sealed class CoreHarness : IAsyncDisposable
     /// <summary>Asks for a reset the way the API does, then waits until the dispatcher has handled every request.</summary>
     public async Task RequestPasswordResetAsync(string email, string? ipAddress = null, CancellationToken cancellationToken = default)
     {
-        await Accounts.RequestPasswordResetAsync(email, ipAddress, cancellationToken);
+        await PasswordReset.RequestPasswordResetAsync(email, ipAddress, cancellationToken);
         var queue = Get<PendingPasswordResets>();
         for (var waited = 0; queue.Pending > 0; waited++)
         {
@@ -126,9 +134,9 @@ public sealed class CoreHarness : IAsyncDisposable
     public T Get<T>()
         where T : notnull => _services.GetRequiredService<T>();
 
-    /// <summary>Registers a user through the account service (the way a person does) and returns it.</summary>
+    /// <summary>Registers a user through registration (the way a person does) and returns it.</summary>
     public Task<User> RegisterAsync(string email, string password = DefaultPassword, CancellationToken cancellationToken = default) =>
-        Accounts.RegisterAsync(email, password, displayName: null, ipAddress: "192.0.2.1", cancellationToken);
+        Registration.RegisterAsync(email, password, displayName: null, ipAddress: "192.0.2.1", cancellationToken);
 
     /// <summary>Creates an admin directly (as the bootstrap does) and returns the actor that acts as them.</summary>
     public async Task<(User User, Actor Actor)> CreateAdminAsync(string email = "admin@example.com", CancellationToken cancellationToken = default)
@@ -144,12 +152,12 @@ public sealed class CoreHarness : IAsyncDisposable
             CreatedAt = now,
             UpdatedAt = now,
         };
-        await Accounts.CreateUserAsync(admin, Actor.System, ipAddress: null, cancellationToken);
+        await Registration.CreateUserAsync(admin, Actor.System, ipAddress: null, cancellationToken);
         return (admin, new Actor(ActorKind.Admin, admin.Id));
     }
 
     public Task<LoginResult> LoginAsync(string email, string password = DefaultPassword, string ipAddress = "192.0.2.1", CancellationToken cancellationToken = default) =>
-        Accounts.LoginAsync(new LoginRequest(email, password, Device: null, UserAgent: null, ipAddress), cancellationToken);
+        SignIn.LoginAsync(new LoginRequest(email, password, Device: null, UserAgent: null, ipAddress), cancellationToken);
 
     /// <summary>The session as the store has it now (not as the cache or the activity tracker see it).</summary>
     public async Task<Session?> ReadStoredSessionAsync(string sessionId, CancellationToken cancellationToken = default)

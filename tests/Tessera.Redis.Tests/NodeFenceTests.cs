@@ -4,6 +4,7 @@ using Tessera.Core.Caching;
 using Tessera.Core.Sessions;
 using Tessera.Core.Users;
 using Xunit;
+using Tessera.Redis.Membership;
 
 namespace Tessera.Redis.Tests;
 
@@ -29,7 +30,7 @@ public sealed class NodeFenceTests
         _fence = new NodeFence(_cache, Options, Now);
     }
 
-    /// <summary>The node's elapsed time, as RedisClusterNode measures it; moving it moves the cache's clock too.</summary>
+    /// <summary>The node's elapsed time, as LocalNode measures it; moving it moves the cache's clock too.</summary>
     private TimeSpan Now
     {
         get => _clock.GetElapsedTime(_started);

@@ -5,6 +5,9 @@ using Tessera.Core.Caching;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Throttling;
 using Xunit;
+using Tessera.Redis.Caching;
+using Tessera.Redis.Invalidations;
+using Tessera.Redis.Throttling;
 
 namespace Tessera.Redis.Tests;
 

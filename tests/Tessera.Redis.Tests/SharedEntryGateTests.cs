@@ -1,4 +1,5 @@
 using Xunit;
+using Tessera.Redis.Caching;
 
 namespace Tessera.Redis.Tests;
 

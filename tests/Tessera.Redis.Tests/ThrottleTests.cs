@@ -6,6 +6,7 @@ using StackExchange.Redis;
 using Tessera.Core.Options;
 using Tessera.Core.Throttling;
 using Xunit;
+using Tessera.Redis.Throttling;
 
 namespace Tessera.Redis.Tests;
 

@@ -15,7 +15,7 @@ namespace Tessera.Core.Accounts;
 /// </summary>
 public sealed partial class AdminBootstrap(
     ITesseraStore store,
-    AccountService accounts,
+    Registration registration,
     IPasswordHasher hasher,
     TimeProvider clock,
     IOptions<TesseraOptions> options,
@@ -52,7 +52,7 @@ public sealed partial class AdminBootstrap(
         };
         try
         {
-            await accounts.CreateUserAsync(admin, Actor.System, null, cancellationToken).ConfigureAwait(false);
+            await registration.CreateUserAsync(admin, Actor.System, null, cancellationToken).ConfigureAwait(false);
             LogCreated(logger, email);
         }
         catch (TesseraException taken) when (taken.Code == ErrorCodes.EmailTaken)

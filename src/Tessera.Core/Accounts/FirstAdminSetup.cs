@@ -12,7 +12,7 @@ namespace Tessera.Core.Accounts;
 /// exists, the first-run page creates one. A person at the machine itself (a loopback address) needs nothing more; anyone
 /// else needs the one-time code this node writes to its log at start. Once any admin exists it is gone for good.
 /// </summary>
-public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService accounts, IThrottle throttle, ILogger<FirstAdminSetup> logger)
+public sealed partial class FirstAdminSetup(ITesseraStore store, Registration registration, IThrottle throttle, ILogger<FirstAdminSetup> logger)
 {
     public const string Path = "/setup";
 
@@ -101,7 +101,7 @@ public sealed partial class FirstAdminSetup(ITesseraStore store, AccountService 
 
         try
         {
-            var admin = await accounts.RegisterFirstAdminAsync(email, password, displayName, ipAddress, cancellationToken).ConfigureAwait(false);
+            var admin = await registration.RegisterFirstAdminAsync(email, password, displayName, ipAddress, cancellationToken).ConfigureAwait(false);
             LogCreated(logger, admin.Email);
             return admin;
         }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tessera.Core.Access;
 using Tessera.Core.Audit;
 using Tessera.Core.Options;
 using Tessera.Core.Storage;

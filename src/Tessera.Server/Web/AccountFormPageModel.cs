@@ -35,10 +35,10 @@ internal abstract class AccountFormPageModel : TesseraPageModel
     public bool EmailTaken { get; private set; }
 
     /// <summary>Signs the new account in on this device, with the same cookie as <c>POST /v1/auth/login</c>.</summary>
-    protected async Task SignInAsync(AccountService accounts)
+    protected async Task SignInAsync(SignIn signIn)
     {
-        ArgumentNullException.ThrowIfNull(accounts);
-        var result = await accounts.LoginAsync(
+        ArgumentNullException.ThrowIfNull(signIn);
+        var result = await signIn.LoginAsync(
             new LoginRequest(Email, Password, Device: null, HttpContext.UserAgent(), ClientIp), HttpContext.RequestAborted);
         WebSessions.SignIn(HttpContext, result);
     }

@@ -273,7 +273,7 @@ internal sealed class ScenarioRun
             case Logout(var s):
                 await AsHolderAsync(s, async (session, entry) =>
                 {
-                    await _tessera.Accounts.LogoutAsync(entry, "192.0.2.1", _cancellationToken);
+                    await _tessera.SignOut.LogoutAsync(entry, "192.0.2.1", _cancellationToken);
                     Revoke(session.User, RevocationReason.SignedOut, only: session);
                 });
                 break;
@@ -321,7 +321,7 @@ internal sealed class ScenarioRun
                 await AsHolderAsync(s, async (session, entry) =>
                 {
                     var newPassword = $"changed violet harbor {++_passwords}";
-                    await _tessera.Accounts.ChangePasswordAsync(entry, session.User.Password, newPassword, "192.0.2.1", _cancellationToken);
+                    await _tessera.PasswordChange.ChangePasswordAsync(entry, session.User.Password, newPassword, "192.0.2.1", _cancellationToken);
                     session.User.Password = newPassword;
                     Revoke(session.User, RevocationReason.PasswordChanged, except: session);
                 });

@@ -97,7 +97,7 @@ public sealed class SessionValidatorTests : IAsyncLifetime
         var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
         var current = await _tessera.Validator.CheckAsync(login.Token, Ct);
 
-        await _tessera.Accounts.LogoutAsync(current.Entry!, "192.0.2.1", Ct);
+        await _tessera.SignOut.LogoutAsync(current.Entry!, "192.0.2.1", Ct);
         var after = await _tessera.Validator.CheckAsync(login.Token, Ct);
 
         Assert.Equal(SessionVerdictKind.Revoked, after.Verdict.Kind);

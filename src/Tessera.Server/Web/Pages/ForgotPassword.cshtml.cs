@@ -6,7 +6,7 @@ using Tessera.Server.Http;
 namespace Tessera.Server.Web.Pages;
 
 /// <summary>/forgot-password: asks for a reset link, as <c>POST /v1/auth/password/reset-request</c> does, with the same answer either way.</summary>
-internal sealed class ForgotPasswordModel(AccountService accounts) : TesseraPageModel
+internal sealed class ForgotPasswordModel(PasswordReset passwordReset) : TesseraPageModel
 {
     [BindProperty]
     public string? Email { get; set; }
@@ -20,7 +20,7 @@ internal sealed class ForgotPasswordModel(AccountService accounts) : TesseraPage
         try
         {
             // Says the same whether or not the email has an account: this page is no way to find out who has one.
-            await accounts.RequestPasswordResetAsync(Email, ClientIp, HttpContext.RequestAborted);
+            await passwordReset.RequestPasswordResetAsync(Email, ClientIp, HttpContext.RequestAborted);
             Sent = true;
         }
         catch (TesseraException refused)

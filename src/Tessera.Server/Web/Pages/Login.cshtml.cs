@@ -7,7 +7,7 @@ using Tessera.Server.Http;
 namespace Tessera.Server.Web.Pages;
 
 /// <summary>/login: sign in with email and password; says why a session ended when a page was sent here.</summary>
-internal sealed class LoginModel(AccountService accounts) : TesseraPageModel
+internal sealed class LoginModel(SignIn signIn) : TesseraPageModel
 {
     [BindProperty]
     public string? Email { get; set; }
@@ -56,7 +56,7 @@ internal sealed class LoginModel(AccountService accounts) : TesseraPageModel
         var target = SafeReturnUrl();
         try
         {
-            var result = await accounts.LoginAsync(
+            var result = await signIn.LoginAsync(
                 new LoginRequest(Email, Password, Device: null, HttpContext.UserAgent(), ClientIp), HttpContext.RequestAborted);
             WebSessions.SignIn(HttpContext, result);
             return LocalRedirect(target);

@@ -5,7 +5,7 @@ using Tessera.Core.Sessions;
 namespace Tessera.Server.Web.Pages;
 
 /// <summary>/logout (POST): ends this device's session (<c>signed_out</c>), as <c>POST /v1/auth/logout</c> does.</summary>
-internal sealed class LogoutModel(AccountService accounts) : TesseraPageModel
+internal sealed class LogoutModel(SignOut signOut) : TesseraPageModel
 {
     public IActionResult OnGet() => LocalRedirect(WebSessions.HomePath);
 
@@ -14,7 +14,7 @@ internal sealed class LogoutModel(AccountService accounts) : TesseraPageModel
         var (check, _) = await WebSessions.CheckAsync(HttpContext);
         if (check is { Holds: true, Entry: { } entry })
         {
-            await accounts.LogoutAsync(entry, ClientIp, HttpContext.RequestAborted);
+            await signOut.LogoutAsync(entry, ClientIp, HttpContext.RequestAborted);
         }
 
         WebSessions.ClearCookie(HttpContext);

@@ -5,7 +5,7 @@ using Tessera.Core.Accounts;
 namespace Tessera.Server.Web.Pages;
 
 /// <summary>/register: create an account, then sign in on this device at once.</summary>
-internal sealed class RegisterModel(AccountService accounts) : AccountFormPageModel
+internal sealed class RegisterModel(Registration registration, SignIn signIn) : AccountFormPageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -22,8 +22,8 @@ internal sealed class RegisterModel(AccountService accounts) : AccountFormPageMo
         var target = WebSessions.SafeReturnUrl(ReturnUrl);
         try
         {
-            await accounts.RegisterAsync(Email, Password, DisplayName, ClientIp, HttpContext.RequestAborted);
-            await SignInAsync(accounts);
+            await registration.RegisterAsync(Email, Password, DisplayName, ClientIp, HttpContext.RequestAborted);
+            await SignInAsync(signIn);
             Notice = "Welcome to Tessera. Your account is ready and you are signed in on this device.";
             return LocalRedirect(target);
         }

@@ -10,7 +10,7 @@ namespace Tessera.Server.Web.Pages;
 /// /reset-password?token=…: the page the reset message links to. Sets the new password as <c>POST /v1/auth/password/reset</c>
 /// does (the same rule, the same refusals), which ends every session of the account, then goes to the sign-in page.
 /// </summary>
-internal sealed class ResetPasswordModel(AccountService accounts) : TesseraPageModel
+internal sealed class ResetPasswordModel(PasswordReset passwordReset) : TesseraPageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? Token { get; set; }
@@ -35,7 +35,7 @@ internal sealed class ResetPasswordModel(AccountService accounts) : TesseraPageM
                 throw TesseraException.Validation("confirmPassword", "The new password and its confirmation do not match.");
             }
 
-            await accounts.ResetPasswordAsync(Token, NewPassword, ClientIp, HttpContext.RequestAborted);
+            await passwordReset.ResetPasswordAsync(Token, NewPassword, ClientIp, HttpContext.RequestAborted);
         }
         catch (TesseraException refused)
         {

@@ -10,7 +10,7 @@ namespace Tessera.Server.Web.Pages;
 /// /setup: creates the first administrator of a fresh install (see <see cref="FirstAdminSetup"/>). Open from this machine
 /// as it is, from elsewhere with the one-time code from the log; a page that does not exist once any admin does.
 /// </summary>
-internal sealed class SetupModel(FirstAdminSetup setup, AccountService accounts) : AccountFormPageModel
+internal sealed class SetupModel(FirstAdminSetup setup, SignIn signIn) : AccountFormPageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? Code { get; set; }
@@ -27,7 +27,7 @@ internal sealed class SetupModel(FirstAdminSetup setup, AccountService accounts)
         try
         {
             await setup.CreateAdminAsync(Email, Password, DisplayName, ClientIp, HttpContext.RequestAborted);
-            await SignInAsync(accounts);
+            await SignInAsync(signIn);
             Notice = "You are Tessera's first administrator, and signed in on this device. The first-run page is gone for good.";
             return LocalRedirect("/admin/users");
         }

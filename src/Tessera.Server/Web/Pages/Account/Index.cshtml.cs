@@ -6,7 +6,7 @@ using Tessera.Core.Sessions;
 namespace Tessera.Server.Web.Pages.Account;
 
 /// <summary>/account: who I am, my display name, and changing my password (which signs my other devices out).</summary>
-internal sealed class IndexModel(AccountService accounts, SessionService sessions) : SignedInPageModel
+internal sealed class IndexModel(PasswordChange passwordChange, Profile profile, SessionService sessions) : SignedInPageModel
 {
     [BindProperty]
     public string? CurrentPassword { get; set; }
@@ -41,7 +41,7 @@ internal sealed class IndexModel(AccountService accounts, SessionService session
 
         try
         {
-            await accounts.ChangePasswordAsync(Current.Entry, CurrentPassword, NewPassword, ClientIp, HttpContext.RequestAborted);
+            await passwordChange.ChangePasswordAsync(Current.Entry, CurrentPassword, NewPassword, ClientIp, HttpContext.RequestAborted);
         }
         catch (TesseraException refused)
         {
@@ -56,7 +56,7 @@ internal sealed class IndexModel(AccountService accounts, SessionService session
     {
         try
         {
-            await accounts.ChangeDisplayNameAsync(Current.Entry, DisplayName, HttpContext.RequestAborted);
+            await profile.ChangeDisplayNameAsync(Current.Entry, DisplayName, HttpContext.RequestAborted);
         }
         catch (TesseraException refused)
         {

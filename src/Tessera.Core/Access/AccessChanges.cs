@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Tessera.Core.Audit;
+using Tessera.Core.Diagnostics;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
+
+namespace Tessera.Core.Access;
+
+/// <summary>
+/// The one way access changes are made: the change and its audit events in one write transaction, then, once it
+/// has committed, an invalidation for every user it touched. When <see cref="ApplyAsync{TResult}"/> returns, the
+/// change is durable and no node holds a copy that contradicts it.
+/// </summary>
+public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, TesseraMetrics metrics, TimeProvider clock)
+{
+    public async Task<TResult> ApplyAsync<TResult>(Func<AccessChange, Task<TResult>> change, CancellationToken cancellationToken)
+    {
+        AccessChange context;
+        TResult result;
+        var started = Stopwatch.GetTimestamp();
+        await using (var transaction = await store.BeginWriteAsync(cancellationToken).ConfigureAwait(false))
+        {
+            context = new AccessChange(transaction, clock);
+            result = await change(context).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        metrics.AccessChangeStored(Stopwatch.GetElapsedTime(started));
+        foreach (var (reason, count) in context.RevokedCounts)
+        {
+            metrics.SessionsRevoked(reason, count);
+        }
+
+        // The change is committed: tell every node even if the caller has gone away meanwhile, and send every
+        // invalidation even if one cannot be confirmed, so that each reaches as far as it can.
+        List<Exception>? failures = null;
+        var publishing = Stopwatch.GetTimestamp();
+        var publishedAny = false;
+        foreach (var invalidation in context.Invalidations)
+        {
+            publishedAny = true;
+            try
+            {
+                await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (InvalidationNotConfirmedException notConfirmed)
+            {
+                (failures ??= []).Add(notConfirmed);
+            }
+        }
+
+        if (publishedAny)
+        {
+            metrics.AccessChangePublished(Stopwatch.GetElapsedTime(publishing));
+        }
+
+        if (failures is not null)
+        {
+            throw failures.Count == 1
+                ? failures[0]
+                : new InvalidationNotConfirmedException("The change is saved but could not be confirmed on every node.", new AggregateException(failures));
+        }
+
+        return result;
+    }
+}
+
+/// <summary>One access change under way: its transaction, its clock reading, and what it must announce.</summary>
+public sealed class AccessChange
+{
+    private readonly Dictionary<string, (List<string> SessionIds, RevocationReason? Reason, bool UserChanged)> _touched = new(StringComparer.Ordinal);
+    private readonly TimeProvider _clock;
+
+    internal AccessChange(IStoreTransaction transaction, TimeProvider clock)
+    {
+        Transaction = transaction;
+        _clock = clock;
+        Now = clock.GetUtcNow();
+    }
+
+    public IStoreTransaction Transaction { get; }
+
+    /// <summary>The time of the change, the same for every row and event it writes.</summary>
+    public DateTimeOffset Now { get; }
+
+    internal Dictionary<RevocationReason, int> RevokedCounts { get; } = [];
+
+    internal IEnumerable<Invalidation> Invalidations =>
+        _touched.Select(t => new Invalidation(t.Key, t.Value.SessionIds, t.Value.Reason, t.Value.UserChanged));
+
+    /// <summary>Ends the selected sessions of a user and writes their <c>session.revoked</c> event.</summary>
+    public async Task<IReadOnlyList<string>> RevokeSessionsAsync(
+        string userId, RevocationScope scope, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var revoked = await Transaction.Sessions.RevokeAsync(userId, scope, new SessionRevocation(Now, actor.RevokedBy, reason), cancellationToken)
+            .ConfigureAwait(false);
+        if (revoked.Count == 0)
+        {
+            return revoked;
+        }
+
+        await AuditAsync(AuditActions.SessionRevoked, actor, userId, ipAddress, reason.ToWireName(), revoked, cancellationToken).ConfigureAwait(false);
+        RevokedCounts[reason] = RevokedCounts.GetValueOrDefault(reason) + revoked.Count;
+        var touched = Touch(userId);
+        touched.SessionIds.AddRange(revoked);
+        _touched[userId] = touched with { Reason = reason };
+        return revoked;
+    }
+
+    /// <summary>Records that the user's own state changed, so every node drops its copy of the user.</summary>
+    public void UserChanged(string userId) => _touched[userId] = Touch(userId) with { UserChanged = true };
+
+    public Task AuditAsync(
+        string action, Actor actor, string? targetUserId, string? ipAddress, string? reason = null,
+        IReadOnlyList<string>? sessionIds = null, CancellationToken cancellationToken = default) =>
+        Transaction.Audit.AppendAsync(
+            new AuditEvent
+            {
+                Id = Ids.NewAuditEventId(_clock),
+                At = Now,
+                Action = action,
+                Actor = actor,
+                TargetUserId = targetUserId,
+                SessionIds = sessionIds ?? [],
+                Reason = reason,
+                IpAddress = ipAddress,
+            },
+            cancellationToken);
+
+    private (List<string> SessionIds, RevocationReason? Reason, bool UserChanged) Touch(string userId) =>
+        _touched.TryGetValue(userId, out var touched) ? touched : ([], null, false);
+}

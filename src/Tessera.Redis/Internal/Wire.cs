@@ -1,0 +1,107 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Tessera.Core.Invalidations;
+using Tessera.Core.Sessions;
+
+namespace Tessera.Redis.Internal;
+
+/// <summary>An invalidation as it travels on <c>tessera:invalidations</c>, inside the envelope that Redis numbers.</summary>
+internal sealed record InvalidationMessage(
+    string Id, string Origin, string UserId, IReadOnlyList<string> SessionIds, string? Reason, bool UserChanged);
+
+/// <summary>"Node <see cref="Node"/> has applied invalidation <see cref="Id"/>", sent to the origin's ack channel.</summary>
+internal sealed record AckMessage(string Id, string Node);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(InvalidationMessage))]
+[JsonSerializable(typeof(AckMessage))]
+internal sealed partial class WireJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// The bus's wire format. A message is <c>&lt;incarnation&gt;|&lt;sequence&gt;|&lt;payload&gt;</c>: the publish and ping scripts
+/// put the first two parts in front of what the node sent, so that the number and the PUBLISH are one atomic step.
+/// </summary>
+internal static class Wire
+{
+    public static string Serialize(Invalidation invalidation, string id, string origin) =>
+        JsonSerializer.Serialize(
+            new InvalidationMessage(id, origin, invalidation.UserId, invalidation.SessionIds, invalidation.Reason?.ToWireName(), invalidation.UserChanged),
+            WireJsonContext.Default.InvalidationMessage);
+
+    public static string Serialize(AckMessage ack) => JsonSerializer.Serialize(ack, WireJsonContext.Default.AckMessage);
+
+    public static bool TryParseEnvelope(string? raw, [NotNullWhen(true)] out string? incarnation, out long sequence, [NotNullWhen(true)] out string? payload)
+    {
+        incarnation = null;
+        payload = null;
+        sequence = 0;
+        if (raw is null)
+        {
+            return false;
+        }
+
+        var first = raw.IndexOf('|', StringComparison.Ordinal);
+        var second = first < 0 ? -1 : raw.IndexOf('|', first + 1);
+        if (first <= 0 || second < 0
+            || !long.TryParse(raw.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out sequence))
+        {
+            return false;
+        }
+
+        incarnation = raw[..first];
+        payload = raw[(second + 1)..];
+        return true;
+    }
+
+    /// <summary>A ping's payload after the envelope: <c>&lt;tick&gt;|&lt;sent-at ticks&gt;</c>.</summary>
+    public static bool TryParsePing(string payload, out long tick, out long sentTicks)
+    {
+        var bar = payload.IndexOf('|', StringComparison.Ordinal);
+        sentTicks = 0;
+        tick = 0;
+        return bar > 0
+            && long.TryParse(payload.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out tick)
+            && long.TryParse(payload.AsSpan(bar + 1), NumberStyles.None, CultureInfo.InvariantCulture, out sentTicks);
+    }
+
+    public static InvalidationMessage? TryReadInvalidation(string payload)
+    {
+        try
+        {
+            var message = JsonSerializer.Deserialize(payload, WireJsonContext.Default.InvalidationMessage);
+            return message is { Id: not null, Origin: not null, UserId: not null, SessionIds: not null } ? message : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static AckMessage? TryReadAck(string? payload)
+    {
+        if (payload is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var ack = JsonSerializer.Deserialize(payload, WireJsonContext.Default.AckMessage);
+            return ack is { Id: not null, Node: not null } ? ack : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The invalidation a message carries. A reason this version does not know is dropped, not the message.</summary>
+    public static Invalidation ToInvalidation(InvalidationMessage message) =>
+        new(
+            message.UserId,
+            message.SessionIds,
+            RevocationReasons.TryParse(message.Reason, out var reason) ? reason : null,
+            message.UserChanged);
+}
