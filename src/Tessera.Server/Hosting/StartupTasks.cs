@@ -1,0 +1,19 @@
+using Tessera.Core.Accounts;
+using Tessera.Core.Storage;
+
+namespace Tessera.Server.Hosting;
+
+internal static class StartupTasks
+{
+    /// <summary>
+    /// Creates or upgrades the schema and the bootstrap admin before the first request is served; with no admin at all, says
+    /// in the log where to create the first one. (A key ring shared in PostgreSQL is resolved as the host starts, by the
+    /// key ring's own start-up step.)
+    /// </summary>
+    public static async Task InitializeTesseraAsync(this WebApplication app)
+    {
+        await app.Services.GetRequiredService<ITesseraStore>().MigrateAsync(app.Lifetime.ApplicationStopping);
+        await app.Services.GetRequiredService<AdminBootstrap>().RunAsync(app.Lifetime.ApplicationStopping);
+        await app.Services.GetRequiredService<FirstAdminSetup>().AnnounceAsync(app.Lifetime.ApplicationStopping);
+    }
+}
