@@ -14,6 +14,7 @@ builder.AddTesseraHttp();      // the body limit, strict JSON, problems with a c
 builder.AddTesseraWeb();       // the web console: pages, antiforgery, the key ring
 
 var app = builder.Build();
+app.ValidateTesseraSettings();                         // every bad setting in one failure, before any is read
 
 app.UseTrustedProxies();                               // first: every later step sees the same client
 app.Use(ResponseHeaders.InvokeAsync);                  // no-store and nosniff, on problems too

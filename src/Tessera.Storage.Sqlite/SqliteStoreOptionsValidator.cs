@@ -11,7 +11,8 @@ public sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStoreOp
         if (options.ConnectionString is null)
         {
             return string.IsNullOrWhiteSpace(options.DataDirectory)
-                ? ValidateOptionsResult.Fail("Tessera:DataDirectory must name a directory.")
+                ? ValidateOptionsResult.Fail(
+                    "Tessera:DataDirectory must name a directory for the SQLite database, or Tessera:Storage:ConnectionString name its file.")
                 : ValidateOptionsResult.Success;
         }
 
