@@ -61,9 +61,9 @@ public sealed class BenchmarkServices : IDisposable
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         services.AddTesseraCore();
         services.AddTesseraSqliteStore($"Data Source={Path.Combine(directory, "tessera.db")}");
+        services.Configure<Tessera.Core.Notifications.OutboxOptions>(o => o.Directory = Path.Combine(directory, "outbox"));
         services.Configure<TesseraOptions>(o =>
         {
-            o.DataDirectory = directory;
             o.Passwords.HashIterations = 1000;
             o.RateLimiting.LoginPerIpPerMinute = 1_000_000;
             o.RateLimiting.RegistrationsPerIpPerHour = 1_000_000;

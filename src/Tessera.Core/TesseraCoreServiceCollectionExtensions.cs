@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Tessera.Core;
@@ -20,10 +21,22 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class TesseraCoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the core services with single-node defaults (in-process bus, in-memory throttling, outbox
-    /// mail). A store must be registered too; cluster parts replace the defaults by registering first.
-    /// Safe to call more than once.
+    /// Registers the core services with the settings in Tessera's configuration section (<c>Tessera</c>: sessions,
+    /// passwords, rate limits, admins and the bootstrap admin, <see cref="TesseraOptions"/>), checked at start-up.
     /// </summary>
+    /// <inheritdoc cref="AddTesseraCore(IServiceCollection)" path="/remarks"/>
+    public static IServiceCollection AddTesseraCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<TesseraOptions>().Bind(configuration);
+        return services.AddTesseraCore();
+    }
+
+    /// <summary>Registers the core services, with <see cref="TesseraOptions"/> as the caller configures them.</summary>
+    /// <remarks>
+    /// Single-node defaults (in-process bus, in-memory throttling, outbox mail). A store must be registered too; cluster
+    /// parts replace the defaults by registering first. Safe to call more than once.
+    /// </remarks>
     public static IServiceCollection AddTesseraCore(this IServiceCollection services)
     {
         services.AddOptions<TesseraOptions>().ValidateOnStart();

@@ -9,6 +9,9 @@ namespace Tessera.Redis;
 /// </summary>
 public sealed class RedisClusterOptions
 {
+    /// <summary>Where the settings are in Tessera's configuration section: <c>Tessera:Redis</c>.</summary>
+    public const string SectionName = "Redis";
+
     /// <summary>StackExchange.Redis configuration string (<c>Tessera:Redis:Configuration</c>).</summary>
     public string Configuration { get; set; } = string.Empty;
 

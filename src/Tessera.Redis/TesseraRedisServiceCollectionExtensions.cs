@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,25 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class TesseraRedisServiceCollectionExtensions
 {
     /// <summary>
-    /// Makes this node a member of a Redis-backed cluster: the invalidation bus that waits for every live node
+    /// Makes this node a member of a Redis-backed cluster, with the settings under <c>Redis</c> in Tessera's configuration
+    /// section (<c>Tessera:Redis:Configuration</c>, <c>Tessera:Redis:AckTimeout</c>, …: <see cref="RedisClusterOptions"/>),
+    /// checked at start-up.
+    /// </summary>
+    /// <param name="services">The node's services; <c>AddTesseraCore</c> provides the session cache and handlers.</param>
+    /// <param name="configuration">Tessera's configuration section (<c>Tessera</c>).</param>
+    /// <inheritdoc cref="AddTesseraRedis(IServiceCollection, string, Action{RedisClusterOptions})" path="/remarks"/>
+    public static IServiceCollection AddTesseraRedis(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<RedisClusterOptions>().Bind(configuration.GetSection(RedisClusterOptions.SectionName));
+        return services.AddTesseraRedisServices();
+    }
+
+    /// <summary>Makes this node a member of the Redis-backed cluster of <paramref name="configuration"/>.</summary>
+    /// <remarks>
+    /// The cluster's parts: the invalidation bus that waits for every live node
     /// (<see cref="RedisInvalidationBus"/>), membership and the self-fencing watchdog (<see cref="ClusterMembership"/>,
     /// a hosted service), shared throttling of logins, password changes, registrations and reset requests (<see cref="RedisThrottle"/>), the shared session cache in front
     /// of the store (<see cref="RedisSessionSource"/>), and <see cref="RedisClusterState"/> for readiness and metrics.
@@ -25,7 +44,7 @@ public static class TesseraRedisServiceCollectionExtensions
     /// <see cref="IThrottle"/>, so this may be called before or after <c>AddTesseraCore</c> (whose registrations
     /// only fill gaps). The Redis connection is made with <c>AbortOnConnectFail=false</c>: a node starts while Redis
     /// is down, and stays fenced (every session check reads the store) until it hears the bus.</para>
-    /// </summary>
+    /// </remarks>
     /// <param name="services">The node's services; <c>AddTesseraCore</c> provides the session cache and handlers.</param>
     /// <param name="configuration">A StackExchange.Redis configuration string (<c>Tessera:Redis:Configuration</c>).</param>
     /// <param name="configure">Cluster timings and names; the defaults suit a LAN.</param>
@@ -36,13 +55,19 @@ public static class TesseraRedisServiceCollectionExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
 
         var optionsBuilder = services.AddOptions<RedisClusterOptions>()
-            .Configure(options => options.Configuration = configuration)
-            .ValidateOnStart();
+            .Configure(options => options.Configuration = configuration);
         if (configure is not null)
         {
             optionsBuilder.Configure(configure);
         }
 
+        return services.AddTesseraRedisServices();
+    }
+
+    /// <summary>The cluster's services, on <see cref="RedisClusterOptions"/> as the caller configured them.</summary>
+    private static IServiceCollection AddTesseraRedisServices(this IServiceCollection services)
+    {
+        services.AddOptions<RedisClusterOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisClusterOptions>, RedisClusterOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>

@@ -104,9 +104,9 @@ public sealed class CoreHarness : IAsyncDisposable
         services.AddTesseraCore();
         services.AddTesseraSqliteStore(connectionString);
         services.AddSingleton<TimeProvider>(clock);
+        services.Configure<Tessera.Core.Notifications.OutboxOptions>(o => o.Directory = Path.Combine(directory, "outbox"));
         services.Configure<TesseraOptions>(o =>
         {
-            o.DataDirectory = directory;
             o.Passwords.HashIterations = 1000;
             o.RateLimiting.LoginPerIpPerMinute = 100_000;
             o.RateLimiting.RegistrationsPerIpPerHour = 100_000;

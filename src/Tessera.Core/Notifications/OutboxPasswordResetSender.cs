@@ -1,18 +1,18 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Tessera.Core.Options;
 
 namespace Tessera.Core.Notifications;
 
 /// <summary>
-/// The default sender for a machine without mail: writes the message to the log and to a file in
-/// <c>{DataDirectory}/outbox</c>, where an operator (or a test) can pick it up.
+/// The default sender for a machine without mail: writes the message to the log and to a file in the outbox
+/// (<see cref="OutboxOptions.Directory"/>, <c>{DataDirectory}/outbox</c> in the server), where an operator (or a test)
+/// can pick it up.
 /// </summary>
-public sealed partial class OutboxPasswordResetSender(IOptions<TesseraOptions> options, TimeProvider clock, ILogger<OutboxPasswordResetSender> logger)
+public sealed partial class OutboxPasswordResetSender(IOptions<OutboxOptions> options, TimeProvider clock, ILogger<OutboxPasswordResetSender> logger)
     : IPasswordResetSender
 {
-    public string OutboxDirectory { get; } = Path.Combine(Path.GetFullPath(options.Value.DataDirectory), "outbox");
+    public string OutboxDirectory { get; } = Path.GetFullPath(options.Value.Directory);
 
     public async Task SendAsync(PasswordResetMessage message, CancellationToken cancellationToken)
     {

@@ -11,7 +11,7 @@ namespace Tessera.Server.Accounts;
 /// <summary>/v1/auth: register, sign in and out, whoami, the profile, change and reset the password.</summary>
 internal static class AccountsApi
 {
-    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder endpoints)
+    public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder endpoints)
     {
         var anonymous = endpoints.MapGroup("/v1/auth").WithTags("Auth");
         anonymous.MapPost("/register", RegisterAsync);

@@ -17,22 +17,22 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
         var problem = exception switch
         {
             TesseraException refused => Problems.From(refused),
-            InvalidationNotConfirmedException => Problems.Create(StatusCodes.Status503ServiceUnavailable, "invalidation_not_confirmed",
+            InvalidationNotConfirmedException => Problems.Create(ErrorCatalog.InvalidationNotConfirmed,
                 "The change is saved, but not every node could be told in time; it is delivered again as soon as they can be reached."),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
-                Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The request body is too large."),
+                Problems.Create(ErrorCatalog.PayloadTooLarge, "The request body is too large."),
             BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } =>
-                Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json."),
-            BadHttpRequestException bad => Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, Describe(bad)),
-            JsonException => Problems.Create(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, "The body is not valid JSON for this request."),
+                Problems.Create(ErrorCatalog.UnsupportedMediaType, "Send the body as application/json."),
+            BadHttpRequestException bad => Problems.Create(ErrorCodes.ValidationFailed, Describe(bad)),
+            JsonException => Problems.Create(ErrorCodes.ValidationFailed, "The body is not valid JSON for this request."),
 
             // The store could not answer: what cannot be decided safely is refused, never guessed.
-            System.Data.Common.DbException => Problems.Create(StatusCodes.Status503ServiceUnavailable, "storage_unavailable",
+            System.Data.Common.DbException => Problems.Create(ErrorCatalog.StorageUnavailable,
                 "The session store cannot be reached; try again shortly."),
             _ => null,
         };
 
-        problem ??= Problems.Create(StatusCodes.Status500InternalServerError, "internal_error", "Something went wrong on our side.");
+        problem ??= Problems.Create(ErrorCatalog.InternalError, "Something went wrong on our side.");
         if (problem.StatusCode >= StatusCodes.Status500InternalServerError)
         {
             LogServerError(logger, exception, httpContext.Request.Method, httpContext.Request.Path);

@@ -12,6 +12,9 @@ namespace Tessera.Server.Http;
 /// </summary>
 internal static class RequestGuard
 {
+    /// <summary>Request bodies are small JSON documents; anything larger is refused before it is read.</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
     public static async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         if (await RefuseAsync(context.Request) is { } problem)
@@ -26,15 +29,14 @@ internal static class RequestGuard
     private static async Task<ProblemHttpResult?> RefuseAsync(HttpRequest request)
     {
         // Kestrel enforces the limit on streamed bodies; this answers declared oversize bodies at once, on any server.
-        if (request.ContentLength > Hosting.TesseraServerExtensions.MaxRequestBodyBytes)
+        if (request.ContentLength > MaxBodyBytes)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload_too_large",
-                $"Request bodies are limited to {Hosting.TesseraServerExtensions.MaxRequestBodyBytes} bytes.");
+            return Problems.Create(ErrorCatalog.PayloadTooLarge, $"Request bodies are limited to {MaxBodyBytes} bytes.");
         }
 
         if (!TryNormalizeCharset(request))
         {
-            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
+            return Problems.Create(ErrorCatalog.UnsupportedMediaType,
                 "Send the body in UTF-8 (charset=utf-8, or no charset at all).");
         }
 
@@ -57,19 +59,19 @@ internal static class RequestGuard
         catch (InvalidDataException unreadable)
         {
             // Too many fields, a field too long, a NUL in a value, a broken multipart boundary: the message says which.
-            return Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, unreadable.Message);
+            return Problems.Create(Core.ErrorCodes.ValidationFailed, unreadable.Message);
         }
         catch (IOException) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
         {
             // A multipart body that ends before its closing boundary, from a client that is still there.
-            return Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, "The form ends before its last part does.");
+            return Problems.Create(Core.ErrorCodes.ValidationFailed, "The form ends before its last part does.");
         }
 
         return null;
     }
 
     private static ProblemHttpResult NulRefused() =>
-        Problems.Create(StatusCodes.Status400BadRequest, Core.ErrorCodes.ValidationFailed, "The request contains a NUL character, which no field accepts.");
+        Problems.Create(Core.ErrorCodes.ValidationFailed, "The request contains a NUL character, which no field accepts.");
 
     /// <summary>
     /// A body declared in another charset is refused; one declared as UTF-8 in any spelling ("UTF-8", quoted, "utf8")

@@ -51,7 +51,7 @@ internal abstract class AccountFormPageModel : TesseraPageModel
         EmailTaken = refused.Code == ErrorCodes.EmailTaken;
         ErrorField = FieldOf(refused) ?? (EmailTaken ? "email" : null);
         Password = null;
-        Response.StatusCode = Problems.StatusOf(refused.Code);
+        Response.StatusCode = ErrorCatalog.StatusOf(refused.Code);
         return Page();
     }
 }

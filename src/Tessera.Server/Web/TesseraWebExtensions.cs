@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.Extensions.Options;
-using Tessera.Core.Options;
 
-// In the hosting namespace, so that AddTesseraServer and MapTesseraApi reach it with one line each.
+// In the hosting namespace, beside the other parts Program.cs names one line each.
 namespace Tessera.Server.Hosting;
 
 /// <summary>
@@ -16,8 +15,10 @@ namespace Tessera.Server.Hosting;
 /// </summary>
 internal static class TesseraWebExtensions
 {
-    public static IServiceCollection AddTesseraWeb(this IServiceCollection services)
+    public static IHostApplicationBuilder AddTesseraWeb(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
+
         // Everything of the feature lives in Web/: the pages too. No form or query uses jQuery's "a[b]" keys, and the
         // readers of that syntax throw on a key with an unclosed bracket (a 500 from any form): they are not used.
         services.AddRazorPages(options => options.RootDirectory = "/Web/Pages").AddMvcOptions(mvc =>
@@ -49,23 +50,28 @@ internal static class TesseraWebExtensions
         // A store that keeps the key ring itself (PostgreSQL, shared by every node: see AddTesseraStorage) configures its
         // repository; only when none did (SQLite, one node) are the keys files in the data directory.
         services.AddDataProtection().SetApplicationName("Tessera");
-        services.AddOptions<KeyManagementOptions>().PostConfigure<IOptions<TesseraOptions>, ILoggerFactory>((keys, tessera, loggers) =>
+        services.AddOptions<KeyManagementOptions>().PostConfigure<IOptions<TesseraServerOptions>, ILoggerFactory>((keys, server, loggers) =>
             keys.XmlRepository ??= new FileSystemXmlRepository(
-                new DirectoryInfo(Path.Combine(Path.GetFullPath(tessera.Value.DataDirectory), "keys")), loggers));
-        return services;
+                new DirectoryInfo(Path.Combine(Path.GetFullPath(server.Value.DataDirectory), "keys")), loggers));
+        return builder;
     }
 
-    public static WebApplication MapTesseraWeb(this WebApplication app)
+    /// <summary>The stylesheet and script under <c>wwwroot</c>.</summary>
+    public static WebApplication UseTesseraStaticFiles(this WebApplication app)
     {
         app.UseStaticFiles(new StaticFileOptions
         {
             // Links carry a content hash (asp-append-version), so a changed file is a new URL; still, check daily.
             OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "public, max-age=86400",
         });
-        app.MapRazorPages();
+        return app;
+    }
 
+    /// <summary>An error page instead of an empty error response, for a browser that asks for a page.</summary>
+    public static WebApplication UseTesseraErrorPages(this WebApplication app)
+    {
         // A browser that asks for a page gets a page when there is nothing there (the address is mistyped, an old link);
-        // API clients keep the problem JSON that UseTesseraServer's status code pages write around this. Only page
+        // API clients keep the problem JSON that UseTesseraProblems' status code pages write around this. Only page
         // requests keep this inner one enabled (the outer one then finds a body and leaves it be).
         app.UseStatusCodePagesWithReExecute("/error/{0}");
         app.Use(static (context, next) =>
@@ -77,6 +83,13 @@ internal static class TesseraWebExtensions
 
             return next(context);
         });
+        return app;
+    }
+
+    /// <summary>The pages under <c>Web/Pages</c>.</summary>
+    public static WebApplication MapTesseraWeb(this WebApplication app)
+    {
+        app.MapRazorPages();
         return app;
     }
 

@@ -26,7 +26,7 @@ internal sealed class ForgotPasswordModel(PasswordReset passwordReset) : Tessera
         catch (TesseraException refused)
         {
             Error = refused.Message;
-            Response.StatusCode = Problems.StatusOf(refused.Code);
+            Response.StatusCode = ErrorCatalog.StatusOf(refused.Code);
         }
 
         return Page();

@@ -65,7 +65,7 @@ internal sealed class LoginModel(SignIn signIn) : TesseraPageModel
         {
             Error = refused.Message;
             Password = null;
-            Response.StatusCode = Problems.StatusOf(refused.Code);
+            Response.StatusCode = ErrorCatalog.StatusOf(refused.Code);
             if (refused.Details.TryGetValue("retryAfter", out var retryAfter) && retryAfter is int seconds)
             {
                 Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -42,7 +42,7 @@ internal sealed class ResetPasswordModel(PasswordReset passwordReset) : TesseraP
             Error = refused.Message;
             TokenRefused = refused.Code == ErrorCodes.InvalidResetToken;
             NewPassword = ConfirmPassword = null;
-            Response.StatusCode = Problems.StatusOf(refused.Code);
+            Response.StatusCode = ErrorCatalog.StatusOf(refused.Code);
             return Page();
         }
 

@@ -2,7 +2,7 @@ using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Npgsql;
 
-namespace Tessera.Storage.Postgres;
+namespace Tessera.DataProtection.Postgres;
 
 /// <summary>
 /// The ASP.NET Core Data Protection key ring in the cluster's PostgreSQL database (table <c>data_protection_keys</c>),
@@ -33,8 +33,7 @@ public sealed class PostgresXmlRepository : IXmlRepository, IDisposable
     /// <param name="connectionString">The store's Npgsql connection string.</param>
     public PostgresXmlRepository(string connectionString)
     {
-        var (resolved, _) = PostgresTesseraStore.Resolve(connectionString, "tessera-keys");
-        _dataSource = NpgsqlDataSource.Create(resolved);
+        _dataSource = NpgsqlDataSource.Create(KeyRingConnectionString.Resolve(connectionString));
     }
 
     public IReadOnlyCollection<XElement> GetAllElements()
@@ -65,8 +64,8 @@ public sealed class PostgresXmlRepository : IXmlRepository, IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="action"/> while holding a lock that every node of the database shares. The server resolves its
-    /// key ring inside it at start-up: without it, nodes started together on an empty table would each make a first key
+    /// Runs <paramref name="action"/> while holding a lock that every node of the database shares. Each node resolves its
+    /// key ring inside it at start-up (<see cref="SharedKeyRingStartup"/>): without it, nodes started together on an empty table would each make a first key
     /// of their own, and a node that had not seen another's key would refuse that node's forms until its next refresh.
     /// </summary>
     public async Task RunExclusiveAsync(Action action, CancellationToken cancellationToken)
