@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Tessera.Core;
 using Tessera.Core.Accounts;
@@ -77,6 +78,9 @@ public sealed class CoreHarness : IAsyncDisposable
     public ITesseraStore Store => Get<ITesseraStore>();
 
     public TesseraMetrics Metrics => Get<TesseraMetrics>();
+
+    /// <summary>Records what an instrument of this harness's meter measures from now on (and nothing from other harnesses).</summary>
+    public MetricCollector<long> Collect(string instrument) => new(Metrics.Meter, instrument);
 
     public TesseraOptions Options => Get<Microsoft.Extensions.Options.IOptions<TesseraOptions>>().Value;
 
@@ -190,4 +194,10 @@ public sealed class CoreHarness : IAsyncDisposable
         {
         }
     }
+}
+
+public static class MetricCollectorExtensions
+{
+    /// <summary>The sum of what a counter recorded since the collector was made.</summary>
+    public static long Count(this MetricCollector<long> collector) => collector.GetMeasurementSnapshot().EvaluateAsCounter();
 }

@@ -32,7 +32,7 @@ internal static class TesseraServerExtensions
         services.AddTesseraCore();
         builder.AddTesseraStorage();
 
-        services.AddSingleton<PrometheusExport>();
+        services.AddTesseraMetrics();
         services.AddSingleton<EventStreamRegistry>();
         services.AddSingleton<IInvalidationHandler>(sp => sp.GetRequiredService<EventStreamRegistry>());
 

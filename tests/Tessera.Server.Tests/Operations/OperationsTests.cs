@@ -144,8 +144,6 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
 
     private static double Value(string metrics, string series)
     {
-        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
-            ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
-        return double.Parse(line[(series.Length + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return PrometheusText.Sample(metrics, series) ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
     }
 }
