@@ -35,8 +35,11 @@ public sealed partial class ApiReferenceTests(SharedApp shared) : IClassFixture<
             Assert.Equal("text/javascript", answer.Content.Headers.ContentType?.MediaType);
         }
 
-        // Nothing else in the page names another origin (a stylesheet or a font from a CDN).
+        // Nothing else in the page names another origin (a stylesheet from a CDN), and the script is told to fetch
+        // no fonts from its CDN and to send no telemetry.
         Assert.DoesNotMatch(AbsoluteUrl(), html);
+        Assert.Contains("\"withDefaultFonts\":false", html, StringComparison.Ordinal);
+        Assert.Contains("\"telemetry\":false", html, StringComparison.Ordinal);
     }
 
     [Fact]
