@@ -85,7 +85,7 @@ public class SessionCheckPartsBenchmarks
     public SessionVerdict SessionRuleEvaluate() =>
         SessionRule.Evaluate(_entry.Session, _entry.LastActiveAt, _entry.User.User, _now, _idleTimeout);
 
-    /// <summary>The two counter increments a hit makes (hit counter, verdict counter), with no listener (no scraper).</summary>
+    /// <summary>The two interlocked increments a hit makes (hit counter, verdict counter); the meter reads them when collected.</summary>
     [Benchmark]
     public void MetricsIncrements()
     {

@@ -79,8 +79,13 @@ public sealed class CoreHarness : IAsyncDisposable
 
     public TesseraMetrics Metrics => Get<TesseraMetrics>();
 
-    /// <summary>Records what an instrument of this harness's meter measures from now on (and nothing from other harnesses).</summary>
-    public MetricCollector<long> Collect(string instrument) => new(Metrics.Meter, instrument);
+    /// <summary>The count an observable counter of this harness's meter (and no other harness's) shows now.</summary>
+    public long Count(string instrument)
+    {
+        using var collector = new MetricCollector<long>(Metrics.Meter, instrument);
+        collector.RecordObservableInstruments();
+        return collector.LastMeasurement?.Value ?? throw new InvalidOperationException($"{instrument} measured nothing.");
+    }
 
     public TesseraOptions Options => Get<Microsoft.Extensions.Options.IOptions<TesseraOptions>>().Value;
 
@@ -196,8 +201,3 @@ public sealed class CoreHarness : IAsyncDisposable
     }
 }
 
-public static class MetricCollectorExtensions
-{
-    /// <summary>The sum of what a counter recorded since the collector was made.</summary>
-    public static long Count(this MetricCollector<long> collector) => collector.GetMeasurementSnapshot().EvaluateAsCounter();
-}

@@ -48,45 +48,22 @@ internal static class MetricsExport
                 prometheus.ScopeInfoEnabled = false;
                 prometheus.TargetInfoEnabled = false;
             }));
-        services.AddHostedService<MetricsStartup>();
         return services;
     }
 
     public static IEndpointRouteBuilder MapTesseraMetrics(this IEndpointRouteBuilder endpoints, string path)
     {
+        var services = endpoints.ServiceProvider;
+        if (services.GetService<RedisClusterState>() is { } cluster)
+        {
+            ClusterInstruments.Register(services.GetRequiredService<TesseraMetrics>().Meter, cluster);
+        }
+
         endpoints.MapPrometheusScrapingEndpoint(path);
         return endpoints;
     }
 
     private static ExplicitBucketHistogramConfiguration Seconds(string name) => new() { Name = name, Boundaries = DurationBuckets };
-
-    /// <summary>
-    /// Once the exporter listens: the cluster's instruments (with Redis), and a zero for every check result and
-    /// revocation reason so that each series is there from the first scrape.
-    /// </summary>
-    private sealed class MetricsStartup(TesseraMetrics metrics, IServiceProvider services) : IHostedLifecycleService
-    {
-        public Task StartedAsync(CancellationToken cancellationToken)
-        {
-            if (services.GetService<RedisClusterState>() is { } cluster)
-            {
-                ClusterInstruments.Register(metrics.Meter, cluster);
-            }
-
-            metrics.RecordZeroForEverySeries();
-            return Task.CompletedTask;
-        }
-
-        public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }
 
 /// <summary>
