@@ -1,5 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Tessera.Core.Diagnostics;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Operations;
@@ -99,6 +103,24 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
         {
             Assert.Contains($"tessera_session_checks_total{{result=\"{result}\"}}", text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task The_counts_come_from_the_Tessera_meter_that_any_listener_such_as_an_OpenTelemetry_collector_reads()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        using var checks = new MetricCollector<long>(
+            _app.Services.GetRequiredService<IMeterFactory>(), TesseraMetrics.MeterName, TesseraMetrics.SessionChecks);
+        using var anonymous = _app.Anonymous();
+
+        await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
+        checks.RecordObservableInstruments();
+        var scraped = Value(await (await anonymous.Get("/metrics")).ReadTextAsync(), "tessera_session_checks_total{result=\"valid\"}");
+
+        var valid = checks.GetMeasurementSnapshot().Last(m => m.MatchesTags(new KeyValuePair<string, object?>(TesseraMetrics.ResultTag, "valid")));
+        Assert.True(valid.Value >= 1);
+        Assert.True(scraped >= valid.Value, $"/metrics shows {scraped} valid checks, the meter {valid.Value} before it");
     }
 
     [Fact]
