@@ -40,6 +40,8 @@ public sealed class TesseraMetrics
 
     public const string CacheMisses = "tessera.session.cache.misses";
 
+    public const string CacheHitRatio = "tessera.session.cache.hit_ratio";
+
     public const string CacheEntries = "tessera.session.cache.entries";
 
     public const string CacheTrusted = "tessera.session.cache.trusted";
@@ -80,6 +82,7 @@ public sealed class TesseraMetrics
             SessionRevocations, () => ByTag(_revocationsByReason, Reasons, ReasonTag, RevocationReasons.ToWireName), description: "Sessions revoked, by reason.");
         Meter.CreateObservableCounter(CacheHits, () => Interlocked.Read(ref _cacheHits), description: "Session checks answered from this node's memory.");
         Meter.CreateObservableCounter(CacheMisses, () => Interlocked.Read(ref _cacheMisses), description: "Session checks that read the store.");
+        Meter.CreateObservableGauge(CacheHitRatio, HitRatio, description: "Share of session checks answered from this node's memory since start.");
         Meter.CreateObservableGauge(CacheEntries, () => cache.Count, description: "Sessions held in this node's memory.");
         Meter.CreateObservableGauge(
             CacheTrusted, () => cache.IsTrusted ? 1 : 0, description: "1 while this node serves checks from memory, 0 while it reads every check from the store.");
@@ -115,6 +118,13 @@ public sealed class TesseraMetrics
     public void AccessChangeStored(TimeSpan took) => _accessChangeStored.Record(took.TotalSeconds);
 
     public void AccessChangePublished(TimeSpan took) => _accessChangePublished.Record(took.TotalSeconds);
+
+    private double HitRatio()
+    {
+        var hits = Interlocked.Read(ref _cacheHits);
+        var lookups = hits + Interlocked.Read(ref _cacheMisses);
+        return lookups == 0 ? 0 : (double)hits / lookups;
+    }
 
     private static Measurement<long>[] ByTag<T>(long[] counts, T[] keys, string tag, Func<T, string> name)
     {

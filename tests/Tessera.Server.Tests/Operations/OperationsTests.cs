@@ -78,6 +78,10 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
         Assert.True(Value(text, "tessera_session_cache_hits_total") >= 1);
         Assert.True(Value(text, "tessera_session_cache_misses_total") >= 1);
         Assert.True(Value(text, "tessera_event_streams_open") >= 0);
+        Assert.Contains("# TYPE tessera_session_cache_hit_ratio gauge", text, StringComparison.Ordinal);
+        Assert.InRange(Value(text, "tessera_session_cache_hit_ratio"), double.Epsilon, 1);
+        Assert.Contains("# TYPE tessera_session_cache_entries gauge", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_session_cache_trusted gauge", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE tessera_access_change_store_seconds histogram", text, StringComparison.Ordinal);
         Assert.True(Value(text, "tessera_access_change_store_seconds_count") >= 1);
         Assert.True(Value(text, "tessera_access_change_publish_seconds_count") >= 1, "the revoke of the other sessions was published");
