@@ -11,14 +11,15 @@ namespace Tessera.Server.Operations;
 /// </summary>
 /// <remarks>
 /// Why OpenTelemetry's exporter, though it is only published as a beta, rather than prometheus-net's meter adapter
-/// (stable, and already referenced before): the adapter writes every .NET counter as a Prometheus <em>gauge</em>, names
-/// series after the meter and instrument without <c>_total</c> or a unit, and forgets a series that has not changed for
-/// 5 minutes (it comes back from 0), so a quiet counter such as <c>tessera_node_fences_total</c> would reset and
-/// <c>rate()</c> over it would lie. OpenTelemetry's exporter keeps counters as counters with <c>_total</c>, histograms in
-/// <c>_seconds</c>, and the series names Tessera published before; and the pipeline that feeds it is the one an
-/// OTLP exporter joins to send the same numbers to a collector. The version is pinned exactly
-/// (<c>Directory.Packages.props</c>); the server tests assert the exposition (names, types, labels) so that an upgrade
-/// that changes it fails there.
+/// (stable, and already referenced before): prometheus-net 8.2.1's adapter writes every .NET counter as a Prometheus
+/// <em>gauge</em> (<c>rate()</c> and <c>increase()</c> over a gauge are wrong, and the tests and dashboards expect
+/// <c># TYPE ... counter</c>), names series <c>meter_instrument</c> without <c>_total</c> or a unit (so every name in
+/// <c>/metrics</c> would have changed), and drops a series that has not changed for 5 minutes (a quiet counter such
+/// as <c>tessera_node_fences_total</c> would come and go). OpenTelemetry's exporter keeps counters as counters with
+/// <c>_total</c>, histograms in <c>_seconds</c>, and so every series name Tessera published before; and the pipeline
+/// that feeds it is the one an OTLP exporter joins to send the same numbers to a collector. The version is pinned
+/// exactly (<c>Directory.Packages.props</c>); the server and cluster tests assert the exposition (names, types, labels),
+/// so an upgrade that changes it fails there.
 /// </remarks>
 internal static class MetricsExport
 {

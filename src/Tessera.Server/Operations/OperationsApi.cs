@@ -26,7 +26,7 @@ internal static class OperationsApi
 
         // Scalar's page and script come from its NuGet package and are served from here (no CDN), and nothing it does
         // unasked leaves the machine: no fonts from a CDN, no telemetry, no AI chat or MCP calls to scalar.com. It reads
-        // the document above. "Try it" requests go straight to this server (the same origin), never through a proxy.
+        // the document above. No request proxy is configured: "Try it" requests go from the browser to this server.
         endpoints.MapScalarApiReference(ApiReferencePath, scalar =>
         {
             scalar.WithTitle("Tessera API").WithOpenApiRoutePattern(OpenApiRoute).DisableAgent().DisableMcp();
