@@ -43,6 +43,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TesseraOptions>, TesseraOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.TryAddSingleton<TesseraMetrics>();
         services.TryAddSingleton(sp => new SessionCache(
             sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity, sp.GetRequiredService<TimeProvider>()));

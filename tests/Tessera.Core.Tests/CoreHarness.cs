@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Tessera.Core;
 using Tessera.Core.Accounts;
@@ -85,6 +86,14 @@ public sealed class CoreHarness : IAsyncDisposable
     public ITesseraStore Store => Get<ITesseraStore>();
 
     public TesseraMetrics Metrics => Get<TesseraMetrics>();
+
+    /// <summary>The count an observable counter of this harness's meter (and no other harness's) shows now.</summary>
+    public long Count(string instrument)
+    {
+        using var collector = new MetricCollector<long>(Metrics.Meter, instrument);
+        collector.RecordObservableInstruments();
+        return collector.LastMeasurement?.Value ?? throw new InvalidOperationException($"{instrument} measured nothing.");
+    }
 
     public TesseraOptions Options => Get<Microsoft.Extensions.Options.IOptions<TesseraOptions>>().Value;
 
@@ -199,3 +208,4 @@ public sealed class CoreHarness : IAsyncDisposable
         }
     }
 }
+

@@ -13,7 +13,7 @@ internal static class ApiExtensions
     public static IHostApplicationBuilder AddTesseraApi(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddSingleton<PrometheusExport>();
+        services.AddTesseraMetrics();
         services.AddSingleton<EventStreamRegistry>();
         services.AddSingleton<IInvalidationHandler>(sp => sp.GetRequiredService<EventStreamRegistry>());
         services.AddOpenApi();

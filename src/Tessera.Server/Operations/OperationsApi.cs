@@ -1,20 +1,39 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Prometheus;
+using Scalar.AspNetCore;
 using Tessera.Core.Storage;
 
 namespace Tessera.Server.Operations;
 
-/// <summary>/healthz (the process is up), /readyz (the store answers), /metrics (Prometheus), /openapi/v1.json.</summary>
+/// <summary>
+/// /healthz (the process is up), /readyz (the store answers), /metrics (Prometheus), /openapi/v1.json, and the
+/// interactive API reference at /scalar.
+/// </summary>
 internal static class OperationsApi
 {
     public const string ReadyTag = "ready";
+
+    /// <summary>The interactive API reference (Scalar); docs/api.md is the written one.</summary>
+    public const string ApiReferencePath = "/scalar";
+
+    private const string OpenApiRoute = "/openapi/{documentName}.json";
 
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/healthz", new() { Predicate = _ => false });
         endpoints.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains(ReadyTag) });
-        endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<PrometheusExport>().Registry);
-        endpoints.MapOpenApi("/openapi/{documentName}.json");
+        endpoints.MapTesseraMetrics("/metrics");
+        endpoints.MapOpenApi(OpenApiRoute);
+
+        // Scalar's page and script come from its NuGet package and are served from here (no CDN), and nothing it does
+        // unasked leaves the machine: no fonts from a CDN, no telemetry, no AI chat or MCP calls to scalar.com. It reads
+        // the document above. No request proxy is configured: "Try it" requests go from the browser to this server.
+        endpoints.MapScalarApiReference(ApiReferencePath, scalar =>
+        {
+            scalar.WithTitle("Tessera API").WithOpenApiRoutePattern(OpenApiRoute).DisableAgent().DisableMcp();
+            scalar.DefaultFonts = false;
+            scalar.Telemetry = false;
+            scalar.ProxyUrl = null;
+        }).ExcludeFromDescription();
 
         // A bare endpoint for benchmarks to compare a session check against (bench/wrk); off unless asked for.
         if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>("Tessera:Benchmarks:HelloEndpoint"))

@@ -182,8 +182,11 @@ public sealed class TesseraNode : IAsyncDisposable
 
         foreach (var line in metrics.Body.Split('\n'))
         {
-            if (line.StartsWith(sample + " ", StringComparison.Ordinal)
-                && double.TryParse(line.AsSpan(sample.Length + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            // OpenTelemetry's exporter writes a series without labels with empty braces ("name{} 3"), as Prometheus reads "name 3".
+            var prefix = line.StartsWith(sample + " ", StringComparison.Ordinal) ? sample.Length + 1
+                : !sample.Contains('{', StringComparison.Ordinal) && line.StartsWith(sample + "{} ", StringComparison.Ordinal) ? sample.Length + 3
+                : -1;
+            if (prefix > 0 && double.TryParse(line.AsSpan(prefix), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {
                 return value;
             }

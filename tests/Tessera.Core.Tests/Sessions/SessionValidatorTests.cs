@@ -1,4 +1,5 @@
 using Tessera.Core.Accounts;
+using Tessera.Core.Diagnostics;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
@@ -70,7 +71,7 @@ public sealed class SessionValidatorTests : IAsyncLifetime
         await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
         var login = await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
         var first = await _tessera.Validator.CheckAsync(login.Token, Ct);
-        var (hits, misses) = (_tessera.Metrics.CacheHits, _tessera.Metrics.CacheMisses);
+        var (hits, misses) = (_tessera.Count(TesseraMetrics.CacheHits), _tessera.Count(TesseraMetrics.CacheMisses));
 
         // Behind the services' back: the row is gone, so only memory can still answer "valid".
         await DeleteSessionRowAsync(login.Session.Id);
@@ -78,8 +79,8 @@ public sealed class SessionValidatorTests : IAsyncLifetime
 
         Assert.True(first.Holds);
         Assert.True(second.Holds);
-        Assert.Equal(hits + 1, _tessera.Metrics.CacheHits);
-        Assert.Equal(misses, _tessera.Metrics.CacheMisses);
+        Assert.Equal(hits + 1, _tessera.Count(TesseraMetrics.CacheHits));
+        Assert.Equal(misses, _tessera.Count(TesseraMetrics.CacheMisses));
         Assert.Same(first.Entry, second.Entry);
 
         // An invalidation drops the copy: the next check reads the store, which no longer knows the token.
@@ -87,7 +88,7 @@ public sealed class SessionValidatorTests : IAsyncLifetime
         var third = await _tessera.Validator.CheckAsync(login.Token, Ct);
 
         Assert.Equal(SessionVerdictKind.Unauthenticated, third.Verdict.Kind);
-        Assert.Equal(misses + 1, _tessera.Metrics.CacheMisses);
+        Assert.Equal(misses + 1, _tessera.Count(TesseraMetrics.CacheMisses));
     }
 
     [Fact]
@@ -206,10 +207,10 @@ public sealed class SessionValidatorTests : IAsyncLifetime
         // Drop the copy (as any change to the user does) and come back 40 minutes after the login, 20 after the last use.
         _tessera.Cache.Handle(Invalidation.ForUser(login.User.Id, [], reason: null));
         _tessera.Clock.Advance(TimeSpan.FromMinutes(20));
-        var misses = _tessera.Metrics.CacheMisses;
+        var misses = _tessera.Count(TesseraMetrics.CacheMisses);
         var check = await _tessera.Validator.CheckAsync(login.Token, Ct);
 
-        Assert.Equal(misses + 1, _tessera.Metrics.CacheMisses);
+        Assert.Equal(misses + 1, _tessera.Count(TesseraMetrics.CacheMisses));
         Assert.True(check.Holds);
     }
 
@@ -221,16 +222,16 @@ public sealed class SessionValidatorTests : IAsyncLifetime
         await _tessera.Validator.CheckAsync(login.Token, Ct);
 
         _tessera.Cache.Distrust();
-        var misses = _tessera.Metrics.CacheMisses;
+        var misses = _tessera.Count(TesseraMetrics.CacheMisses);
         Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
         Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
-        Assert.Equal(misses + 2, _tessera.Metrics.CacheMisses);
+        Assert.Equal(misses + 2, _tessera.Count(TesseraMetrics.CacheMisses));
 
         _tessera.Cache.Trust();
         await _tessera.Validator.CheckAsync(login.Token, Ct);
-        var hits = _tessera.Metrics.CacheHits;
+        var hits = _tessera.Count(TesseraMetrics.CacheHits);
         Assert.True((await _tessera.Validator.CheckAsync(login.Token, Ct)).Holds);
-        Assert.Equal(hits + 1, _tessera.Metrics.CacheHits);
+        Assert.Equal(hits + 1, _tessera.Count(TesseraMetrics.CacheHits));
     }
 
     [Fact]

@@ -1,5 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Tessera.Core.Diagnostics;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Operations;
@@ -74,6 +78,10 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
         Assert.True(Value(text, "tessera_session_cache_hits_total") >= 1);
         Assert.True(Value(text, "tessera_session_cache_misses_total") >= 1);
         Assert.True(Value(text, "tessera_event_streams_open") >= 0);
+        Assert.Contains("# TYPE tessera_session_cache_hit_ratio gauge", text, StringComparison.Ordinal);
+        Assert.InRange(Value(text, "tessera_session_cache_hit_ratio"), double.Epsilon, 1);
+        Assert.Contains("# TYPE tessera_session_cache_entries gauge", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE tessera_session_cache_trusted gauge", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE tessera_access_change_store_seconds histogram", text, StringComparison.Ordinal);
         Assert.True(Value(text, "tessera_access_change_store_seconds_count") >= 1);
         Assert.True(Value(text, "tessera_access_change_publish_seconds_count") >= 1, "the revoke of the other sessions was published");
@@ -99,6 +107,24 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
         {
             Assert.Contains($"tessera_session_checks_total{{result=\"{result}\"}}", text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task The_counts_come_from_the_Tessera_meter_that_any_listener_such_as_an_OpenTelemetry_collector_reads()
+    {
+        var user = await _app.NewUserAsync();
+        using var client = _app.WithToken(user.Token);
+        using var checks = new MetricCollector<long>(
+            _app.Services.GetRequiredService<IMeterFactory>(), TesseraMetrics.MeterName, TesseraMetrics.SessionChecks);
+        using var anonymous = _app.Anonymous();
+
+        await (await client.Get("/v1/auth/session")).AssertOkJsonAsync();
+        checks.RecordObservableInstruments();
+        var scraped = Value(await (await anonymous.Get("/metrics")).ReadTextAsync(), "tessera_session_checks_total{result=\"valid\"}");
+
+        var valid = checks.GetMeasurementSnapshot().Last(m => m.MatchesTags(new KeyValuePair<string, object?>(TesseraMetrics.ResultTag, "valid")));
+        Assert.True(valid.Value >= 1);
+        Assert.True(scraped >= valid.Value, $"/metrics shows {scraped} valid checks, the meter {valid.Value} before it");
     }
 
     [Fact]
@@ -144,8 +170,6 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
 
     private static double Value(string metrics, string series)
     {
-        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
-            ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
-        return double.Parse(line[(series.Length + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return PrometheusText.Sample(metrics, series) ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
     }
 }
