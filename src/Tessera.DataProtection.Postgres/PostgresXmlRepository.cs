@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Npgsql;
+using Tessera.Storage.Postgres;
 
 namespace Tessera.DataProtection.Postgres;
 
@@ -28,12 +29,15 @@ public sealed class PostgresXmlRepository : IXmlRepository, IDisposable
     /// </summary>
     internal const long KeyRingLockKey = 0x746573736B657973;
 
+    /// <summary>The name the key ring's connections carry on the server, unless its connection string gives one.</summary>
+    internal const string ApplicationName = "tessera-keys";
+
     private readonly NpgsqlDataSource _dataSource;
 
     /// <param name="connectionString">The store's Npgsql connection string.</param>
     public PostgresXmlRepository(string connectionString)
     {
-        _dataSource = NpgsqlDataSource.Create(KeyRingConnectionString.Resolve(connectionString));
+        _dataSource = NpgsqlDataSource.Create(PostgresTesseraStore.Resolve(connectionString, ApplicationName).ConnectionString);
     }
 
     public IReadOnlyCollection<XElement> GetAllElements()

@@ -37,7 +37,7 @@ public static class TesseraPostgresDataProtectionBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         // Checked here so that a bad connection string fails at start-up, not when the key ring is first read.
-        _ = KeyRingConnectionString.Resolve(connectionString);
+        _ = PostgresTesseraStore.Resolve(connectionString, PostgresXmlRepository.ApplicationName);
         return builder.PersistKeys(_ => new PostgresXmlRepository(connectionString));
     }
 

@@ -146,7 +146,7 @@ public sealed class PostgresConcurrencyTests(PostgresServer server) : IAsyncDisp
             await transaction.PasswordResetTokens.InsertAsync(new PasswordResetToken(secondHash, user.Id, T0, T0.AddHours(1), null), Ct);
         });
 
-        // What AccountService.ResetPasswordAsync does in its write transaction.
+        // What PasswordReset.ResetPasswordAsync (Core/Accounts) does in its write transaction.
         async Task<bool> ResetAsync(ITesseraStore node, TokenHash tokenHash, string newHash)
         {
             await using var write = await node.BeginWriteAsync(Ct);
