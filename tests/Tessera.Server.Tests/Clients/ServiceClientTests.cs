@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Tessera.Server.Tests.Infrastructure;
+using static Tessera.Server.Tests.Clients.OAuthRequests;
 
 namespace Tessera.Server.Tests.Clients;
 
@@ -321,16 +322,16 @@ public sealed class ServiceClientTests : IAsyncLifetime
 
         for (var i = 0; i < 3; i++)
         {
-            await AssertOAuthErrorAsync(await SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, "wrong"), "203.0.113.7"),
+            await AssertOAuthErrorAsync(await OAuthRequests.SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, "wrong"), "203.0.113.7"),
                 HttpStatusCode.Unauthorized, "invalid_client");
         }
 
         // Even the right secret waits now, and learns nothing.
-        var throttled = await SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, secret), "203.0.113.7");
+        var throttled = await OAuthRequests.SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, secret), "203.0.113.7");
         await AssertOAuthErrorAsync(throttled, (HttpStatusCode)429, "rate_limited");
         Assert.True(throttled.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
 
-        await (await SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, secret), "203.0.113.8")).AssertOkJsonAsync();
+        await (await OAuthRequests.SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, secret), "203.0.113.8")).AssertOkJsonAsync();
     }
 
     private async Task<(string Id, string Secret)> CreateClientAsync(params string[] scopes)
@@ -351,43 +352,5 @@ public sealed class ServiceClientTests : IAsyncLifetime
             : SendAsync("/oauth2/revoke", [new("token", token), new("client_id", clientId), new("client_secret", secret)]);
 
     private Task<HttpResponseMessage> SendAsync(string path, IEnumerable<KeyValuePair<string, string>> form, string? authorization = null) =>
-        SendAsync(_app, path, form, authorization, clientIp: null);
-
-    private static async Task<HttpResponseMessage> SendAsync(
-        TesseraApp app, string path, IEnumerable<KeyValuePair<string, string>> form, string? authorization, string? clientIp)
-    {
-        using var client = app.Anonymous();
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
-        if (authorization is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        }
-
-        if (clientIp is not null)
-        {
-            request.Headers.Add(TesseraApp.ClientIpHeader, clientIp);
-        }
-
-        var response = await client.Submit(request);
-        await response.Content.LoadIntoBufferAsync(TestContext.Current.CancellationToken);
-        return response;
-    }
-
-    /// <summary>RFC 6749 §2.3.1: id and secret form-urlencoded, then joined and Base64-encoded.</summary>
-    private static string Basic(string clientId, string secret) =>
-        "Basic " + B64($"{WebUtility.UrlEncode(clientId)}:{WebUtility.UrlEncode(secret)}");
-
-    private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
-
-    private static async Task<JsonElement> AssertOAuthErrorAsync(HttpResponseMessage response, HttpStatusCode status, string error)
-    {
-        var text = await response.ReadTextAsync();
-        Assert.True(response.StatusCode == status, $"Expected {(int)status} {error}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var body = JsonDocument.Parse(text).RootElement;
-        Assert.Equal(error, body.Str("error"));
-        Assert.False(body.TryGetProperty("code", out _), "an /oauth2 error is not a problem");
-        Assert.Contains("no-store", response.Headers.CacheControl?.ToString() ?? "", StringComparison.Ordinal);
-        return body;
-    }
+        OAuthRequests.SendAsync(_app, path, form, authorization, clientIp: null);
 }
