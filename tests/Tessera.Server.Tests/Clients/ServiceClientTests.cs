@@ -334,6 +334,29 @@ public sealed class ServiceClientTests : IAsyncLifetime
         await (await OAuthRequests.SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, secret), "203.0.113.8")).AssertOkJsonAsync();
     }
 
+    [Fact]
+    public async Task With_no_rotation_overlap_the_previous_secret_stops_at_once()
+    {
+        await using var app = new TesseraApp(settings: new Dictionary<string, string?> { ["Tessera:Clients:RotationOverlap"] = "00:00:00" });
+        var (clientId, first) = await OAuthRequests.CreateClientAsync(app, "introspect");
+        var user = await app.NewUserAsync();
+        using var admin = await app.AdminAsync();
+
+        var rotated = (await (await admin.Post($"/v1/admin/clients/{clientId}/rotate")).AssertOkJsonAsync());
+        Assert.Equal(JsonValueKind.Null, rotated.GetProperty("client").GetProperty("previousSecretExpiresAt").ValueKind);
+        await AssertOAuthErrorAsync(await OAuthRequests.SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, first), null),
+            HttpStatusCode.Unauthorized, "invalid_client");
+        await (await OAuthRequests.SendAsync(app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, rotated.Str("secret")), null)).AssertOkJsonAsync();
+    }
+
+    [Fact]
+    public async Task A_negative_rotation_overlap_stops_the_server_with_a_message_that_names_it()
+    {
+        await using var app = new TesseraApp(settings: new Dictionary<string, string?> { ["Tessera:Clients:RotationOverlap"] = "-00:00:01" });
+        var failure = Assert.ThrowsAny<Exception>(() => app.Anonymous().Dispose());
+        Assert.Contains("Tessera:Clients:RotationOverlap", failure.ToString(), StringComparison.Ordinal);
+    }
+
     private async Task<(string Id, string Secret)> CreateClientAsync(params string[] scopes)
     {
         using var admin = await _app.AdminAsync();
