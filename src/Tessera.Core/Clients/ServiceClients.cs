@@ -194,8 +194,8 @@ public sealed class ServiceClients(
             return false;
         }
 
-        Span<byte> given = stackalloc byte[TokenHash.Size];
-        presented.ToArray().CopyTo(given);
+        // The hashes of high-entropy secrets, compared in fixed time all the same; the previous secret only within its overlap.
+        var given = presented.ToArray();
         var current = CryptographicOperations.FixedTimeEquals(given, client.SecretHash.ToArray());
         var previous = client.PreviousSecretHash is { } old && client.PreviousSecretExpiresAt is { } end && now < end
             && CryptographicOperations.FixedTimeEquals(given, old.ToArray());
