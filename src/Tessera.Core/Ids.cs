@@ -9,6 +9,9 @@ public static class Ids
 
     public static string NewAuditEventId(TimeProvider clock) => New("evt", clock);
 
+    /// <summary>A service client ("cli_…"), an app that introspects and revokes sessions.</summary>
+    public static string NewClientId(TimeProvider clock) => New("cli", clock);
+
     /// <summary>The longest id any store is asked about; ours are 36 characters.</summary>
     public const int MaxLength = 100;
 

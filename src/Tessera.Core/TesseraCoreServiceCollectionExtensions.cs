@@ -76,6 +76,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<AdminBootstrap>();
         services.TryAddSingleton<FirstAdminSetup>();
+        services.TryAddSingleton<Tessera.Core.Clients.ServiceClients>();
         return services;
     }
 }

@@ -18,6 +18,7 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     public const string ReauthenticationRequired = "reauthentication_required";
     public const string WeakPassword = "weak_password";
+    public const string ClientDisabled = "client_disabled";
 }
 
 /// <summary>

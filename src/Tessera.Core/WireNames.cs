@@ -66,6 +66,7 @@ public static class WireNames
         ActorKind.Admin => "admin",
         ActorKind.System => "system",
         ActorKind.Cli => "cli",
+        ActorKind.Client => "client",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -75,6 +76,7 @@ public static class WireNames
         "admin" => ActorKind.Admin,
         "system" => ActorKind.System,
         "cli" => ActorKind.Cli,
+        "client" => ActorKind.Client,
         _ => throw new InvalidDataException($"Unknown actor kind '{kind}' is stored."),
     };
 }

@@ -23,6 +23,7 @@ public sealed class ThrottleTests
         options.RateLimiting.ResetRequestsPerIpPerHour = 100;
         options.RateLimiting.ResetRequestsPerEmailPerHour = 3;
         options.RateLimiting.FailedPasswordChangesBeforeBackoff = 2;
+        options.RateLimiting.FailedClientAuthenticationsBeforeBackoff = 2;
     }
 
     private static RedisThrottle Throttle(IConnectionMultiplexer redis, string prefix, TimeProvider clock) =>
@@ -211,6 +212,36 @@ public sealed class ThrottleTests
     }
 
     /// <summary>Two nodes' throttles on their own connections to one Redis, with one fake clock and a fresh key prefix.</summary>
+    [Fact]
+    public async Task Client_authentications_have_no_budget_of_attempts_but_failures_from_an_address_hold_it_back_on_every_node()
+    {
+        await using var nodes = await TwoNodes.ConnectAsync();
+        var (clock, redisA, a, b) = (nodes.Clock, nodes.RedisA, nodes.A, nodes.B);
+        var ct = TestContext.Current.CancellationToken;
+        const string ip = "203.0.113.9";
+        const string addressKey = "ip:" + ip;
+
+        // A relying app introspects on every request it serves: successful attempts are never refused, nor counted.
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True((await (i % 2 == 0 ? a : b).TryAttemptAsync(ThrottledAction.ClientAuthentication, ip, addressKey, ct)).Allowed, $"attempt {i + 1}");
+        }
+
+        Assert.Empty(redisA.GetServers()[0].Keys(pattern: $"{nodes.Prefix}*ip:{ip}*client-authentications*"));
+
+        // Two failures, one on each node: the third attempt waits on either, even from the right secret, for 1 s.
+        await a.RecordFailureAsync(ThrottledAction.ClientAuthentication, addressKey, ct);
+        await b.RecordFailureAsync(ThrottledAction.ClientAuthentication, addressKey, ct);
+        var refused = await b.TryAttemptAsync(ThrottledAction.ClientAuthentication, ip, addressKey, ct);
+        Assert.False(refused.Allowed);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter);
+        Assert.False((await a.TryAttemptAsync(ThrottledAction.ClientAuthentication, ip, addressKey, ct)).Allowed);
+        Assert.True((await a.TryAttemptAsync(ThrottledAction.ClientAuthentication, "203.0.113.10", "ip:203.0.113.10", ct)).Allowed);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True((await a.TryAttemptAsync(ThrottledAction.ClientAuthentication, ip, addressKey, ct)).Allowed);
+    }
+
     private sealed class TwoNodes : IAsyncDisposable
     {
         private readonly ConnectionMultiplexer _redisB;

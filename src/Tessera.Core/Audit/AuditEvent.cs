@@ -6,9 +6,12 @@ public enum ActorKind
     Admin,
     System,
     Cli,
+
+    /// <summary>A service client (a relying app) acting with its secret: its id is the client's.</summary>
+    Client,
 }
 
-/// <summary>Who did something: a user acting on their own account, an admin (from the API or the CLI), or Tessera itself.</summary>
+/// <summary>Who did something: a user acting on their own account, an admin (from the API or the CLI), a service client, or Tessera itself.</summary>
 public sealed record Actor(ActorKind Kind, string? Id)
 {
     public static readonly Actor System = new(ActorKind.System, null);
@@ -37,11 +40,14 @@ public static class AuditActions
     public const string PasswordChanged = "password.changed";
     public const string PasswordReset = "password.reset";
     public const string LoginFailed = "login.failed";
+    public const string ClientCreated = "client.created";
+    public const string ClientRotated = "client.rotated";
+    public const string ClientDisabled = "client.disabled";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         SessionCreated, SessionRevoked, UserRegistered, UserDeactivated, UserReactivated, UserBanned,
-        UserUnbanned, UserDeleted, PasswordChanged, PasswordReset, LoginFailed,
+        UserUnbanned, UserDeleted, PasswordChanged, PasswordReset, LoginFailed, ClientCreated, ClientRotated, ClientDisabled,
     };
 }
 

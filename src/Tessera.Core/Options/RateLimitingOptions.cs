@@ -32,6 +32,12 @@ public sealed class RateLimitingOptions
     /// <summary>Password reset requests for one email address per hour, known or not: each sends its owner a message.</summary>
     public int ResetRequestsPerEmailPerHour { get; set; } = 5;
 
+    /// <summary>
+    /// Failed service client authentications (a wrong secret, an unknown or disabled client) from one client address
+    /// before each further attempt from it must wait (1 s, 2 s, 4 s, … up to <see cref="MaximumBackoff"/>).
+    /// </summary>
+    public int FailedClientAuthenticationsBeforeBackoff { get; set; } = 10;
+
     /// <summary>The budgets of <paramref name="action"/>, from the settings above.</summary>
     public ThrottlePolicy Policy(ThrottledAction action) => action switch
     {
@@ -41,6 +47,10 @@ public sealed class RateLimitingOptions
         ThrottledAction.Registration => new("registrations", TimeSpan.FromHours(1), RegistrationsPerIpPerHour, RegistrationsPerEmailPerHour, 0, MaximumBackoff),
         ThrottledAction.PasswordResetRequest => new("reset-requests", TimeSpan.FromHours(1), ResetRequestsPerIpPerHour, ResetRequestsPerEmailPerHour, 0,
             MaximumBackoff),
+        // No budget of attempts: a relying app introspects on every request it serves. Only failures count, per address
+        // (the "account" of this action is the client address), so that secrets cannot be guessed at speed.
+        ThrottledAction.ClientAuthentication => new("client-authentications", TimeSpan.FromMinutes(1), 0, 0,
+            FailedClientAuthenticationsBeforeBackoff, MaximumBackoff),
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
     };
 }

@@ -17,4 +17,6 @@ public sealed class TesseraOptions
     public BootstrapOptions Bootstrap { get; set; } = new();
 
     public AdminOptions Admin { get; set; } = new();
+
+    public ClientOptions Clients { get; set; } = new();
 }

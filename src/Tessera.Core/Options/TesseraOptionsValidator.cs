@@ -71,6 +71,7 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
             (nameof(limits.RegistrationsPerEmailPerHour), limits.RegistrationsPerEmailPerHour),
             (nameof(limits.ResetRequestsPerIpPerHour), limits.ResetRequestsPerIpPerHour),
             (nameof(limits.ResetRequestsPerEmailPerHour), limits.ResetRequestsPerEmailPerHour),
+            (nameof(limits.FailedClientAuthenticationsBeforeBackoff), limits.FailedClientAuthenticationsBeforeBackoff),
         })
         {
             if (value < 1)
@@ -87,6 +88,11 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
         if (options.Admin.RecentSignIn <= TimeSpan.Zero)
         {
             failures.Add("Tessera:Admin:RecentSignIn must be positive.");
+        }
+
+        if (options.Clients.RotationOverlap < TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Clients:RotationOverlap cannot be negative (zero ends the previous secret at once).");
         }
 
         var bootstrap = options.Bootstrap;

@@ -1,4 +1,5 @@
 using Tessera.Core.Audit;
+using Tessera.Core.Clients;
 using Tessera.Core.Sessions;
 using Tessera.Core.Users;
 
@@ -33,6 +34,8 @@ public interface IStoreTransaction : IAsyncDisposable
     IAuditLog Audit { get; }
 
     IPasswordResetTokenStore PasswordResetTokens { get; }
+
+    IServiceClientStore ServiceClients { get; }
 
     Task CommitAsync(CancellationToken cancellationToken);
 }
@@ -148,3 +151,19 @@ public interface IPasswordResetTokenStore
 }
 
 public sealed record PasswordResetToken(TokenHash TokenHash, string UserId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt);
+
+/// <summary>The service clients (relying apps) and the hashes of their secrets.</summary>
+public interface IServiceClientStore
+{
+    /// <summary>Adds a client; its id is new.</summary>
+    Task InsertAsync(ServiceClient client, CancellationToken cancellationToken);
+
+    /// <summary>The client with this id; in a write transaction, its row is locked until the transaction ends where the store locks rows.</summary>
+    Task<ServiceClient?> FindByIdAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Every client, oldest first (ties by id).</summary>
+    Task<IReadOnlyList<ServiceClient>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes every field of <paramref name="client"/> over the row with its id.</summary>
+    Task UpdateAsync(ServiceClient client, CancellationToken cancellationToken);
+}

@@ -24,7 +24,7 @@ public sealed class InMemoryThrottle(TimeProvider clock, IOptions<TesseraOptions
             return new(ThrottleDecision.Wait(blockedUntil - now));
         }
 
-        var decision = Count(policy, "ip:" + ClientAddress.ThrottleKey(clientIp), policy.PerAddress, now);
+        var decision = policy.PerAddress > 0 ? Count(policy, "ip:" + ClientAddress.ThrottleKey(clientIp), policy.PerAddress, now) : ThrottleDecision.Allow;
         if (decision.Allowed && policy.PerAccount > 0)
         {
             decision = Count(policy, "acct:" + accountKey, policy.PerAccount, now);

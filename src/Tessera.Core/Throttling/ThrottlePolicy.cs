@@ -3,7 +3,7 @@ namespace Tessera.Core.Throttling;
 /// <summary>
 /// The budgets of one <see cref="ThrottledAction"/>: attempts per client address and per account in a fixed window, and,
 /// for paths that check a password, an exponential backoff of the account after repeated failures. Zero turns a
-/// per-account budget or the backoff off.
+/// per-address or per-account budget or the backoff off.
 /// </summary>
 /// <param name="Name">Names the counters (and the Redis keys) of this action.</param>
 public sealed record ThrottlePolicy(string Name, TimeSpan Window, int PerAddress, int PerAccount, int FailuresBeforeBackoff, TimeSpan MaximumBackoff)

@@ -7,4 +7,7 @@ public enum ThrottledAction
     PasswordChange,
     Registration,
     PasswordResetRequest,
+
+    /// <summary>A service client authenticating at /oauth2 (only failures count, per client address).</summary>
+    ClientAuthentication,
 }

@@ -65,8 +65,10 @@ internal sealed partial class RedisThrottle : IThrottle
                 }
             }
 
-            var decision = await CountAsync(database, _keys.IpAttempts(policy.Name, ClientAddress.ThrottleKey(clientIp)), policy.PerAddress, policy.Window, cancellationToken)
-                .ConfigureAwait(false);
+            var decision = policy.PerAddress > 0
+                ? await CountAsync(database, _keys.IpAttempts(policy.Name, ClientAddress.ThrottleKey(clientIp)), policy.PerAddress, policy.Window, cancellationToken)
+                    .ConfigureAwait(false)
+                : ThrottleDecision.Allow;
             if (decision.Allowed && policy.PerAccount > 0)
             {
                 decision = await CountAsync(database, _keys.AccountAttempts(policy.Name, accountKey), policy.PerAccount, policy.Window, cancellationToken)

@@ -98,3 +98,22 @@ public sealed record BulkResultDto(string UserId, bool Ok, int RevokedSessions, 
 public sealed record BulkResponse(IReadOnlyList<BulkResultDto> Results);
 
 public sealed record AuditResponse(IReadOnlyList<AuditEventDto> Events);
+
+// Service clients.
+
+public sealed record ClientDto(
+    string Id, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, string CreatedBy, bool Disabled, DateTimeOffset? DisabledAt,
+    DateTimeOffset? RotatedAt, DateTimeOffset? PreviousSecretExpiresAt)
+{
+    public static ClientDto From(Tessera.Core.Clients.ServiceClient client) => new(
+        client.Id, client.Name, client.Scopes, client.CreatedAt, client.CreatedBy, client.Disabled, client.DisabledAt, client.RotatedAt,
+        client.PreviousSecretHash is null ? null : client.PreviousSecretExpiresAt);
+}
+
+public sealed record CreateClientRequest(string? Name, IReadOnlyList<string?>? Scopes);
+
+public sealed record ClientResponse(ClientDto Client);
+
+public sealed record ClientsResponse(IReadOnlyList<ClientDto> Clients);
+
+public sealed record IssuedClientResponse(ClientDto Client, string Secret);

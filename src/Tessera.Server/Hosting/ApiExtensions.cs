@@ -2,6 +2,7 @@ using Tessera.Core.Invalidations;
 using Tessera.Server.Admin;
 using Tessera.Server.Accounts;
 using Tessera.Server.Events;
+using Tessera.Server.OAuth;
 using Tessera.Server.Operations;
 using Tessera.Server.Sessions;
 
@@ -21,12 +22,14 @@ internal static class ApiExtensions
         return builder;
     }
 
-    /// <summary>The v1 API, the event stream and the operations endpoints.</summary>
+    /// <summary>The v1 API, the /oauth2 endpoints of service clients, the event stream and the operations endpoints.</summary>
     public static WebApplication MapTesseraApi(this WebApplication app)
     {
         app.MapAccountsApi();
         app.MapSessionsApi();
         app.MapAdminApi();
+        app.MapClientsApi();
+        app.MapOAuthApi();
         app.MapEventsApi();
         app.MapOperationsApi();
         return app;

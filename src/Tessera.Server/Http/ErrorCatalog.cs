@@ -42,7 +42,7 @@ internal static class ErrorCatalog
             [Forbidden, CsrfFailed, ErrorCodes.AccountDeactivated, ErrorCodes.AccountBanned, ErrorCodes.ReauthenticationRequired]),
         new(404, "Not found.", ErrorCodes.NotFound, [ErrorCodes.NotFound]),
         new(405, "The method is not allowed here.", MethodNotAllowed, [MethodNotAllowed]),
-        new(409, "Conflict.", FrameworkCode: null, [ErrorCodes.EmailTaken, ErrorCodes.UserDeleted]),
+        new(409, "Conflict.", FrameworkCode: null, [ErrorCodes.EmailTaken, ErrorCodes.UserDeleted, ErrorCodes.ClientDisabled]),
         new(413, "The request body is too large.", PayloadTooLarge, [PayloadTooLarge]),
         new(415, "Unsupported media type.", UnsupportedMediaType, [UnsupportedMediaType]),
         new(429, "Too many requests.", FrameworkCode: null, [ErrorCodes.RateLimited]),

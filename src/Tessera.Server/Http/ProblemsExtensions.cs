@@ -21,10 +21,16 @@ internal static class ProblemsExtensions
         app.UseExceptionHandler();
 
         // An empty 4xx or 5xx from the framework (antiforgery, a wrong method, an unknown path) becomes a problem with a
-        // code, in JSON whatever the Accept header asks for: a client never has to parse a second error format.
+        // code, in JSON whatever the Accept header asks for: a client never has to parse a second error format. Under /oauth2
+        // it becomes the RFC 6749 error that clients of those endpoints parse instead.
         app.UseStatusCodePages(static context =>
         {
             var status = context.HttpContext.Response.StatusCode;
+            if (OAuth.OAuthErrors.Applies(context.HttpContext.Request))
+            {
+                return OAuth.OAuthErrors.WriteAsync(context.HttpContext, status, ErrorCatalog.TitleOf(status));
+            }
+
             return Problems.Create(status, ErrorCatalog.CodeOf(status), ErrorCatalog.TitleOf(status)).ExecuteAsync(context.HttpContext);
         });
         return app;

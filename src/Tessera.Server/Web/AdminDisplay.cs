@@ -45,6 +45,7 @@ internal static class AdminDisplay
     {
         ActorKind.System => "System",
         ActorKind.Cli => "Admin (CLI)",
+        ActorKind.Client => "Service client",
         ActorKind.Admin => "Admin",
         _ => "User",
     };

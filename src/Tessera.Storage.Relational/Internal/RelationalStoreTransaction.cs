@@ -24,6 +24,7 @@ internal sealed class RelationalStoreTransaction : IStoreTransaction
         Sessions = new RelationalSessionStore(context);
         Audit = new RelationalAuditLog(context);
         PasswordResetTokens = new RelationalPasswordResetTokenStore(context);
+        ServiceClients = new RelationalServiceClientStore(context);
     }
 
     public IUserStore Users { get; }
@@ -33,6 +34,8 @@ internal sealed class RelationalStoreTransaction : IStoreTransaction
     public IAuditLog Audit { get; }
 
     public IPasswordResetTokenStore PasswordResetTokens { get; }
+
+    public IServiceClientStore ServiceClients { get; }
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {

@@ -73,7 +73,7 @@ public sealed class ErrorCatalogTests
         ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted => 401,
         ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired => 403,
         ErrorCodes.NotFound => 404,
-        ErrorCodes.EmailTaken or ErrorCodes.UserDeleted => 409,
+        ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled => 409,
         ErrorCodes.RateLimited => 429,
         _ => 400,
     };

@@ -85,7 +85,7 @@ public static class JsonShapes
         AssertUtcTimestamp(auditEvent.GetProperty("at"), "at");
         AssertString(auditEvent, "action");
         var actor = auditEvent.GetProperty("actor");
-        Assert.Contains(AssertString(actor, "kind"), new[] { "user", "admin", "system", "cli" });
+        Assert.Contains(AssertString(actor, "kind"), new[] { "user", "admin", "system", "cli", "client" });
         AssertStringOrNull(actor, "id");
         AssertStringOrNull(auditEvent, "targetUserId");
         Assert.Equal(JsonValueKind.Array, auditEvent.GetProperty("sessionIds").ValueKind);

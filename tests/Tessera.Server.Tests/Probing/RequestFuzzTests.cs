@@ -13,7 +13,7 @@ namespace Tessera.Server.Tests.Probing;
 /// <summary>
 /// Random and mutated requests to every route of the API (from the server's own OpenAPI document) and every page,
 /// against a real server on a loopback port: none may get a 5xx, and every 4xx must be a problem with a code (a page
-/// may answer with itself, in HTML). Seeded: TESSERA_FUZZ_SEED repeats a run, TESSERA_FUZZ_REQUESTS makes it longer.
+/// may answer with itself, in HTML; under /oauth2, an RFC 6749 error: JSON with an <c>error</c>). Seeded: TESSERA_FUZZ_SEED repeats a run, TESSERA_FUZZ_REQUESTS makes it longer.
 /// </summary>
 public sealed class RequestFuzzTests(LoopbackApp app) : IClassFixture<LoopbackApp>
 {
@@ -133,13 +133,23 @@ public sealed class RequestFuzzTests(LoopbackApp app) : IClassFixture<LoopbackAp
         }
 
         var mediaType = response.Content.Headers.ContentType?.MediaType;
-        if (mediaType == "application/problem+json" && HasCode(body))
+
+        // Under /oauth2 the errors are RFC 6749's (§5.2), not problems: a JSON object with an `error`.
+        if (request.PathAndQuery.StartsWith("/oauth2/", StringComparison.OrdinalIgnoreCase))
+        {
+            if (mediaType == "application/json" && HasMember(body, "error"))
+            {
+                return Verdict.Fine;
+            }
+        }
+        else if (mediaType == "application/problem+json" && HasMember(body, "code"))
         {
             return Verdict.Fine;
         }
 
         // A page that refuses (a wrong password, a user not found, the 403 page) answers with itself.
-        if (mediaType == "text/html" && !request.PathAndQuery.StartsWith("/v1/", StringComparison.Ordinal))
+        if (mediaType == "text/html" && !request.PathAndQuery.StartsWith("/v1/", StringComparison.Ordinal)
+            && !request.PathAndQuery.StartsWith("/oauth2/", StringComparison.OrdinalIgnoreCase))
         {
             return Verdict.Fine;
         }
@@ -151,13 +161,14 @@ public sealed class RequestFuzzTests(LoopbackApp app) : IClassFixture<LoopbackAp
         return kestrelRefusal ? Verdict.RefusedByKestrel : Verdict.WithoutCode;
     }
 
-    private static bool HasCode(byte[] body)
+    /// <summary>Whether the body is a JSON object with a non-empty string <paramref name="member"/> (a problem's code, an RFC 6749 error).</summary>
+    private static bool HasMember(byte[] body, string member)
     {
         try
         {
             using var problem = JsonDocument.Parse(body);
             return problem.RootElement.ValueKind == JsonValueKind.Object
-                && problem.RootElement.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String && code.GetString()!.Length > 0;
+                && problem.RootElement.TryGetProperty(member, out var code) && code.ValueKind == JsonValueKind.String && code.GetString()!.Length > 0;
         }
         catch (JsonException)
         {
@@ -183,6 +194,7 @@ public sealed class RequestFuzzTests(LoopbackApp app) : IClassFixture<LoopbackAp
             .ToList();
         Assert.Contains("/admin/users/{id}", pages);
         Assert.Contains("/v1/admin/users/{id}/ban", routes.Select(route => route.Template));
+        Assert.Contains("/oauth2/introspect", routes.Select(route => route.Template));
         routes.AddRange(pages.SelectMany(page => new[] { new FuzzRoute("GET", page, IsPage: true), new FuzzRoute("POST", page, IsPage: true) }));
         return routes;
     }
@@ -203,10 +215,22 @@ public sealed class RequestFuzzTests(LoopbackApp app) : IClassFixture<LoopbackAp
         var userBody = await user!.AssertOkJsonAsync();
         var adminBody = await admin.AssertOkJsonAsync();
         var (field, cookie) = await client.AntiforgeryAsync();
+        var adminToken = adminBody.GetProperty("token").GetString()!;
+        var (clientId, clientSecret) = previous is null ? await CreateClientAsync(adminToken) : (previous.ClientId, previous.ClientSecret);
         return new FuzzIdentities(
             userBody.GetProperty("user").GetProperty("id").GetString()!, email, userBody.GetProperty("token").GetString()!,
             userBody.GetProperty("session").GetProperty("id").GetString()!, adminBody.GetProperty("user").GetProperty("id").GetString()!,
-            adminBody.GetProperty("token").GetString()!, field, cookie);
+            adminToken, field, cookie, clientId, clientSecret);
+    }
+
+    /// <summary>A service client with every scope, for the /oauth2 routes.</summary>
+    private async Task<(string Id, string Secret)> CreateClientAsync(string adminToken)
+    {
+        using var client = app.Server.Api();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
+        var created = await (await client.Post("/v1/admin/clients", new { name = "fuzz", scopes = new[] { "introspect", "revocations", "revoke" } }))
+            .AssertOkJsonAsync(HttpStatusCode.Created);
+        return (created.GetProperty("client").GetProperty("id").GetString()!, created.GetProperty("secret").GetString()!);
     }
 
     /// <summary>The request's path with ids and query values blurred, to show one failure per route.</summary>

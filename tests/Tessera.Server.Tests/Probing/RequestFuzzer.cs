@@ -8,7 +8,8 @@ public sealed record FuzzRoute(string Method, string Template, bool IsPage);
 
 /// <summary>Who the fuzzer can be, and the ids it has seen: renewed now and then, since the fuzzer may end its own sessions.</summary>
 public sealed record FuzzIdentities(
-    string UserId, string UserEmail, string UserToken, string UserSessionId, string AdminId, string AdminToken, string AntiforgeryToken, string AntiforgeryCookie);
+    string UserId, string UserEmail, string UserToken, string UserSessionId, string AdminId, string AdminToken, string AntiforgeryToken, string AntiforgeryCookie,
+    string ClientId = "cli_none", string ClientSecret = "none");
 
 /// <summary>
 /// Random and mutated requests for the routes it is given, from one seed: methods, paths with odd ids, query strings,
@@ -93,6 +94,25 @@ public sealed class RequestFuzzer(Random random, IReadOnlyList<FuzzRoute> routes
 
     private void AddCredentials(List<KeyValuePair<string, string>> headers, FuzzIdentities who, FuzzRoute route)
     {
+        if (IsOAuth(route) && Chance(0.7))
+        {
+            // A service client's HTTP Basic credentials, right, wrong or broken (RFC 6749 §2.3.1).
+            var (id, secret) = random.Next(6) switch
+            {
+                < 3 => (who.ClientId, who.ClientSecret),
+                3 => (who.ClientId, Pick(NastyStrings)),
+                4 => (Pick(NastyStrings), who.ClientSecret),
+                _ => (Uri.EscapeDataString(who.ClientId), who.ClientSecret + "x"),
+            };
+            headers.Add(new("Authorization", random.Next(8) switch
+            {
+                < 6 => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{id}:{secret}")),
+                6 => "Basic " + Pick(["", "!!!", "=", Convert.ToBase64String(Bytes(random.Next(1, 40))), Convert.ToBase64String(Encoding.UTF8.GetBytes(id))]),
+                _ => Pick(["Basic", "basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{id}:{secret}")), "Bearer " + who.UserToken, "Digest x"]),
+            }));
+            return;
+        }
+
         var token = random.Next(10) switch
         {
             < 4 => who.AdminToken,
@@ -218,6 +238,11 @@ public sealed class RequestFuzzer(Random random, IReadOnlyList<FuzzRoute> routes
             return (Chance(0.5) ? Pick(MediaTypes) : null, Chance(0.5) ? [] : null);
         }
 
+        if (IsOAuth(route) && Chance(0.8))
+        {
+            return (Chance(0.85) ? "application/x-www-form-urlencoded" : Pick(MediaTypes), OAuthForm(who));
+        }
+
         if (route.IsPage)
         {
             return random.Next(10) switch
@@ -309,6 +334,47 @@ public sealed class RequestFuzzer(Random random, IReadOnlyList<FuzzRoute> routes
         }
 
         return text.ToString();
+    }
+
+    private static bool IsOAuth(FuzzRoute route) => route.Template.StartsWith("/oauth2/", StringComparison.Ordinal);
+
+    /// <summary>An RFC 7662 / RFC 7009 form: the token (a live one, a broken one, or junk), a hint, and sometimes the client's credentials too.</summary>
+    private byte[] OAuthForm(FuzzIdentities who)
+    {
+        var fields = new List<string>();
+        if (Chance(0.85))
+        {
+            fields.Add("token=" + Uri.EscapeDataString(random.Next(5) switch
+            {
+                < 2 => who.UserToken,
+                2 => who.AdminToken,
+                3 => who.UserToken[..Math.Min(20, who.UserToken.Length)],
+                _ => Pick(NastyStrings),
+            }));
+        }
+
+        if (Chance(0.1))
+        {
+            fields.Add("token=" + Uri.EscapeDataString(who.UserToken));
+        }
+
+        if (Chance(0.3))
+        {
+            fields.Add("token_type_hint=" + Pick(["access_token", "refresh_token", "bogus", "%00", ""]));
+        }
+
+        if (Chance(0.25))
+        {
+            fields.Add("client_id=" + Uri.EscapeDataString(Chance(0.7) ? who.ClientId : Pick(NastyStrings)));
+            fields.Add("client_secret=" + Uri.EscapeDataString(Chance(0.7) ? who.ClientSecret : Pick(NastyStrings)));
+        }
+
+        if (Chance(0.05))
+        {
+            fields.Add(Pick(["%ZZ", "=", "&&", "token", "a=%00"]));
+        }
+
+        return Encoding.UTF8.GetBytes(string.Join("&", fields.OrderBy(_ => random.Next())));
     }
 
     private byte[] Form(FuzzIdentities who)

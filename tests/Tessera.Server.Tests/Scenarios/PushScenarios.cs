@@ -30,6 +30,7 @@ public sealed class PushScenarios(SharedApp shared) : IClassFixture<SharedApp>
     [InlineData("admin-revoke-one", "revoked_by_admin")]
     [InlineData("admin-bulk-deactivate", "user_deactivated")]
     [InlineData("admin-bulk-revoke-sessions", "revoked_by_admin")]
+    [InlineData("service-client-revoke", "token_revoked")]
     public async Task An_open_stream_hears_session_revoked_within_a_second_with_the_reason(string cause, string reason)
     {
         var user = await _app.NewUserAsync(sessions: 2);
@@ -45,6 +46,8 @@ public sealed class PushScenarios(SharedApp shared) : IClassFixture<SharedApp>
             Assert.Equal(HttpStatusCode.Accepted, (await anonymous.Post("/v1/auth/password/reset-request", new { email = user.Email })).StatusCode);
             resetToken = await _app.ReadResetTokenAsync(user.Email);
         }
+
+        var serviceClient = cause == "service-client-revoke" ? await Clients.OAuthRequests.CreateClientAsync(_app, "revoke") : default;
 
         await using var stream = await EventStreamClient.ConnectAsync(watchedClient);
         var clock = Stopwatch.StartNew();
@@ -66,6 +69,8 @@ public sealed class PushScenarios(SharedApp shared) : IClassFixture<SharedApp>
             "admin-revoke-one" => await admin.Delete($"/v1/admin/users/{user.Id}/sessions/{watched.SessionId}"),
             "admin-bulk-deactivate" => await admin.Post("/v1/admin/users/bulk", new { action = "deactivate", userIds = new[] { user.Id } }),
             "admin-bulk-revoke-sessions" => await admin.Post("/v1/admin/users/bulk", new { action = "revoke_sessions", userIds = new[] { user.Id } }),
+            "service-client-revoke" => await Clients.OAuthRequests.SendAsync(_app, "/oauth2/revoke", [new("token", watched.Token)],
+                Clients.OAuthRequests.Basic(serviceClient.Id, serviceClient.Secret), null),
             _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, null),
         };
         Assert.True(response.IsSuccessStatusCode, $"{cause}: {(int)response.StatusCode} {await response.ReadTextAsync()}");

@@ -1,0 +1,52 @@
+using Tessera.Core.Sessions;
+
+namespace Tessera.Core.Clients;
+
+/// <summary>What a service client may do; the wire names (<see cref="ClientScopes"/>) are part of the HTTP contract.</summary>
+public static class ClientScopes
+{
+    /// <summary>POST /oauth2/introspect.</summary>
+    public const string Introspect = "introspect";
+
+    /// <summary>The revocation stream (a later part of issue 10); accepted and stored now.</summary>
+    public const string Revocations = "revocations";
+
+    /// <summary>POST /oauth2/revoke.</summary>
+    public const string Revoke = "revoke";
+
+    public static readonly IReadOnlyList<string> All = [Introspect, Revocations, Revoke];
+}
+
+/// <summary>
+/// An app of the system that relies on Tessera's sessions (a web app, an API, an admin tool), with the secret it
+/// authenticates with. Only SHA-256 hashes of secrets are kept. After a rotation the previous secret keeps working until
+/// <see cref="PreviousSecretExpiresAt"/>, so that the app's instances can be given the new one without an outage.
+/// </summary>
+public sealed record ServiceClient
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Distinct, in the order of <see cref="ClientScopes.All"/>.</summary>
+    public required IReadOnlyList<string> Scopes { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The id of the admin who created it.</summary>
+    public required string CreatedBy { get; init; }
+
+    public required TokenHash SecretHash { get; init; }
+
+    public TokenHash? PreviousSecretHash { get; init; }
+
+    public DateTimeOffset? PreviousSecretExpiresAt { get; init; }
+
+    public DateTimeOffset? RotatedAt { get; init; }
+
+    public DateTimeOffset? DisabledAt { get; init; }
+
+    public bool Disabled => DisabledAt is not null;
+
+    public bool HasScope(string scope) => Scopes.Contains(scope, StringComparer.Ordinal);
+}

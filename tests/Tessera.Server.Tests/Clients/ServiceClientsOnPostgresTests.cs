@@ -1,0 +1,43 @@
+using System.Net;
+using Tessera.Server.Tests.Infrastructure;
+using Tessera.Server.Tests.Security;
+using static Tessera.Server.Tests.Clients.OAuthRequests;
+
+namespace Tessera.Server.Tests.Clients;
+
+/// <summary>The service client routes on PostgreSQL: its migration (the table, the 'client' actor kind) and its row locks.</summary>
+public sealed class ServiceClientsOnPostgresTests(PostgresApp postgres) : IClassFixture<PostgresApp>
+{
+    private readonly TesseraApp _app = postgres.App;
+
+    [Fact]
+    public async Task A_client_introspects_is_rotated_revokes_and_is_disabled_on_PostgreSQL()
+    {
+        var (clientId, first) = await CreateClientAsync(_app, "introspect", "revoke");
+        var user = await _app.NewUserAsync(sessions: 2);
+        using var admin = await _app.AdminAsync();
+
+        var introspected = await (await SendAsync(_app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, first), null)).AssertOkJsonAsync();
+        Assert.Equal(user.Id, introspected.Str("sub"));
+
+        var second = (await (await admin.Post($"/v1/admin/clients/{clientId}/rotate")).AssertOkJsonAsync()).Str("secret");
+        await (await SendAsync(_app, "/oauth2/introspect", [new("token", user.Token)], Basic(clientId, first), null)).AssertOkJsonAsync();
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(_app, "/oauth2/revoke", [new("token", user.Token), new("client_id", clientId), new("client_secret", second)], null, null)).StatusCode);
+        using (var revoked = _app.WithToken(user.Token))
+        {
+            var problem = await (await revoked.Get("/v1/auth/session")).AssertProblemAsync(HttpStatusCode.Unauthorized, "session_revoked");
+            Assert.Equal("token_revoked", problem.Str("reason"));
+        }
+
+        var events = (await (await admin.Get($"/v1/admin/audit?userId={clientId}")).AssertOkJsonAsync()).Items("events");
+        Assert.Equal(["session.revoked", "client.rotated", "client.created"], events.Select(e => e.Str("action")));
+        Assert.Equal("client", events[0].GetProperty("actor").Str("kind"));
+
+        await (await admin.Post($"/v1/admin/clients/{clientId}/disable")).AssertOkJsonAsync();
+        await AssertOAuthErrorAsync(await SendAsync(_app, "/oauth2/introspect", [new("token", user.Sessions[1].Token)], Basic(clientId, second), null),
+            HttpStatusCode.Unauthorized, "invalid_client");
+        var listed = (await (await admin.Get("/v1/admin/clients")).AssertOkJsonAsync()).Items("clients");
+        Assert.True(Assert.Single(listed, c => c.Id() == clientId).GetProperty("disabled").GetBoolean());
+    }
+}
