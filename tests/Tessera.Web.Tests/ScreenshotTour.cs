@@ -46,6 +46,8 @@ public sealed class ScreenshotTour(WebConsole web)
         await server.AdminPostAsync($"/v1/admin/users/{ids["Grace Hopper"]}/ban", new { until = now.AddDays(6).ToString("O"), reason = "Posted other people's keys" });
         await server.AdminPostAsync($"/v1/admin/users/{ids["Linus Torvalds"]}/deactivate", new { reason = "Left the team" });
         await server.AdminPostAsync($"/v1/admin/users/{ids["Edsger Dijkstra"]}/ban", new { reason = "Considered harmful" });
+        await server.AdminPostAsync("/v1/admin/clients", new { name = "Billing API", scopes = new[] { "introspect", "revoke" } });
+        await server.AdminPostAsync("/v1/admin/clients", new { name = "Support dashboard", scopes = new[] { "introspect", "revocations" } });
         clock.SetUtcNow(now.AddMinutes(-3));
         await server.LoginAsync("ada.lovelace@example.com", userAgent: WebConsole.Devices.WindowsChrome.Replace("Windows NT 10.0; Win64; x64", "X11; Linux x86_64", StringComparison.Ordinal));
         clock.SetUtcNow(DateTimeOffset.UtcNow);
@@ -97,6 +99,9 @@ public sealed class ScreenshotTour(WebConsole web)
         await CheckAsync(admin, "tour-admin-user");
         await admin.GotoAsync($"/admin/users/{ids["Ada Lovelace"]}");
         await CheckAsync(admin, "tour-admin-user-sessions");
+        await admin.GotoAsync("/admin/clients");
+        await Expect(admin.Locator("tbody tr")).ToHaveCountAsync(2);
+        await CheckAsync(admin, "tour-admin-clients");
         await admin.GotoAsync("/admin/audit");
         await CheckAsync(admin, "tour-admin-audit");
 
@@ -110,6 +115,8 @@ public sealed class ScreenshotTour(WebConsole web)
         await CheckAsync(adminOnPhone, "tour-admin-user-phone", phone: true);
         await adminOnPhone.GotoAsync($"/admin/users/{ids["Ada Lovelace"]}?confirm=confirm-ban");
         await CheckAsync(adminOnPhone, "tour-admin-user-phone-confirm-ban-page", phone: true);
+        await adminOnPhone.GotoAsync("/admin/clients");
+        await CheckAsync(adminOnPhone, "tour-admin-clients-phone", phone: true);
         await adminOnPhone.GotoAsync("/admin/audit");
         await CheckAsync(adminOnPhone, "tour-admin-audit-phone", phone: true);
 

@@ -1,4 +1,5 @@
 using Tessera.Core;
+using Tessera.Core.Clients;
 using Tessera.Core.Users;
 
 namespace Tessera.Server.Web;
@@ -21,22 +22,37 @@ internal static class NameDisplay
     /// </summary>
     public static string Shown(User user)
     {
-        var name = user.DisplayName ?? string.Empty;
+        ArgumentNullException.ThrowIfNull(user);
+        return Shown(user.DisplayName, user.Email);
+    }
+
+    /// <summary>A service client's name, by the same rule; its id when the name shows nothing.</summary>
+    public static string Shown(ServiceClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return Shown(client.Name, client.Id);
+    }
+
+    private static string Shown(string? text, string fallback)
+    {
+        var name = text ?? string.Empty;
         if (name.Any(IsDirectionControl))
         {
             name = string.Concat(name.Where(c => !IsDirectionControl(c)));
         }
 
-        return ShownText.AnyVisible(name) ? name : user.Email;
+        return ShownText.AnyVisible(name) ? name : fallback;
     }
 
     private static bool IsDirectionControl(char c) => ShownText.IsDirectionControl(c);
 
     /// <summary><see cref="Shown"/> for a sentence: isolated when it holds anything but left-to-right letters.</summary>
-    public static string InText(User user)
-    {
-        var shown = Shown(user);
-        // Below U+0590 every script is written left to right and no character changes direction.
-        return shown.Any(c => c >= '\u0590') ? $"{FirstStrongIsolate}{shown}{PopDirectionalIsolate}" : shown;
-    }
+    public static string InText(User user) => Isolated(Shown(user));
+
+    /// <summary>A service client's name for a sentence, isolated like a person's.</summary>
+    public static string InText(ServiceClient client) => Isolated(Shown(client));
+
+    // Below U+0590 every script is written left to right and no character changes direction.
+    private static string Isolated(string shown) =>
+        shown.Any(c => c >= '\u0590') ? $"{FirstStrongIsolate}{shown}{PopDirectionalIsolate}" : shown;
 }

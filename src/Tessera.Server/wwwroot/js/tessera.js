@@ -300,8 +300,18 @@
     });
   };
 
+  // ---- A secret shown once ------------------------------------------------------------------------------------------
+  // The page that shows a new secret is the answer to a POST: make this history entry a plain GET of the same address,
+  // so that reloading (or coming back to) it asks for the page afresh, without the secret, and repeats nothing.
+  const forgetSecretOnReload = () => {
+    if (document.querySelector('[data-secret-once]') && window.history.replaceState) {
+      window.history.replaceState(null, '', window.location.pathname);
+    }
+  };
+
   // ---- Start ------------------------------------------------------------------------------------------------------
   const start = () => {
+    forgetSecretOnReload();
     watchSession();
     localizeTimes();
     refreshTimes();
