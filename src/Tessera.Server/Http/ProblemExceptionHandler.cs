@@ -43,13 +43,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        if (OAuth.OAuthErrors.Applies(httpContext.Request))
-        {
-            await OAuth.OAuthErrors.WriteAsync(httpContext, problem.StatusCode, problem.ProblemDetails.Detail).ConfigureAwait(false);
-            return true;
-        }
-
-        await problem.ExecuteAsync(httpContext).ConfigureAwait(false);
+        await Problems.WriteAsync(httpContext, problem).ConfigureAwait(false);
         return true;
     }
 

@@ -25,6 +25,16 @@ internal static class Problems
         return TypedResults.Problem(problem);
     }
 
+    /// <summary>
+    /// Writes a refusal in the shape the route's clients parse: the problem itself, or under <c>/oauth2</c> the RFC 6749
+    /// error with the same status and description (<see cref="OAuth.OAuthErrors"/>). The request guard, the status-code
+    /// pages and the exception handler all answer through here.
+    /// </summary>
+    public static Task WriteAsync(HttpContext context, ProblemHttpResult problem) =>
+        OAuth.OAuthErrors.Applies(context.Request)
+            ? OAuth.OAuthErrors.WriteAsync(context, problem.StatusCode, problem.ProblemDetails.Detail)
+            : problem.ExecuteAsync(context);
+
     public static ProblemHttpResult From(TesseraException exception) => Create(exception.Code, exception.Message, exception.Details);
 
     public static ProblemHttpResult Validation(string field, string message) => From(TesseraException.Validation(field, message));

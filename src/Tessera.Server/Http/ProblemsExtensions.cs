@@ -26,12 +26,7 @@ internal static class ProblemsExtensions
         app.UseStatusCodePages(static context =>
         {
             var status = context.HttpContext.Response.StatusCode;
-            if (OAuth.OAuthErrors.Applies(context.HttpContext.Request))
-            {
-                return OAuth.OAuthErrors.WriteAsync(context.HttpContext, status, ErrorCatalog.TitleOf(status));
-            }
-
-            return Problems.Create(status, ErrorCatalog.CodeOf(status), ErrorCatalog.TitleOf(status)).ExecuteAsync(context.HttpContext);
+            return Problems.WriteAsync(context.HttpContext, Problems.Create(status, ErrorCatalog.CodeOf(status), ErrorCatalog.TitleOf(status)));
         });
         return app;
     }

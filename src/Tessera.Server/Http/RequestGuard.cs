@@ -19,14 +19,7 @@ internal static class RequestGuard
     {
         if (await RefuseAsync(context.Request) is { } problem)
         {
-            if (OAuth.OAuthErrors.Applies(context.Request))
-            {
-                // The /oauth2 endpoints answer in RFC 6749's error shape, never with a problem.
-                await OAuth.OAuthErrors.WriteAsync(context, problem.StatusCode, problem.ProblemDetails.Detail);
-                return;
-            }
-
-            await problem.ExecuteAsync(context);
+            await Problems.WriteAsync(context, problem);
             return;
         }
 

@@ -5,7 +5,7 @@ namespace Tessera.Server.OAuth;
 /// <summary>
 /// The error answers of the <c>/oauth2</c> endpoints: RFC 6749 §5.2's <c>{"error", "error_description"}</c> (which RFC 7662
 /// and RFC 7009 use), not RFC 9457 problems. The server's problem machinery (the request guard, status-code pages, the
-/// exception handler) asks <see cref="Applies"/> and answers in this shape under <c>/oauth2</c>.
+/// exception handler) answers through <see cref="Problems.WriteAsync"/>, which asks <see cref="Applies"/>.
 /// </summary>
 internal static class OAuthErrors
 {
