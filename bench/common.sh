@@ -1,4 +1,20 @@
-# Shared by the benchmark scripts (sourced, not run): logging, installing wrk, wrk summaries, free-port checks.
+# Shared by the benchmark scripts (sourced, not run): checking their knobs, logging, installing wrk, wrk summaries, free-port checks.
+
+# Checks the knobs the scripts share and exits 2 with the reason when one cannot work: wrk's durations (WRK_DURATION,
+# WRK_WARMUP: 1s..120s), ROUNDS (1..10), and that every other value given is a whole number.
+#   check_knobs "$duration" "$warmup" "$rounds" "$threads" "$connections" "$first_port" ...
+check_knobs() {
+  local duration=$1 warmup=$2 rounds=$3 value
+  shift 2
+  for value in "$@"; do
+    [[ "$value" =~ ^[0-9]+$ ]] || { echo "${BENCH_NAME:-bench}: '$value' is not a whole number" >&2; exit 2; }
+  done
+  for value in "$duration" "$warmup"; do
+    [[ "$value" =~ ^[0-9]+s$ ]] && (( ${value%s} >= 1 && ${value%s} <= 120 )) \
+      || { echo "${BENCH_NAME:-bench}: durations are 1s..120s, not '$value'" >&2; exit 2; }
+  done
+  (( rounds >= 1 && rounds <= 10 )) || { echo "${BENCH_NAME:-bench}: ROUNDS is 1..10" >&2; exit 2; }
+}
 
 log() { printf '[%s %(%H:%M:%S)T] %s\n' "${BENCH_NAME:-bench}" -1 "$*" >&2; }
 

@@ -44,14 +44,10 @@ poll_pause=${POLL_PAUSE_US:-0}
 log_statements=${PG_LOG_STATEMENTS:-0}
 out=${OUT:-$PWD/cluster-revocations-$(date +%Y%m%d-%H%M%S).csv}
 
-for value in "$threads" "$connections" "$rounds" "$first_port" "$revocations" "$revocation_warmup" "$poll_pause"; do
-  [[ "$value" =~ ^[0-9]+$ ]] || { echo "run.sh: '$value' is not a whole number" >&2; exit 2; }
-done
-for value in "$duration" "$warmup"; do
-  [[ "$value" =~ ^[0-9]+s$ ]] && (( ${value%s} >= 1 && ${value%s} <= 120 )) \
-    || { echo "run.sh: durations are 1s..120s, not '$value'" >&2; exit 2; }
-done
-(( rounds >= 1 && rounds <= 10 )) || { echo "run.sh: ROUNDS is 1..10" >&2; exit 2; }
+BENCH_NAME=run.sh
+# shellcheck source=../common.sh
+source "$root/bench/common.sh"
+check_knobs "$duration" "$warmup" "$rounds" "$threads" "$connections" "$first_port" "$revocations" "$revocation_warmup" "$poll_pause"
 (( threads >= 1 && connections >= threads )) || { echo "run.sh: WRK_CONNECTIONS must be >= WRK_THREADS >= 1" >&2; exit 2; }
 (( first_port >= 1024 && first_port <= 65000 )) || { echo "run.sh: PORT is 1024..65000" >&2; exit 2; }
 (( revocations >= 1 && revocations <= 100000 )) || { echo "run.sh: REVOCATIONS is 1..100000" >&2; exit 2; }
@@ -75,10 +71,6 @@ if $run_latency; then
   [[ -d "$out_dir" && -w "$out_dir" ]] || { echo "run.sh: OUT's directory '$out_dir' is not a writable directory" >&2; exit 2; }
   out="$(cd "$out_dir" && pwd)/$(basename "$out")"
 fi
-
-BENCH_NAME=run.sh
-# shellcheck source=../common.sh
-source "$root/bench/common.sh"
 
 # --- tools -----------------------------------------------------------------------------------------------------
 if $run_throughput; then

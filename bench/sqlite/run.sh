@@ -38,14 +38,10 @@ phases=${PHASES:-throughput latency}
 poll_pause=${POLL_PAUSE_US:-0}
 out=${OUT:-$PWD/sqlite-changes-$(date +%Y%m%d-%H%M%S).csv}
 
-for value in "$threads" "$connections" "$rounds" "$first_port" "$changes" "$change_warmup" "$poll_pause"; do
-  [[ "$value" =~ ^[0-9]+$ ]] || { echo "run.sh: '$value' is not a whole number" >&2; exit 2; }
-done
-for value in "$duration" "$warmup"; do
-  [[ "$value" =~ ^[0-9]+s$ ]] && (( ${value%s} >= 1 && ${value%s} <= 120 )) \
-    || { echo "run.sh: durations are 1s..120s, not '$value'" >&2; exit 2; }
-done
-(( rounds >= 1 && rounds <= 10 )) || { echo "run.sh: ROUNDS is 1..10" >&2; exit 2; }
+BENCH_NAME=run.sh
+# shellcheck source=../common.sh
+source "$root/bench/common.sh"
+check_knobs "$duration" "$warmup" "$rounds" "$threads" "$connections" "$first_port" "$changes" "$change_warmup" "$poll_pause"
 (( changes >= 1 && changes <= 100000 )) || { echo "run.sh: CHANGES is 1..100000" >&2; exit 2; }
 run_throughput=false run_latency=false
 for phase in $phases; do
@@ -58,9 +54,6 @@ done
 $run_throughput || $run_latency || { echo "run.sh: PHASES is empty" >&2; exit 2; }
 git -C "$root" rev-parse --verify -q "$base_rev^{commit}" > /dev/null || { echo "run.sh: BASE '$base_rev' is not a revision" >&2; exit 2; }
 
-BENCH_NAME=run.sh
-# shellcheck source=../common.sh
-source "$root/bench/common.sh"
 ensure_wrk
 bash "$root/eng/debian-packages.sh" sqlite3 sqlite3 > /dev/null
 

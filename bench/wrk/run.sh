@@ -21,18 +21,10 @@ warmup=${WRK_WARMUP:-5s}
 rounds=${ROUNDS:-2}
 first_port=${PORT:-5181}
 
-for value in "$threads" "$connections" "$rounds" "$first_port"; do
-  [[ "$value" =~ ^[0-9]+$ ]] || { echo "run.sh: '$value' is not a whole number" >&2; exit 2; }
-done
-for value in "$duration" "$warmup"; do
-  [[ "$value" =~ ^[0-9]+s$ ]] && (( ${value%s} >= 1 && ${value%s} <= 120 )) \
-    || { echo "run.sh: durations are 1s..120s, not '$value'" >&2; exit 2; }
-done
-(( rounds >= 1 && rounds <= 10 )) || { echo "run.sh: ROUNDS is 1..10" >&2; exit 2; }
-
 BENCH_NAME=run.sh
 # shellcheck source=../common.sh
 source "$root/bench/common.sh"
+check_knobs "$duration" "$warmup" "$rounds" "$threads" "$connections" "$first_port"
 
 # --- wrk -------------------------------------------------------------------------------------------------------
 ensure_wrk
