@@ -48,6 +48,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new SessionCache(
             sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity, sp.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvalidationHandler, SessionCache>(sp => sp.GetRequiredService<SessionCache>()));
+        services.TryAddSingleton<IRelyingApps, NoRelyingApps>();
         services.TryAddSingleton<IInvalidationBus, InProcessInvalidationBus>();
         services.TryAddSingleton<StoreSessionSource>();
         services.TryAddSingleton<ISessionSource>(sp => sp.GetRequiredService<StoreSessionSource>());

@@ -82,7 +82,7 @@ public static class TesseraRedisServiceCollectionExtensions
         services.TryAddSingleton(_ => new SharedEntryGate());
         services.TryAddSingleton<LocalNode>();
         services.TryAddSingleton(sp => new RedisInvalidationBus(
-            sp.GetRequiredService<LocalNode>(), sp.GetRequiredService<ILogger<RedisInvalidationBus>>()));
+            sp.GetRequiredService<LocalNode>(), sp.GetRequiredService<IRelyingApps>(), sp.GetRequiredService<ILogger<RedisInvalidationBus>>()));
         services.Replace(ServiceDescriptor.Singleton<IInvalidationBus>(sp => sp.GetRequiredService<RedisInvalidationBus>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ClusterMembership>(sp => new ClusterMembership(
             sp.GetRequiredService<LocalNode>(),

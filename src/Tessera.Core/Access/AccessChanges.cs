@@ -10,7 +10,8 @@ namespace Tessera.Core.Access;
 /// <summary>
 /// The one way access changes are made: the change and its audit events in one write transaction, then, once it
 /// has committed, an invalidation for every user it touched. When <see cref="ApplyAsync{TResult}"/> returns, the
-/// change is durable and no node holds a copy that contradicts it.
+/// change is durable and neither a node nor a relying app that follows a node's revocation stream holds a copy that
+/// contradicts it and trusts it.
 /// </summary>
 public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, TesseraMetrics metrics, TimeProvider clock)
 {
@@ -52,6 +53,8 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
 
         if (publishedAny)
         {
+            // Every node has it; now every relying app that keeps verdicts of its own (or its lease has run out).
+            await bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None).ConfigureAwait(false);
             metrics.AccessChangePublished(Stopwatch.GetElapsedTime(publishing));
         }
 

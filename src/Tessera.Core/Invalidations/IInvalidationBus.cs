@@ -8,5 +8,22 @@ namespace Tessera.Core.Invalidations;
 /// </summary>
 public interface IInvalidationBus
 {
+    /// <summary>This node's name on the bus; a relying app's stream id starts with it (see <see cref="AcknowledgeAsync"/>).</summary>
+    string NodeId { get; }
+
     Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes when every relying app following any node has confirmed every invalidation this node published
+    /// before the call, or can no longer be trusting its verdicts (its lease ran out, or its node went silent and
+    /// stopped vouching for it). The second half of a revoking call's promise; <see cref="IRelyingApps"/> is one
+    /// node's half of it.
+    /// </summary>
+    Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Hands an app's confirmation to the node that holds its stream (this one, or another through the cluster).
+    /// False when no node can be reached that knows the stream.
+    /// </summary>
+    Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken);
 }

@@ -1,9 +1,14 @@
 namespace Tessera.Core.Invalidations;
 
 /// <summary>The bus for a single node: handlers run before <see cref="InProcessInvalidationBus.PublishAsync"/> returns.</summary>
-public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> handlers) : IInvalidationBus
+public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> handlers, IRelyingApps relyingApps) : IInvalidationBus
 {
+    /// <summary>The one node's name; stream ids of relying apps start with it.</summary>
+    public const string LocalNodeId = "local";
+
     private readonly IInvalidationHandler[] _handlers = handlers.ToArray();
+
+    public string NodeId => LocalNodeId;
 
     public Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
     {
@@ -14,4 +19,9 @@ public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> h
 
         return Task.CompletedTask;
     }
+
+    public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) => relyingApps.WhenConfirmedAsync(cancellationToken);
+
+    public Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken) =>
+        Task.FromResult(relyingApps.Acknowledge(streamId, through));
 }

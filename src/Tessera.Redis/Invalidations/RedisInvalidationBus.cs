@@ -23,14 +23,16 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
     private readonly LocalNode _node;
+    private readonly IRelyingApps _relyingApps;
     private readonly ILogger<RedisInvalidationBus> _logger;
     private readonly ConcurrentDictionary<string, PendingPublish> _pending = new(StringComparer.Ordinal);
     private readonly Channel<string> _redeliveries = Channel.CreateBounded<string>(
         new BoundedChannelOptions(RedeliveryCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
-    internal RedisInvalidationBus(LocalNode node, ILogger<RedisInvalidationBus> logger)
+    internal RedisInvalidationBus(LocalNode node, IRelyingApps relyingApps, ILogger<RedisInvalidationBus> logger)
     {
         _node = node;
+        _relyingApps = relyingApps;
         _logger = logger;
     }
 
@@ -98,6 +100,13 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             _pending.TryRemove(id, out _);
         }
     }
+
+    // TODO(issue 10, revrelay): the cluster half: route acknowledgements to the stream's node, and a confirmation round
+    // with every live node. Until then only this node's apps are waited for.
+    public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) => _relyingApps.WhenConfirmedAsync(cancellationToken);
+
+    public Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken) =>
+        Task.FromResult(_relyingApps.Acknowledge(streamId, through));
 
     /// <summary>Subscribes to the bus and to this node's acknowledgements. Retries until it works or is cancelled.</summary>
     internal async Task<IReadOnlyList<ChannelMessageQueue>> SubscribeAsync(CancellationToken cancellationToken)
