@@ -70,8 +70,8 @@ public sealed class ErrorCatalogTests
     {
         ErrorCodes.ValidationFailed or ErrorCodes.WrongPassword or ErrorCodes.InvalidResetToken
             or ErrorCodes.CannotRevokeCurrent or ErrorCodes.CannotTargetSelf => 400,
-        ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted => 401,
-        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired => 403,
+        ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted or ErrorCodes.InvalidClient => 401,
+        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired or ErrorCodes.InsufficientScope => 403,
         ErrorCodes.NotFound => 404,
         ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled => 409,
         ErrorCodes.RateLimited => 429,
