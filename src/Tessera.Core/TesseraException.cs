@@ -19,6 +19,12 @@ public static class ErrorCodes
     public const string ReauthenticationRequired = "reauthentication_required";
     public const string WeakPassword = "weak_password";
     public const string ClientDisabled = "client_disabled";
+
+    /// <summary>A service client's credentials on a /v1 route that takes them (the revocation stream): unknown, wrong or disabled.</summary>
+    public const string InvalidClient = "invalid_client";
+
+    /// <summary>A service client without the scope of the /v1 route it called.</summary>
+    public const string InsufficientScope = "insufficient_scope";
 }
 
 /// <summary>
