@@ -103,6 +103,7 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, RevocationStream> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _openByClient = new(StringComparer.Ordinal);
+    private readonly List<AwaitingEcho> _awaitingEcho = [];
     private readonly TaskCompletionSource<bool> _startupClients = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SessionCache _cache;
     private readonly TimeProvider _clock;
@@ -139,12 +140,28 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     /// <summary>Open streams (connected now), for the client re-check.</summary>
     public IEnumerable<RevocationStream> Open => _streams.Values.Where(stream => stream.Connected);
 
-    /// <summary>Each invalidation becomes a <c>revoked</c> entry and wakes every stream. On the publishing path: quick, never throws.</summary>
+    /// <summary>
+    /// Each invalidation becomes a <c>revoked</c> entry and wakes every stream. On the publishing path: quick, never throws.
+    /// The store's change feed reads Tessera's own commits back (a ban is published, then read from <c>change_log</c> or
+    /// heard by <c>NOTIFY</c>): that read-back of a change announced in the last <see cref="EchoWindow"/> is not announced
+    /// again, so that an app hears each change once. A change made outside Tessera has no published twin and is announced.
+    /// </summary>
     public void Handle(Invalidation invalidation)
     {
         try
         {
+            var readBack = StoreChangeFeed.IsDispatching;
+            if (readBack && TakeEcho(invalidation))
+            {
+                return;
+            }
+
             Log.AppendRevoked(invalidation);
+            if (!readBack)
+            {
+                RememberPublished(invalidation);
+            }
+
             WakeAll();
         }
 #pragma warning disable CA1031 // The publishing path must go on; the apps' leases run out if the entry is missing.
@@ -154,6 +171,48 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
             LogAppendFailed(_logger, exception, invalidation.UserId);
         }
     }
+
+    /// <summary>How long a published invalidation waits for its read-back from the store's change feed.</summary>
+    internal static readonly TimeSpan EchoWindow = TimeSpan.FromSeconds(5);
+
+    private const int MaxAwaitingEcho = 4096;
+
+    private void RememberPublished(Invalidation invalidation)
+    {
+        lock (_awaitingEcho)
+        {
+            if (_awaitingEcho.Count >= MaxAwaitingEcho)
+            {
+                _awaitingEcho.RemoveAt(0);
+            }
+
+            _awaitingEcho.Add(new AwaitingEcho(invalidation, _clock.GetTimestamp()));
+        }
+    }
+
+    /// <summary>True (and forgotten) when <paramref name="readBack"/> is exactly a published invalidation still awaiting its read-back.</summary>
+    private bool TakeEcho(Invalidation readBack)
+    {
+        var oldest = _clock.GetTimestamp() - ToTicks(EchoWindow);
+        lock (_awaitingEcho)
+        {
+            _awaitingEcho.RemoveAll(awaiting => awaiting.At < oldest);
+            var index = _awaitingEcho.FindIndex(awaiting => SameChange(awaiting.Published, readBack));
+            if (index < 0)
+            {
+                return false;
+            }
+
+            _awaitingEcho.RemoveAt(index);
+            return true;
+        }
+    }
+
+    private static bool SameChange(Invalidation a, Invalidation b) =>
+        a.UserId == b.UserId && a.UserChanged == b.UserChanged && a.Reason == b.Reason
+        && a.SessionIds.Count == b.SessionIds.Count && a.SessionIds.All(b.SessionIds.Contains);
+
+    private sealed record AwaitingEcho(Invalidation Published, long At);
 
     /// <summary>Registers a new stream unless its client holds as many as allowed.</summary>
     public bool TryOpen(RevocationStream stream)
@@ -431,9 +490,9 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
 
         try
         {
-            // One tick more than the remainder: the deadline itself has passed once the clock reads it.
-            await Task.Delay(TimeSpan.FromSeconds((double)remaining / _clock.TimestampFrequency) + TimeSpan.FromTicks(1), _clock, cancellationToken)
-                .ConfigureAwait(false);
+            // Rounded up: the deadline has passed once the clock reads it, not a fraction of a tick before.
+            var delay = TimeSpan.FromTicks((long)Math.Ceiling((double)remaining * TimeSpan.TicksPerSecond / _clock.TimestampFrequency));
+            await Task.Delay(delay, _clock, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
