@@ -148,6 +148,19 @@ public sealed class RevocationStreamClient : IAsyncDisposable
         return (item.EventId!, Data(item));
     }
 
+    /// <summary>The next <c>revoked</c> event for <paramref name="userId"/>, skipping every other event (a registration read back, a reset).</summary>
+    public async Task<(string Id, JsonElement Data)> NextRevokedForAsync(string userId)
+    {
+        while (true)
+        {
+            var item = await NextAsync();
+            if (item.EventType == "revoked" && Data(item).GetProperty("userId").GetString() == userId)
+            {
+                return (item.EventId!, Data(item));
+            }
+        }
+    }
+
     /// <summary>Acknowledges everything through the last event id read.</summary>
     public async Task AcknowledgeAsync(string clientId, string secret)
     {
