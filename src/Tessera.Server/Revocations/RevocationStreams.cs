@@ -103,7 +103,7 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, RevocationStream> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _openByClient = new(StringComparer.Ordinal);
-    private readonly List<AwaitingEcho> _awaitingEcho = [];
+    private readonly List<AwaitingTwin> _awaitingTwin = [];
     private readonly TaskCompletionSource<bool> _startupClients = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SessionCache _cache;
     private readonly TimeProvider _clock;
@@ -143,25 +143,22 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     /// <summary>
     /// Each invalidation becomes a <c>revoked</c> entry and wakes every stream. On the publishing path: quick, never throws.
     /// The store's change feed reads Tessera's own commits back (a ban is published, then read from <c>change_log</c> or
-    /// heard by <c>NOTIFY</c>): that read-back of a change announced in the last <see cref="EchoWindow"/> is not announced
-    /// again, so that an app hears each change once. A change made outside Tessera has no published twin and is announced.
+    /// heard by <c>NOTIFY</c>): the twin of a change announced in the last <see cref="EchoWindow"/> is not announced
+    /// again, so that an app hears each change once (see <see cref="Remember"/>). A change made outside Tessera has no
+    /// published twin and is announced.
     /// </summary>
     public void Handle(Invalidation invalidation)
     {
         try
         {
             var readBack = StoreChangeFeed.IsDispatching;
-            if (readBack && TakeEcho(invalidation))
+            if (TakeTwin(invalidation, readBack))
             {
                 return;
             }
 
             Log.AppendRevoked(invalidation);
-            if (!readBack)
-            {
-                RememberPublished(invalidation);
-            }
-
+            Remember(invalidation, readBack);
             WakeAll();
         }
 #pragma warning disable CA1031 // The publishing path must go on; the apps' leases run out if the entry is missing.
@@ -172,38 +169,50 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
         }
     }
 
-    /// <summary>How long a published invalidation waits for its read-back from the store's change feed.</summary>
+    /// <summary>How long an announced invalidation waits for its twin (the read-back of a published one, or the reverse).</summary>
     internal static readonly TimeSpan EchoWindow = TimeSpan.FromSeconds(5);
 
-    private const int MaxAwaitingEcho = 4096;
+    private const int MaxAwaitingTwin = 4096;
 
-    private void RememberPublished(Invalidation invalidation)
+    /// <summary>
+    /// Remembers an announced invalidation until its twin comes: the read-back of a published one; or, when the feed read
+    /// the commit before the call published it, that publication. The second is only awaited for an invalidation that
+    /// names sessions: a call that ends a session names sessions that were live until its commit, so no earlier change
+    /// (made outside Tessera) can have announced the same ones for the same reason, and skipping the call's own
+    /// announcement loses nothing. A user-only change read back first may be announced twice, which is harmless.
+    /// </summary>
+    private void Remember(Invalidation invalidation, bool readBack)
     {
-        lock (_awaitingEcho)
+        if (readBack && invalidation.SessionIds.Count == 0)
         {
-            if (_awaitingEcho.Count >= MaxAwaitingEcho)
+            return;
+        }
+
+        lock (_awaitingTwin)
+        {
+            if (_awaitingTwin.Count >= MaxAwaitingTwin)
             {
-                _awaitingEcho.RemoveAt(0);
+                _awaitingTwin.RemoveAt(0);
             }
 
-            _awaitingEcho.Add(new AwaitingEcho(invalidation, _clock.GetTimestamp()));
+            _awaitingTwin.Add(new AwaitingTwin(invalidation, readBack, _clock.GetTimestamp()));
         }
     }
 
-    /// <summary>True (and forgotten) when <paramref name="readBack"/> is exactly a published invalidation still awaiting its read-back.</summary>
-    private bool TakeEcho(Invalidation readBack)
+    /// <summary>True (and forgotten) when <paramref name="invalidation"/> is the twin of one announced within the window.</summary>
+    private bool TakeTwin(Invalidation invalidation, bool readBack)
     {
         var oldest = _clock.GetTimestamp() - ToTicks(EchoWindow);
-        lock (_awaitingEcho)
+        lock (_awaitingTwin)
         {
-            _awaitingEcho.RemoveAll(awaiting => awaiting.At < oldest);
-            var index = _awaitingEcho.FindIndex(awaiting => SameChange(awaiting.Published, readBack));
+            _awaitingTwin.RemoveAll(awaiting => awaiting.At < oldest);
+            var index = _awaitingTwin.FindIndex(awaiting => awaiting.ReadBack != readBack && SameChange(awaiting.Announced, invalidation));
             if (index < 0)
             {
                 return false;
             }
 
-            _awaitingEcho.RemoveAt(index);
+            _awaitingTwin.RemoveAt(index);
             return true;
         }
     }
@@ -212,7 +221,7 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
         a.UserId == b.UserId && a.UserChanged == b.UserChanged && a.Reason == b.Reason
         && a.SessionIds.Count == b.SessionIds.Count && a.SessionIds.All(b.SessionIds.Contains);
 
-    private sealed record AwaitingEcho(Invalidation Published, long At);
+    private sealed record AwaitingTwin(Invalidation Announced, bool ReadBack, long At);
 
     /// <summary>Registers a new stream unless its client holds as many as allowed.</summary>
     public bool TryOpen(RevocationStream stream)
