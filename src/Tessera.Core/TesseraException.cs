@@ -20,7 +20,7 @@ public static class ErrorCodes
     public const string WeakPassword = "weak_password";
     public const string ClientDisabled = "client_disabled";
 
-    /// <summary>A service client's credentials on a /v1 route are wrong, unknown or of a disabled client (401).</summary>
+    /// <summary>A service client's credentials on a /v1 route that takes them (sign-in for a visitor, the revocation stream): unknown, wrong or disabled (401).</summary>
     public const string InvalidClient = "invalid_client";
 
     /// <summary>A service client authenticated on a /v1 route without the scope the route needs (403).</summary>

@@ -70,6 +70,7 @@ public sealed class ErrorCatalogTests
     {
         ErrorCodes.ValidationFailed or ErrorCodes.WrongPassword or ErrorCodes.InvalidResetToken
             or ErrorCodes.CannotRevokeCurrent or ErrorCodes.CannotTargetSelf => 400,
+        // invalid_client and insufficient_scope came after the table (sign-in through a client, the revocation stream's client refusals).
         ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted or ErrorCodes.InvalidClient => 401,
         ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired or ErrorCodes.InsufficientScope => 403,
         ErrorCodes.NotFound => 404,
