@@ -8,4 +8,11 @@ public sealed class ClientOptions
     /// can be given the new one first; zero ends it at once. Rotating again ends the older overlap at once.
     /// </summary>
     public TimeSpan RotationOverlap { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long a relying app may trust its cached verdicts after a heartbeat of its revocation stream
+    /// (<c>Tessera:Clients:RevocationLease</c>, see <c>docs/relying-apps.md</c>). It bounds how long a revoking call waits
+    /// for an app that does not confirm, and a cluster's timings must leave room for it (<c>RedisClusterOptionsValidator</c>).
+    /// </summary>
+    public TimeSpan RevocationLease { get; set; } = TimeSpan.FromSeconds(1);
 }
