@@ -47,6 +47,9 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
     public string NodeId => _node.NodeId;
 
+    /// <summary>Other nodes' rounds this node has received and not answered yet (for tests and diagnostics).</summary>
+    internal int PendingAnswers => _answers.Count;
+
     public async Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invalidation);
