@@ -33,6 +33,9 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     private readonly ConcurrentDictionary<string, PendingPublish> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PendingRound> _rounds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _answers = new();
+    // Per node that was ever asked: the newest of this node's publishes it was silent on, and the newest number it
+    // acknowledged or answered. Both only grow (one entry per node id this process has seen: never pruned, because
+    // forgetting an acknowledgement could make an older silence look like the last word).
     private readonly ConcurrentDictionary<string, SilentMark> _silent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _heardThrough = new(StringComparer.Ordinal);
     private readonly Channel<string> _redeliveries = Channel.CreateBounded<string>(
@@ -203,18 +206,20 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 await Task.Delay(left, _node.Clock, cancellationToken).ConfigureAwait(false);
             }
 
-            await Task.WhenAll(_answers.Keys).WaitAsync(options.OperationTimeout, _node.Clock, cancellationToken).ConfigureAwait(false);
+            // Answers now due go out before the node leaves (they never throw; the askers' deadlines cover any not sent).
+            await Task.WhenAny(Task.WhenAll(_answers.Keys), Task.Delay(options.OperationTimeout, _node.Clock, cancellationToken)).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException)
+        catch (OperationCanceledException)
         {
-            // The host's stop deadline, or answers that could not be sent: the askers' deadlines cover them.
+            // The host's stop deadline.
         }
     }
 
     private async Task ConfirmRoundAsync(CancellationToken cancellationToken)
     {
         var options = _node.Options;
-        var deadline = _node.Now + options.RelyingAppLease;
+        var started = _node.Now;
+        var deadline = started + options.RelyingAppLease;
         var id = Guid.NewGuid().ToString("N");
         var round = new PendingRound();
         _rounds[id] = round;
@@ -250,7 +255,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             if (silent.Length > 0)
             {
                 _node.State.RoundNodesSilent(silent.Length);
-                LogRoundSilentNodes(id, result.Sequence, string.Join(", ", silent), (_node.Now - deadline + options.RelyingAppLease).TotalMilliseconds);
+                LogRoundSilentNodes(id, result.Sequence, string.Join(", ", silent), (_node.Now - started).TotalMilliseconds);
             }
         }
         finally
