@@ -56,10 +56,17 @@ public sealed class RedisClusterOptions
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// The node counts its heartbeat as stale (and fences itself) this long after the last one was sent: early enough
-    /// that no publisher can have dropped it from the live set while it still serves from its cache.
+    /// The relying apps' lease (<c>Tessera:Clients:RevocationLease</c>, copied here when the options are built): a node
+    /// vouches for its apps only while it is trusted, and an app may go on trusting its verdicts this long after.
     /// </summary>
-    internal TimeSpan HeartbeatStaleAfter => LiveWindow - (2 * PingInterval);
+    internal TimeSpan RelyingAppLease { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The node counts its heartbeat as stale (and fences itself) this long after the last one was sent: early enough
+    /// that no publisher can have dropped it from the live set while it still serves from its cache, nor within one
+    /// <see cref="RelyingAppLease"/> after, while an app it vouched for may still trust what it holds.
+    /// </summary>
+    internal TimeSpan HeartbeatStaleAfter => LiveWindow - (2 * PingInterval) - RelyingAppLease;
 
     /// <summary>
     /// A node whose pings reach Redis but none of which has come back for this long has lost its subscriptions
@@ -104,6 +111,11 @@ public sealed class RedisClusterOptionsValidator : IValidateOptions<RedisCluster
             }
         }
 
+        if (options.RelyingAppLease <= TimeSpan.Zero)
+        {
+            failures.Add("Tessera:Clients:RevocationLease must be positive.");
+        }
+
         if (options.SharedCacheLifetime < TimeSpan.Zero)
         {
             failures.Add("Tessera:Redis:SharedCacheLifetime must be zero (off) or positive.");
@@ -126,9 +138,14 @@ public sealed class RedisClusterOptionsValidator : IValidateOptions<RedisCluster
             failures.Add("Tessera:Redis:AckTimeout must exceed FenceAfter plus two PingIntervals, or a publisher could answer before a silent node has fenced itself.");
         }
 
+        // A node vouches for its relying apps only while trusted, and their leases outlive that by one lease: it must stay
+        // in every other node's live set that long, so it fences on a stale heartbeat a lease earlier than it otherwise would.
         if (options.HeartbeatStaleAfter <= 2 * options.HeartbeatInterval)
         {
-            failures.Add("Tessera:Redis:LiveWindow must exceed twice HeartbeatInterval plus twice PingInterval, or a healthy node fences itself between heartbeats.");
+            failures.Add(
+                "Tessera:Redis:LiveWindow must exceed twice HeartbeatInterval plus twice PingInterval plus Tessera:Clients:RevocationLease, " +
+                "or a healthy node fences itself between heartbeats (a node fences on a stale heartbeat one lease before the others drop it from the live set, " +
+                "so that no relying app still trusts a lease it granted once no node waits for it).");
         }
 
         if (options.DeadNodeRetention <= options.LiveWindow)

@@ -20,6 +20,11 @@ public sealed class RedisClusterState
     private long _fencedNodes;
     private long _invalidationsReceived;
     private long _redeliveries;
+    private long _rounds;
+    private long _roundAnswersAwaited;
+    private long _roundSilentNodes;
+    private long _roundsNotSent;
+    private long _appAcksRelayed;
     private long _sharedCacheHits;
     private long _sharedCacheMisses;
     private long _sharedCacheErrors;
@@ -86,6 +91,24 @@ public sealed class RedisClusterState
     /// <summary>Invalidations sent again after a failed publish.</summary>
     public long Redeliveries => Interlocked.Read(ref _redeliveries);
 
+    /// <summary>Confirmation rounds for relying apps this node asked (one per revoking call that published).</summary>
+    public long RelyingAppRounds => Interlocked.Read(ref _rounds);
+
+    /// <summary>Answers this node's rounds waited for (one per other live node per round).</summary>
+    public long RoundAnswersAwaited => Interlocked.Read(ref _roundAnswersAwaited);
+
+    /// <summary>
+    /// Nodes that did not answer a round before its deadline (counted once per round): their apps were taken as having
+    /// lost their leases, as <see cref="FencedNodes"/> counts nodes silent on a publish.
+    /// </summary>
+    public long RoundSilentNodes => Interlocked.Read(ref _roundSilentNodes);
+
+    /// <summary>Rounds that could not reach Redis; the call waited out the apps' lease instead.</summary>
+    public long RoundsNotSent => Interlocked.Read(ref _roundsNotSent);
+
+    /// <summary>Relying apps' acknowledgements received here and passed to the node that holds the stream.</summary>
+    public long AppAcksRelayed => Interlocked.Read(ref _appAcksRelayed);
+
     internal void Attach(NodeFence fence, Func<TimeSpan> now)
     {
         _fence = fence;
@@ -115,6 +138,18 @@ public sealed class RedisClusterState
     internal void InvalidationReceived() => Interlocked.Increment(ref _invalidationsReceived);
 
     internal void Redelivered() => Interlocked.Increment(ref _redeliveries);
+
+    internal void RoundAsked(int nodes)
+    {
+        Interlocked.Increment(ref _rounds);
+        Interlocked.Add(ref _roundAnswersAwaited, nodes);
+    }
+
+    internal void RoundNodesSilent(int count) => Interlocked.Add(ref _roundSilentNodes, count);
+
+    internal void RoundNotSent() => Interlocked.Increment(ref _roundsNotSent);
+
+    internal void AppAckRelayed() => Interlocked.Increment(ref _appAcksRelayed);
 
     /// <summary>Misses in this node's memory answered from the shared session cache in Redis.</summary>
     public long SharedCacheHits => Interlocked.Read(ref _sharedCacheHits);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Tessera.Core.Caching;
 using Tessera.Core.Invalidations;
+using Tessera.Core.Options;
 using Tessera.Core.Throttling;
 using Tessera.Redis;
 using Tessera.Redis.Caching;
@@ -67,7 +68,11 @@ public static class TesseraRedisServiceCollectionExtensions
     /// <summary>The cluster's services, on <see cref="RedisClusterOptions"/> as the caller configured them.</summary>
     private static IServiceCollection AddTesseraRedisServices(this IServiceCollection services)
     {
-        services.AddOptions<RedisClusterOptions>().ValidateOnStart();
+        // The relying apps' lease is part of the cluster's timing argument: copied in before the validator runs.
+        services.AddOptions<RedisClusterOptions>()
+            .PostConfigure<IOptions<TesseraOptions>>((options, tessera) => options.RelyingAppLease = tessera.Value.Clients.RevocationLease)
+            .ValidateOnStart();
+        services.TryAddSingleton<IRelyingApps, NoRelyingApps>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisClusterOptions>, RedisClusterOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>

@@ -65,8 +65,12 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public string NodeId => State.NodeId;
 
+    /// <summary>The node's relying apps, when it was started with <see cref="TestRelyingApps"/>.</summary>
+    public TestRelyingApps? Apps => _services.GetService<IRelyingApps>() as TestRelyingApps;
+
     public static async Task<ClusterNode> StartAsync(
-        string name, string configuration, string prefix, Action<RedisClusterOptions>? configure = null, Action<TesseraOptions>? tessera = null)
+        string name, string configuration, string prefix, Action<RedisClusterOptions>? configure = null, Action<TesseraOptions>? tessera = null,
+        TestRelyingApps? apps = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddProvider(new TestOutputLoggerProvider(name)));
@@ -75,6 +79,13 @@ public sealed class ClusterNode : IAsyncDisposable
         services.AddSingleton<RecordingHandler>();
         services.AddSingleton<IInvalidationHandler>(sp => sp.GetRequiredService<SessionCache>());
         services.AddSingleton<IInvalidationHandler>(sp => sp.GetRequiredService<RecordingHandler>());
+        if (apps is not null)
+        {
+            // As the server's revocation streams are: handed every invalidation by a handler, after the others.
+            services.AddSingleton<IRelyingApps>(apps);
+            services.AddSingleton<IInvalidationHandler>(apps);
+        }
+
         services.AddTesseraRedis(configuration, options =>
         {
             options.KeyPrefix = prefix;

@@ -246,6 +246,9 @@ public sealed class NodeFenceTests
         }
 
         Assert.True(Now - lastHeartbeat < Options.LiveWindow, $"fenced {(Now - lastHeartbeat).TotalMilliseconds} ms after the last heartbeat");
+
+        // And a relying app's lease granted just before the fence runs out while publishers still count the node live.
+        Assert.True(Now - lastHeartbeat + Options.RelyingAppLease < Options.LiveWindow, $"fenced {(Now - lastHeartbeat).TotalMilliseconds} ms after the last heartbeat");
         Assert.Contains("heartbeat", _fence.Reason, StringComparison.Ordinal);
     }
 
@@ -308,5 +311,90 @@ public sealed class NodeFenceTests
             AbsoluteExpiresAt = at.AddDays(1),
         };
         _cache.Add(session, user, at, _cache.Epoch);
+    }
+
+    [Fact]
+    public async Task A_round_waits_until_the_fence_has_moved_past_its_number_of_its_incarnation()
+    {
+        EarnTrust("inc-1", seq: 3);
+        Assert.True(_fence.WhenAppliedAsync("inc-1", 3, CancellationToken.None).IsCompletedSuccessfully);
+
+        var five = _fence.WhenAppliedAsync("inc-1", 5, CancellationToken.None);
+        var otherIncarnation = _fence.WhenAppliedAsync("inc-2", 1, CancellationToken.None);
+        _fence.OnInvalidationApplied("inc-1", 4, Now);
+        Assert.False(five.IsCompleted);
+        _fence.OnInvalidationApplied("inc-1", 5, Now);
+        await five.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.False(otherIncarnation.IsCompleted);
+        Assert.True(_fence.IsTrusted);
+    }
+
+    [Fact]
+    public async Task Skipping_numbers_releases_a_round_only_with_a_failure_it_must_wait_out()
+    {
+        EarnTrust("inc-1", seq: 3);
+        Now += Tick;
+        var failedBefore = _fence.LastFailureAt;
+        var seven = _fence.WhenAppliedAsync("inc-1", 7, CancellationToken.None);
+
+        // #4 to #7 never arrive; #8 does: the fence moves past 7 without applying it, and fails now.
+        _fence.OnInvalidationApplied("inc-1", 8, Now);
+
+        await seven.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.False(_fence.IsTrusted);
+        Assert.Equal(Now, _fence.LastFailureAt);
+        Assert.True(_fence.LastFailureAt > failedBefore);
+    }
+
+    [Fact]
+    public async Task A_fenced_node_moved_on_by_a_ping_had_failed_before_it()
+    {
+        EarnTrust("inc-1", seq: 3);
+        Now += Tick;
+        _fence.OnFailure("connection failed", Now);
+        var failedAt = Now;
+        var nine = _fence.WhenAppliedAsync("inc-1", 9, CancellationToken.None);
+
+        // A ping sent after the fence, numbered past messages this node never got, moves it on without a new failure.
+        Now += Tick;
+        _fence.OnPing("inc-1", 9, Now, Now);
+
+        await nine.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.Equal(failedAt, _fence.LastFailureAt);
+        Assert.Equal(failedAt, _fence.TrustedUntil(Now));
+    }
+
+    [Fact]
+    public async Task A_cancelled_round_stops_waiting()
+    {
+        EarnTrust("inc-1", seq: 3);
+        using var cancel = new CancellationTokenSource();
+        var waiting = _fence.WhenAppliedAsync("inc-1", 4, cancel.Token);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        _fence.OnInvalidationApplied("inc-1", 4, Now);
+    }
+
+    [Fact]
+    public void A_retired_node_is_never_trusted_again()
+    {
+        EarnTrust();
+        Assert.Equal(Now, _fence.TrustedUntil(Now));
+        _fence.Retire("the node is stopping", Now);
+        var retiredAt = Now;
+
+        for (var i = 0; i < 40; i++)
+        {
+            Now += Tick;
+            _fence.OnHeartbeat(Now);
+            _fence.OnPing("inc-1", 0, Now, Now);
+            _fence.Evaluate(Now);
+        }
+
+        Assert.False(_fence.IsTrusted);
+        Assert.False(_cache.IsTrusted);
+        Assert.Equal(retiredAt, _fence.TrustedUntil(Now));
     }
 }

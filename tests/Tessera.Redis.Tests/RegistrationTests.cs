@@ -78,6 +78,47 @@ public sealed class RegistrationTests
     }
 
     [Theory]
+    [InlineData(1000, 3000, null)]
+    [InlineData(2000, 3000, "LiveWindow must exceed twice HeartbeatInterval plus twice PingInterval plus Tessera:Clients:RevocationLease")]
+    [InlineData(2500, 5000, null)]
+    [InlineData(0, 3000, "Tessera:Clients:RevocationLease must be positive")]
+    public void The_relying_apps_lease_must_fit_in_the_live_window(int leaseMilliseconds, int liveWindowMilliseconds, string? message)
+    {
+        var options = new RedisClusterOptions
+        {
+            Configuration = "localhost",
+            LiveWindow = TimeSpan.FromMilliseconds(liveWindowMilliseconds),
+            RelyingAppLease = TimeSpan.FromMilliseconds(leaseMilliseconds),
+        };
+
+        var result = new RedisClusterOptionsValidator().Validate(null, options);
+
+        if (message is null)
+        {
+            Assert.True(result.Succeeded, result.FailureMessage);
+        }
+        else
+        {
+            Assert.True(result.Failed);
+            Assert.Contains(message, result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_lease_comes_from_the_clients_settings_and_a_lease_too_long_for_the_live_window_stops_the_node()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(new SessionCache());
+        services.AddOptions<Tessera.Core.Options.TesseraOptions>().Configure(o => o.Clients.RevocationLease = TimeSpan.FromSeconds(2));
+        services.AddTesseraRedis(TestRedis.Configuration);
+        using var provider = services.BuildServiceProvider();
+
+        var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IInvalidationBus>());
+        Assert.Contains("RevocationLease", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("a{b}")]
     [InlineData("a|b")]

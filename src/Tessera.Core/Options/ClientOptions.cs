@@ -12,7 +12,7 @@ public sealed class ClientOptions
     /// <summary>
     /// How long a heartbeat of the revocation stream lets a relying app trust its cached verdicts. It is also the longest a
     /// revoking call waits for an app that stopped acknowledging (frozen, cut off): short enough for that wait, long enough
-    /// to ride over a few lost heartbeats.
+    /// to ride over a few lost heartbeats. A cluster's timings must leave room for it (<c>RedisClusterOptionsValidator</c>).
     /// </summary>
     public TimeSpan RevocationLease { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -24,6 +24,12 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisChannel Ping(string nodeId) => RedisChannel.Literal($"{Prefix}:ping:{nodeId}");
 
+    /// <summary>Every node's: confirmation rounds for relying apps (<c>inc|seq|{"id","origin"}</c>); answers go to <see cref="Acks"/>.</summary>
+    public RedisChannel Rounds { get; } = RedisChannel.Literal($"{prefix}:rounds");
+
+    /// <summary>One node's: relying apps' acknowledgements that reached another node, for a stream this node holds.</summary>
+    public RedisChannel AppAcks(string nodeId) => RedisChannel.Literal($"{Prefix}:app-acks:{nodeId}");
+
     /// <summary>String: a <see cref="SharedSessionEntry"/>; tagged by its own token hash (single-key commands only).</summary>
     public RedisKey SharedSession(Tessera.Core.Sessions.TokenHash tokenHash) => $"{Prefix}:{{s:{tokenHash}}}";
 

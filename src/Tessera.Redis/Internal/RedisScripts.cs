@@ -25,6 +25,37 @@ internal static class RedisScripts
 
         local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
         redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. ARGV[2])
+        """ + LiveNodes;
+
+    /// <summary>
+    /// Sends a confirmation round for relying apps, stamped with the sequence number current at that moment (every
+    /// invalidation Redis numbered before it), and reads the live nodes in the same step. Same KEYS, ARGV and answer
+    /// as <see cref="Publish"/>; the sequence is read, not incremented.
+    /// </summary>
+    public const string Round = Incarnation + """
+
+        local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+        redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. ARGV[2])
+        """ + LiveNodes;
+
+    /// <summary>
+    /// Passes a relying app's acknowledgement to the node that holds its stream, if that node is live.
+    /// KEYS: nodes. ARGV: the node's channel, payload, node id, live window (ms). Returns the number of receivers, or
+    /// -1 when the node is not live.
+    /// </summary>
+    public const string AppAck = """
+        local at = tonumber(redis.call('HGET', KEYS[1], ARGV[3]))
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        if at == nil or now - at > tonumber(ARGV[4]) then
+          return -1
+        end
+        return redis.call('PUBLISH', ARGV[1], ARGV[2])
+        """;
+
+    /// <summary>The end of <see cref="Publish"/> and <see cref="Round"/>: returns { inc, seq, live node ids... }.</summary>
+    private const string LiveNodes = """
+
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local window = tonumber(ARGV[4])

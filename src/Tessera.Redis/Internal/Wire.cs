@@ -14,9 +14,20 @@ internal sealed record InvalidationMessage(
 /// <summary>"Node <see cref="Node"/> has applied invalidation <see cref="Id"/>", sent to the origin's ack channel.</summary>
 internal sealed record AckMessage(string Id, string Node);
 
+/// <summary>
+/// "Node <see cref="Origin"/> asks: confirm that your relying apps have every invalidation numbered up to this round's
+/// sequence", on <c>tessera:rounds</c> inside the envelope; answered with an <see cref="AckMessage"/> of the same id.
+/// </summary>
+internal sealed record RoundMessage(string Id, string Origin);
+
+/// <summary>A relying app's acknowledgement (<c>POST /v1/revocations/ack</c>) passed to the node that holds the stream.</summary>
+internal sealed record AppAckMessage(string Stream, long Through);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(InvalidationMessage))]
 [JsonSerializable(typeof(AckMessage))]
+[JsonSerializable(typeof(RoundMessage))]
+[JsonSerializable(typeof(AppAckMessage))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -72,6 +83,41 @@ internal static class Wire
         {
             var message = JsonSerializer.Deserialize(payload, WireJsonContext.Default.InvalidationMessage);
             return message is { Id: not null, Origin: not null, UserId: not null, SessionIds: not null } ? message : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static string Serialize(RoundMessage round) => JsonSerializer.Serialize(round, WireJsonContext.Default.RoundMessage);
+
+    public static string Serialize(AppAckMessage ack) => JsonSerializer.Serialize(ack, WireJsonContext.Default.AppAckMessage);
+
+    public static RoundMessage? TryReadRound(string payload)
+    {
+        try
+        {
+            var round = JsonSerializer.Deserialize(payload, WireJsonContext.Default.RoundMessage);
+            return round is { Id: not null, Origin: not null } ? round : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static AppAckMessage? TryReadAppAck(string? payload)
+    {
+        if (payload is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var ack = JsonSerializer.Deserialize(payload, WireJsonContext.Default.AppAckMessage);
+            return ack is { Stream: not null } ? ack : null;
         }
         catch (JsonException)
         {

@@ -16,6 +16,11 @@ namespace Tessera.Redis.Invalidations;
 /// message contradicts. When the message cannot be handed to Redis at all, other nodes may still be trusting their
 /// caches without having heard it: the call fails with <see cref="InvalidationNotConfirmedException"/> rather than
 /// claim what it cannot know, and the message is sent again in the background until Redis takes it.
+///
+/// <para>Relying apps (see <c>docs/relying-apps.md</c>) follow one node's revocation stream each.
+/// <see cref="AcknowledgeAsync"/> passes an app's acknowledgement to the node that holds its stream, and
+/// <see cref="WhenRelyingAppsConfirmedAsync"/> runs a confirmation round with every live node. The argument is in
+/// this project's README ("Relying apps across the cluster").</para>
 /// </summary>
 internal sealed partial class RedisInvalidationBus : IInvalidationBus
 {
@@ -26,6 +31,13 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     private readonly IRelyingApps _relyingApps;
     private readonly ILogger<RedisInvalidationBus> _logger;
     private readonly ConcurrentDictionary<string, PendingPublish> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PendingRound> _rounds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, byte> _answers = new();
+    // Per node that was ever asked: the newest of this node's publishes it was silent on, and the newest number it
+    // acknowledged or answered. Both only grow (one entry per node id this process has seen: never pruned, because
+    // forgetting an acknowledgement could make an older silence look like the last word).
+    private readonly ConcurrentDictionary<string, SilentMark> _silent = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _heardThrough = new(StringComparer.Ordinal);
     private readonly Channel<string> _redeliveries = Channel.CreateBounded<string>(
         new BoundedChannelOptions(RedeliveryCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
@@ -37,6 +49,9 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     }
 
     public string NodeId => _node.NodeId;
+
+    /// <summary>Other nodes' rounds this node has received and not answered yet (for tests and diagnostics).</summary>
+    internal int PendingAnswers => _answers.Count;
 
     public async Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
     {
@@ -73,6 +88,8 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             }
 
             _node.State.AwaitingAcks(others.Count);
+            var asked = others.ToArray();
+            var answeredAt = _node.Now;
             var early = pending.Await(others);
             for (var i = 0; i < early; i++)
             {
@@ -94,6 +111,8 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                     LogSilentNodes(id, result.Sequence, string.Join(", ", silent), options.AckTimeout.TotalMilliseconds);
                 }
             }
+
+            RememberWhoAnswered(asked, pending.Silent(), result.Sequence, answeredAt);
         }
         finally
         {
@@ -101,14 +120,224 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         }
     }
 
-    // TODO(issue 10, revrelay): the cluster half: route acknowledgements to the stream's node, and a confirmation round
-    // with every live node. Until then only this node's apps are waited for.
-    public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) => _relyingApps.WhenConfirmedAsync(cancellationToken);
+    /// <summary>
+    /// Completes when every relying app of every node has confirmed every invalidation this node published (that is,
+    /// whose <see cref="PublishAsync"/> returned) before the call, or can no longer trust what it holds. This node's
+    /// apps are asked directly; the other live nodes in a round (<c>{prefix}:rounds</c>, stamped with the bus sequence)
+    /// that each answers once it has applied every message numbered before the round, its own apps have confirmed,
+    /// and one lease has passed since it last failed. Waits at most one lease (from the call) for a node: by then
+    /// every app of a node that applied the invalidation has applied it or lost its lease, and a node that did not
+    /// apply it had fenced itself before the publish returned, so its apps' leases ran out too. Never throws for a
+    /// silent node; it is logged and counted (<see cref="RedisClusterState.RoundSilentNodes"/>).
+    /// </summary>
+    public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_relyingApps.WhenConfirmedAsync(cancellationToken), ConfirmRoundAsync(cancellationToken));
 
-    public Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken) =>
-        Task.FromResult(_relyingApps.Acknowledge(streamId, through));
+    /// <summary>
+    /// Hands an app's acknowledgement to the node that holds its stream: this node's <see cref="IRelyingApps"/>, or
+    /// another live node's through its <c>{prefix}:app-acks:&lt;node&gt;</c> channel (true once Redis handed it to that
+    /// node's subscription). False for a stream id without a node, a node that is not live, or a Redis that cannot be
+    /// reached: the app's stream is as good as gone, and the app reconnects.
+    /// </summary>
+    public async Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streamId);
+        var separator = streamId.LastIndexOf('~');
+        if (separator <= 0)
+        {
+            return false;
+        }
 
-    /// <summary>Subscribes to the bus and to this node's acknowledgements. Retries until it works or is cancelled.</summary>
+        var owner = streamId[..separator];
+        if (string.Equals(owner, NodeId, StringComparison.Ordinal))
+        {
+            return _relyingApps.Acknowledge(streamId, through);
+        }
+
+        if (owner.AsSpan().IndexOfAny("{}| ") >= 0 || owner.Any(char.IsControl))
+        {
+            // Not a node id any node could have (see RedisClusterOptionsValidator).
+            return false;
+        }
+
+        var options = _node.Options;
+        try
+        {
+            var reply = await _node.Database.ScriptEvaluateAsync(
+                    RedisScripts.AppAck,
+                    [_node.Keys.Nodes],
+                    [_node.Keys.AppAcks(owner).ToString(), Wire.Serialize(new AppAckMessage(streamId, through)), owner, (long)options.LiveWindow.TotalMilliseconds])
+                .WaitAsync(options.OperationTimeout, _node.Clock, cancellationToken)
+                .ConfigureAwait(false);
+            if ((long)reply > 0)
+            {
+                _node.State.AppAckRelayed();
+                return true;
+            }
+
+            return false;
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            LogAppAckNotRelayed(owner, exception.Message);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Before the node leaves the cluster (it is already fenced for good): stays in it until the leases it granted its
+    /// relying apps have run out, answering rounds meanwhile, so that no node stops waiting for it while one of its
+    /// apps may still trust a verdict. A node without relying apps leaves at once.
+    /// </summary>
+    internal async Task LingerForRelyingAppsAsync(CancellationToken cancellationToken)
+    {
+        if (_relyingApps is NoRelyingApps)
+        {
+            return;
+        }
+
+        var options = _node.Options;
+        try
+        {
+            var left = _node.Fence.TrustedUntil(_node.Now) + options.RelyingAppLease - _node.Now;
+            if (left > TimeSpan.Zero)
+            {
+                LogLingering(NodeId, left.TotalMilliseconds);
+                await Task.Delay(left, _node.Clock, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Answers now due go out before the node leaves (they never throw; the askers' deadlines cover any not sent).
+            await Task.WhenAny(Task.WhenAll(_answers.Keys), Task.Delay(options.OperationTimeout, _node.Clock, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's stop deadline.
+        }
+    }
+
+    private async Task ConfirmRoundAsync(CancellationToken cancellationToken)
+    {
+        var options = _node.Options;
+        var started = _node.Now;
+        var deadline = started + options.RelyingAppLease;
+        var id = Guid.NewGuid().ToString("N");
+        var round = new PendingRound();
+        _rounds[id] = round;
+        try
+        {
+            var payload = Wire.Serialize(new RoundMessage(id, NodeId));
+            if (await TryPublishOnceAsync(RedisScripts.Round, _node.Keys.Rounds, payload, deadline - _node.Now, cancellationToken).ConfigureAwait(false)
+                is not { } result)
+            {
+                // Every invalidation published before the call reached every live node or had them fenced before its
+                // publish returned: at the deadline no app can trust a verdict it contradicts.
+                _node.State.RoundNotSent();
+                LogRoundNotSent(id, options.RelyingAppLease.TotalMilliseconds);
+                await WaitUntilAsync(deadline, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var others = new HashSet<string>(result.LiveNodes, StringComparer.Ordinal);
+            others.Remove(NodeId);
+            _node.State.RoundAsked(others.Count);
+            if (others.Count == 0)
+            {
+                return;
+            }
+
+            var waits = round.Await(others).Select(pair => WaitForAnswerAsync(pair.Key, pair.Value, CutOffFor(pair.Key, deadline), cancellationToken));
+            var silent = (await Task.WhenAll(waits).ConfigureAwait(false)).OfType<string>().ToArray();
+            foreach (var node in others.Except(silent, StringComparer.Ordinal))
+            {
+                Heard(node, result.Sequence);
+            }
+
+            if (silent.Length > 0)
+            {
+                _node.State.RoundNodesSilent(silent.Length);
+                LogRoundSilentNodes(id, result.Sequence, string.Join(", ", silent), (_node.Now - started).TotalMilliseconds);
+            }
+        }
+        finally
+        {
+            _rounds.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Null when <paramref name="node"/> answered by <paramref name="cutOff"/>; its id when it did not.</summary>
+    private async Task<string?> WaitForAnswerAsync(string node, Task answered, TimeSpan cutOff, CancellationToken cancellationToken)
+    {
+        var left = cutOff - _node.Now;
+        if (answered.IsCompleted)
+        {
+            return null;
+        }
+
+        if (left <= TimeSpan.Zero)
+        {
+            return node;
+        }
+
+        try
+        {
+            await answered.WaitAsync(left, _node.Clock, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (TimeoutException)
+        {
+            return node;
+        }
+    }
+
+    /// <summary>
+    /// How long a round waits for <paramref name="node"/>. A node that stayed silent on one of this node's publishes,
+    /// and has acknowledged nothing numbered after it since, fenced itself at most FenceAfter plus one watchdog tick
+    /// after Redis took that message (the bus's own argument, with a tick to spare), and its apps' leases ran out one
+    /// lease after that: waiting longer proves nothing.
+    /// </summary>
+    private TimeSpan CutOffFor(string node, TimeSpan deadline)
+    {
+        if (_silent.TryGetValue(node, out var mark) && mark.Sequence > _heardThrough.GetValueOrDefault(node))
+        {
+            var options = _node.Options;
+            var leasesOut = mark.RedisAnsweredAt + options.FenceAfter + (2 * options.PingInterval) + options.RelyingAppLease;
+            return leasesOut < deadline ? leasesOut : deadline;
+        }
+
+        return deadline;
+    }
+
+    private void RememberWhoAnswered(string[] asked, IReadOnlyList<string> silent, long sequence, TimeSpan redisAnsweredAt)
+    {
+        foreach (var node in asked)
+        {
+            if (silent.Contains(node, StringComparer.Ordinal))
+            {
+                _silent.AddOrUpdate(node, new SilentMark(sequence, redisAnsweredAt), (_, old) => old.Sequence >= sequence ? old : new SilentMark(sequence, redisAnsweredAt));
+            }
+            else
+            {
+                Heard(node, sequence);
+            }
+        }
+    }
+
+    private void Heard(string node, long sequence) =>
+        _heardThrough.AddOrUpdate(node, sequence, (_, old) => Math.Max(old, sequence));
+
+    private async Task WaitUntilAsync(TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var left = deadline - _node.Now;
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left, _node.Clock, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to the bus, this node's acknowledgements, the relying-app rounds and this node's relayed app
+    /// acknowledgements. Retries until it works or is cancelled.
+    /// </summary>
     internal async Task<IReadOnlyList<ChannelMessageQueue>> SubscribeAsync(CancellationToken cancellationToken)
     {
         var subscriber = _node.Multiplexer.GetSubscriber();
@@ -116,7 +345,11 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         invalidations.OnMessage(OnInvalidation);
         var acks = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.Acks(NodeId), cancellationToken).ConfigureAwait(false);
         acks.OnMessage(OnAck);
-        return [invalidations, acks];
+        var rounds = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.Rounds, cancellationToken).ConfigureAwait(false);
+        rounds.OnMessage(OnRound);
+        var appAcks = await RedisRetry.SubscribeAsync(subscriber, _node.Keys.AppAcks(NodeId), cancellationToken).ConfigureAwait(false);
+        appAcks.OnMessage(OnAppAck);
+        return [invalidations, acks, rounds, appAcks];
     }
 
     /// <summary>Sends again, until Redis takes them, the messages whose publish failed (nobody waits for their acks).</summary>
@@ -129,7 +362,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 continue;
             }
 
-            if (await TryPublishOnceAsync(payload, null, cancellationToken).ConfigureAwait(false) is not null)
+            if (await TryPublishOnceAsync(RedisScripts.Publish, _node.Keys.Invalidations, payload, null, cancellationToken).ConfigureAwait(false) is not null)
             {
                 _redeliveries.Reader.TryRead(out _);
                 _node.State.Redelivered();
@@ -151,7 +384,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 return null;
             }
 
-            if (await TryPublishOnceAsync(payload, left, cancellationToken).ConfigureAwait(false) is { } result)
+            if (await TryPublishOnceAsync(RedisScripts.Publish, _node.Keys.Invalidations, payload, left, cancellationToken).ConfigureAwait(false) is { } result)
             {
                 return result;
             }
@@ -166,15 +399,22 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         }
     }
 
-    private async Task<PublishResult?> TryPublishOnceAsync(string payload, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    /// <summary>Runs <see cref="RedisScripts.Publish"/> or <see cref="RedisScripts.Round"/> once: null when Redis did not answer in time.</summary>
+    private async Task<PublishResult?> TryPublishOnceAsync(
+        string script, RedisChannel channel, string payload, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var options = _node.Options;
+        if (timeout is { } bound && bound <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
         try
         {
             var call = _node.Database.ScriptEvaluateAsync(
-                RedisScripts.Publish,
+                script,
                 [_node.Keys.BusSequence, _node.Keys.Nodes],
-                [_node.Keys.Invalidations.ToString(), payload, Guid.NewGuid().ToString("N"), (long)options.LiveWindow.TotalMilliseconds]);
+                [channel.ToString(), payload, Guid.NewGuid().ToString("N"), (long)options.LiveWindow.TotalMilliseconds]);
             var reply = await call.WaitAsync(timeout ?? options.OperationTimeout, _node.Clock, cancellationToken).ConfigureAwait(false);
             var parts = (RedisResult[])reply!;
             var live = new string[parts.Length - 2];
@@ -183,7 +423,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 live[i - 2] = (string)parts[i]!;
             }
 
-            return new PublishResult((long)parts[1], live);
+            return new PublishResult((string)parts[0]!, (long)parts[1], live);
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
@@ -244,11 +484,94 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
     private void OnAck(ChannelMessage message)
     {
-        if (Wire.TryReadAck(message.Message) is { } ack
-            && _pending.TryGetValue(ack.Id, out var pending)
-            && pending.Ack(ack.Node))
+        if (Wire.TryReadAck(message.Message) is not { } ack)
         {
-            _node.State.AckReceived();
+            return;
+        }
+
+        if (_pending.TryGetValue(ack.Id, out var pending))
+        {
+            if (pending.Ack(ack.Node))
+            {
+                _node.State.AckReceived();
+            }
+        }
+        else if (_rounds.TryGetValue(ack.Id, out var round))
+        {
+            round.Answer(ack.Node);
+        }
+    }
+
+    /// <summary>
+    /// A round from another node. Answered on its own task: the answer waits for this node's apps, and the queue must
+    /// go on. Rounds come on their own channel, which StackExchange.Redis may deliver before the invalidations numbered
+    /// ahead of them; the answer therefore waits for the fence to have moved past the round's number first.
+    /// </summary>
+    private void OnRound(ChannelMessage message)
+    {
+        if (!Wire.TryParseEnvelope(message.Message, out var incarnation, out var sequence, out var payload)
+            || Wire.TryReadRound(payload) is not { } round)
+        {
+            LogUnreadable(message.Message.ToString());
+            return;
+        }
+
+        if (string.Equals(round.Origin, NodeId, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var answer = AnswerRoundAsync(incarnation, sequence, round);
+        _answers.TryAdd(answer, 0);
+        _ = answer.ContinueWith(done => _answers.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task AnswerRoundAsync(string incarnation, long sequence, RoundMessage round)
+    {
+        var options = _node.Options;
+
+        // The asker stops waiting one lease after it asked; an answer after that helps nobody.
+        using var giveUp = new CancellationTokenSource(options.RelyingAppLease + options.OperationTimeout, _node.Clock);
+        try
+        {
+            // 1. Every invalidation numbered before the round is applied here (so handed to this node's streams), or
+            //    was skipped while fenced.
+            await _node.Fence.WhenAppliedAsync(incarnation, sequence, giveUp.Token).ConfigureAwait(false);
+
+            // 2. This node's apps have confirmed all of it, or their leases ran out.
+            await _relyingApps.WhenConfirmedAsync(giveUp.Token).ConfigureAwait(false);
+
+            // 3. Whatever the fence skipped, it skipped while fenced since its last failure: the leases this node granted
+            //    before that have run out one lease after it.
+            await WaitUntilAsync(_node.Fence.LastFailureAt + options.RelyingAppLease, giveUp.Token).ConfigureAwait(false);
+
+            await _node.Multiplexer.GetSubscriber()
+                .PublishAsync(_node.Keys.Acks(round.Origin), Wire.Serialize(new AckMessage(round.Id, NodeId)))
+                .WaitAsync(options.OperationTimeout, _node.Clock, giveUp.Token)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            LogRoundNotAnswered(round.Id, round.Origin, sequence, "gave up waiting");
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            LogRoundNotAnswered(round.Id, round.Origin, sequence, exception.Message);
+        }
+    }
+
+    /// <summary>An app's acknowledgement that reached another node, for one of this node's streams.</summary>
+    private void OnAppAck(ChannelMessage message)
+    {
+        if (Wire.TryReadAppAck(message.Message) is not { } ack)
+        {
+            LogUnreadable(message.Message.ToString());
+            return;
+        }
+
+        if (!_relyingApps.Acknowledge(ack.Stream, ack.Through))
+        {
+            LogAppAckForUnknownStream(ack.Stream);
         }
     }
 
@@ -267,7 +590,28 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     [LoggerMessage(Level = LogLevel.Debug, Message = "The acknowledgement of {Id} could not be sent: {Message}")]
     private partial void LogAckFailed(string id, string message);
 
-    private readonly record struct PublishResult(long Sequence, IReadOnlyList<string> LiveNodes);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Relying-app round {Id} (#{Sequence}): no answer within {Milliseconds} ms from {Nodes}; their apps' leases have run out")]
+    private partial void LogRoundSilentNodes(string id, long sequence, string nodes, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Relying-app round {Id} could not be sent; waiting out the apps' lease ({Milliseconds} ms) instead")]
+    private partial void LogRoundNotSent(string id, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Relying-app round {Id} from {Origin} (#{Sequence}) was not answered: {Reason}")]
+    private partial void LogRoundNotAnswered(string id, string origin, long sequence, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A relying app's acknowledgement for node {Owner} could not be passed on: {Message}")]
+    private partial void LogAppAckNotRelayed(string owner, string message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A relying app's acknowledgement passed on by another node names a stream this node does not hold: {Stream}")]
+    private partial void LogAppAckForUnknownStream(string stream);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {NodeId} stays in the cluster {Milliseconds} ms more, until the leases it granted its relying apps have run out")]
+    private partial void LogLingering(string nodeId, double milliseconds);
+
+    private readonly record struct PublishResult(string Incarnation, long Sequence, IReadOnlyList<string> LiveNodes);
+
+    /// <summary>A node stayed silent on this node's publish numbered <see cref="Sequence"/>, which Redis took by <see cref="RedisAnsweredAt"/>.</summary>
+    private readonly record struct SilentMark(long Sequence, TimeSpan RedisAnsweredAt);
 
     /// <summary>One publish waiting for acknowledgements; acks that beat the list of live nodes are kept until it comes.</summary>
     private sealed class PendingPublish
@@ -324,6 +668,47 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             lock (_lock)
             {
                 return _awaited is null ? [] : [.. _awaited];
+            }
+        }
+    }
+
+    /// <summary>One round waiting for answers, node by node; answers that beat the list of live nodes are kept until it comes.</summary>
+    private sealed class PendingRound
+    {
+        private readonly Lock _lock = new();
+        private readonly HashSet<string> _early = new(StringComparer.Ordinal);
+        private Dictionary<string, TaskCompletionSource>? _awaited;
+
+        public void Answer(string node)
+        {
+            lock (_lock)
+            {
+                if (_awaited is null)
+                {
+                    _early.Add(node);
+                }
+                else if (_awaited.TryGetValue(node, out var answered))
+                {
+                    answered.TrySetResult();
+                }
+            }
+        }
+
+        /// <summary>Sets the nodes to wait for; each one's task completes when it answers.</summary>
+        public Dictionary<string, Task> Await(IEnumerable<string> nodes)
+        {
+            lock (_lock)
+            {
+                _awaited = nodes.ToDictionary(node => node, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), StringComparer.Ordinal);
+                foreach (var node in _early)
+                {
+                    if (_awaited.TryGetValue(node, out var answered))
+                    {
+                        answered.TrySetResult();
+                    }
+                }
+
+                return _awaited.ToDictionary(pair => pair.Key, pair => pair.Value.Task, StringComparer.Ordinal);
             }
         }
     }

@@ -10,8 +10,9 @@ namespace Tessera.Redis.Membership;
 /// <summary>
 /// Keeps the node in the cluster: subscribes to the bus, writes the heartbeat into the membership hash, and runs the
 /// watchdog that pings the node through Redis and fences or trusts its session cache (see <see cref="NodeFence"/>).
-/// The node is fenced from the moment it is created until the watchdog has proof; on stop it fences itself first
-/// and then leaves the membership hash, so that publishers stop waiting for it.
+/// The node is fenced from the moment it is created until the watchdog has proof; on stop it fences itself first,
+/// stays until the leases it granted its relying apps have run out, and then leaves the membership hash, so that
+/// publishers stop waiting for it.
 /// </summary>
 internal sealed partial class ClusterMembership : BackgroundService
 {
@@ -33,7 +34,10 @@ internal sealed partial class ClusterMembership : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _node.Fail("the node is stopping");
+        _node.Retire("the node is stopping");
+
+        // Still subscribed and heartbeating: publishers and rounds keep waiting for it while its apps' leases run out.
+        await _bus.LingerForRelyingAppsAsync(cancellationToken).ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -94,6 +94,15 @@ internal sealed partial class LocalNode : IDisposable
         }
     }
 
+    /// <summary>Fences the node for good: it is stopping.</summary>
+    public void Retire(string reason)
+    {
+        if (Fence.Retire(reason, Now) is { } fenced)
+        {
+            LogFenced(NodeId, fenced);
+        }
+    }
+
     public void ReportFenced(string? reason)
     {
         if (reason is not null)

@@ -42,10 +42,12 @@ internal sealed class NodeFence
     private readonly TimeSpan _heartbeatInterval;
     private readonly long _origin;
     private readonly Queue<(long Seq, TimeSpan SentAt, long Tick)> _pendingPings = new();
+    private readonly List<AppliedWaiter> _appliedWaiters = [];
     private readonly SharedEntryGate? _gate;
     private readonly Lock _lock = new();
 
     private bool _trusted;
+    private bool _retired;
     private TimeSpan _distrustedAt;
     private TimeSpan _lastFailureAt;
     private string? _incarnation;
@@ -102,6 +104,64 @@ internal sealed class NodeFence
     public long Gaps => Interlocked.Read(ref _gaps);
 
     /// <summary>
+    /// When this node last failed (fenced, or was already fenced and failed again; its start counts as one). Every way the
+    /// fence moves past a number without applying its message is a failure at that moment or happens while fenced since
+    /// an earlier one, so an answer given one relying-app lease after this covers what the node may have skipped.
+    /// </summary>
+    public TimeSpan LastFailureAt
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastFailureAt;
+            }
+        }
+    }
+
+    /// <summary>The last moment this node was trusted: <paramref name="now"/> while it is, else when it was fenced.</summary>
+    public TimeSpan TrustedUntil(TimeSpan now)
+    {
+        lock (_lock)
+        {
+            return _trusted ? now : _distrustedAt;
+        }
+    }
+
+    /// <summary>
+    /// Completes once the fence has moved past <paramref name="seq"/> of <paramref name="incarnation"/>: every message up
+    /// to it was applied here, or skipped while fenced (see <see cref="LastFailureAt"/>). Never completes for another
+    /// incarnation once this node has left it; the caller bounds the wait.
+    /// </summary>
+    public Task WhenAppliedAsync(string incarnation, long seq, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (Covers(incarnation, seq))
+            {
+                return Task.CompletedTask;
+            }
+
+            var waiter = new AppliedWaiter(incarnation, seq);
+            _appliedWaiters.Add(waiter);
+            if (cancellationToken.CanBeCanceled)
+            {
+                waiter.Registration = cancellationToken.Register(() =>
+                {
+                    lock (_lock)
+                    {
+                        _appliedWaiters.Remove(waiter);
+                    }
+
+                    waiter.Done.TrySetCanceled(cancellationToken);
+                });
+            }
+
+            return waiter.Done.Task;
+        }
+    }
+
+    /// <summary>
     /// Records that the invalidation numbered <paramref name="seq"/> has been applied here (or was this node's own).
     /// Returns the reason the node fenced itself because of it, if it did.
     /// </summary>
@@ -134,6 +194,7 @@ internal sealed class NodeFence
 
             // A number at or below what was applied is a late or repeated message: applying it again is harmless.
             ResolvePendingPings();
+            ReleaseAppliedWaiters();
             return failure;
         }
     }
@@ -170,6 +231,7 @@ internal sealed class NodeFence
             {
                 _appliedThrough = seq;
                 ResolvePendingPings();
+                ReleaseAppliedWaiters();
                 Proof(sentAt, tick);
             }
             else
@@ -193,6 +255,19 @@ internal sealed class NodeFence
     {
         lock (_lock)
         {
+            return Fail(reason, now);
+        }
+    }
+
+    /// <summary>
+    /// Fences the node for good (it is stopping): it must not vouch for anything again while it lingers in the cluster
+    /// to let its relying apps' leases run out.
+    /// </summary>
+    public string? Retire(string reason, TimeSpan now)
+    {
+        lock (_lock)
+        {
+            _retired = true;
             return Fail(reason, now);
         }
     }
@@ -232,7 +307,8 @@ internal sealed class NodeFence
 
             // Trust again only with an unbroken run of proofs as long as FenceAfter, a proof fresh enough not to fence
             // on the next tick, and a heartbeat fresh enough for every publisher to wait for this node.
-            if (_cleanSince is { } clean
+            if (!_retired
+                && _cleanSince is { } clean
                 && _lastProofSentAt is { } latest
                 && latest - clean >= _fenceAfter
                 && now - latest <= _fenceAfter / 2
@@ -284,6 +360,26 @@ internal sealed class NodeFence
         _incarnation = incarnation;
         _appliedThrough = seq;
         _pendingPings.Clear();
+        ReleaseAppliedWaiters();
+    }
+
+    private bool Covers(string incarnation, long seq) =>
+        string.Equals(_incarnation, incarnation, StringComparison.Ordinal) && _appliedThrough >= seq;
+
+    private void ReleaseAppliedWaiters()
+    {
+        for (var i = _appliedWaiters.Count - 1; i >= 0; i--)
+        {
+            var waiter = _appliedWaiters[i];
+            if (Covers(waiter.Incarnation, waiter.Seq))
+            {
+                _appliedWaiters.RemoveAt(i);
+
+                // Unregister, not Dispose: Dispose waits for a running callback, which waits for this lock.
+                waiter.Registration.Unregister();
+                waiter.Done.TrySetResult();
+            }
+        }
     }
 
     private void ResolvePendingPings()
@@ -308,5 +404,17 @@ internal sealed class NodeFence
         {
             _cleanSince = sentAt;
         }
+    }
+
+    /// <summary>Someone waiting for the fence to move past a number (a relying-app round to answer).</summary>
+    private sealed class AppliedWaiter(string incarnation, long seq)
+    {
+        public string Incarnation { get; } = incarnation;
+
+        public long Seq { get; } = seq;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Registration { get; set; }
     }
 }

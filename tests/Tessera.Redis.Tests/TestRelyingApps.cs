@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using Tessera.Core.Invalidations;
+
+namespace Tessera.Redis.Tests;
+
+/// <summary>
+/// One node's relying apps, as a test drives them: the node hands them every invalidation (a handler, as the server's
+/// revocation streams are), they confirm at once or when the test says, and they record every acknowledgement and
+/// what the node had handed them each time they were asked to confirm.
+/// </summary>
+public sealed class TestRelyingApps : IRelyingApps, IInvalidationHandler
+{
+    private readonly ConcurrentDictionary<string, byte> _handled = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _streams = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Stream, long Through)> _acks = new();
+    private readonly ConcurrentQueue<IReadOnlySet<string>> _asked = new();
+    private readonly Lock _lock = new();
+    private readonly List<TaskCompletionSource> _waiting = [];
+    private TaskCompletionSource? _handleGate;
+    private int _held;
+
+    /// <summary>Confirm as soon as asked (true), or only when <see cref="ConfirmAll"/> is called.</summary>
+    public bool ConfirmAtOnce { get; set; } = true;
+
+    public IReadOnlyCollection<(string Stream, long Through)> Acknowledgements => [.. _acks];
+
+    /// <summary>For each call of <see cref="WhenConfirmedAsync"/>, the users whose invalidations the apps had been handed.</summary>
+    public IReadOnlyList<IReadOnlySet<string>> Asked => [.. _asked];
+
+    /// <summary>Calls of <see cref="WhenConfirmedAsync"/> still waiting for <see cref="ConfirmAll"/>.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
+
+    /// <summary>Invalidations that are being handed over right now, held by <see cref="HoldHandling"/>.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>A stream of this node that its apps follow (ids are <c>{node}~{random}</c>).</summary>
+    public string OpenStream(string nodeId)
+    {
+        var id = $"{nodeId}~{Guid.NewGuid():N}";
+        _streams[id] = 0;
+        return id;
+    }
+
+    public bool Acknowledge(string streamId, long through)
+    {
+        _acks.Enqueue((streamId, through));
+        return _streams.ContainsKey(streamId);
+    }
+
+    public Task WhenConfirmedAsync(CancellationToken cancellationToken)
+    {
+        _asked.Enqueue(new HashSet<string>(_handled.Keys, StringComparer.Ordinal));
+        if (ConfirmAtOnce)
+        {
+            return Task.CompletedTask;
+        }
+
+        var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _waiting.Add(confirmed);
+        }
+
+        return confirmed.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Every app confirms everything it was handed: every waiting call completes.</summary>
+    public void ConfirmAll()
+    {
+        lock (_lock)
+        {
+            foreach (var confirmed in _waiting)
+            {
+                confirmed.TrySetResult();
+            }
+
+            _waiting.Clear();
+        }
+    }
+
+    /// <summary>From now on, handing an invalidation to the apps blocks (the node's bus queue with it) until <see cref="ReleaseHandling"/>.</summary>
+    public void HoldHandling() => _handleGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseHandling() => _handleGate?.TrySetResult();
+
+    public bool WasHanded(string userId) => _handled.ContainsKey(userId);
+
+    public void Handle(Invalidation invalidation)
+    {
+        if (_handleGate is { } gate)
+        {
+            Interlocked.Increment(ref _held);
+            gate.Task.Wait(TimeSpan.FromSeconds(30));
+            Interlocked.Decrement(ref _held);
+        }
+
+        _handled[invalidation.UserId] = 0;
+    }
+}
