@@ -11,6 +11,13 @@ public interface IInvalidationBus
     /// <summary>This node's name on the bus; a relying app's stream id starts with it (see <see cref="AcknowledgeAsync"/>).</summary>
     string NodeId { get; }
 
+    /// <summary>
+    /// How long after a change was published another node may still answer from a copy made before it: by then every
+    /// live node has applied it or fenced itself. Zero on a single node. A relying app must not cache a verdict about a
+    /// changed user that it fetched within this window (the revocation stream's <c>settle</c>).
+    /// </summary>
+    TimeSpan ConvergenceWindow { get; }
+
     Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken);
 
     /// <summary>

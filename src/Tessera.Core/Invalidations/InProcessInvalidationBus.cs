@@ -10,6 +10,8 @@ public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> h
 
     public string NodeId => LocalNodeId;
 
+    public TimeSpan ConvergenceWindow => TimeSpan.Zero;
+
     public Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
     {
         foreach (var handler in _handlers)

@@ -50,6 +50,9 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
     public string NodeId => _node.NodeId;
 
+    /// <summary>A publish waits this long at most for acknowledgements; a node silent that long has fenced itself.</summary>
+    public TimeSpan ConvergenceWindow => _node.Options.AckTimeout;
+
     /// <summary>Other nodes' rounds this node has received and not answered yet (for tests and diagnostics).</summary>
     internal int PendingAnswers => _answers.Count;
 

@@ -92,6 +92,15 @@ internal static class ClusterInstruments
         meter.CreateObservableCounter(
             "tessera.bus.invalidations_received", () => cluster.InvalidationsReceived, description: "Invalidations from other nodes applied here.");
         meter.CreateObservableCounter(
+            "tessera.relying_apps.rounds", () => cluster.RelyingAppRounds, description: "Confirmation rounds for relying apps this node asked of the other nodes.");
+        meter.CreateObservableCounter(
+            "tessera.relying_apps.round_silent_nodes", () => cluster.RoundSilentNodes,
+            description: "Nodes that did not answer a round in time; their apps were taken as having lost their leases.");
+        meter.CreateObservableCounter(
+            "tessera.relying_apps.rounds_not_sent", () => cluster.RoundsNotSent, description: "Rounds that could not reach Redis; the call waited out the apps' lease instead.");
+        meter.CreateObservableCounter(
+            "tessera.relying_apps.acks_relayed", () => cluster.AppAcksRelayed, description: "Relying apps' acknowledgements received here and passed to the node that holds the stream.");
+        meter.CreateObservableCounter(
             "tessera.shared_cache.lookups",
             () => new Measurement<long>[]
             {

@@ -77,11 +77,11 @@ internal static class RevocationsApi
         // Proxies must pass each event on as it is written.
         httpContext.Response.Headers.CacheControl = "no-cache";
         httpContext.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(RunAsync(streams, stream, start, clock, httpContext.RequestAborted));
+        return TypedResults.ServerSentEvents(RunAsync(streams, stream, start, bus.ConvergenceWindow, clock, httpContext.RequestAborted));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> RunAsync(
-        RevocationStreams streams, RevocationStream stream, RevocationStart start, TimeProvider clock,
+        RevocationStreams streams, RevocationStream stream, RevocationStart start, TimeSpan settle, TimeProvider clock,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var log = streams.Log;
@@ -106,7 +106,7 @@ internal static class RevocationsApi
                     stream = stream.Id,
                     lease = (long)streams.Lease.TotalMilliseconds,
                     heartbeat = (long)streams.Heartbeat.TotalMilliseconds,
-                    settle = 0,
+                    settle = (long)settle.TotalMilliseconds,
                 }),
                 "hello");
 
