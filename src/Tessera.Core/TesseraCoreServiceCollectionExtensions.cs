@@ -6,6 +6,7 @@ using Tessera.Core.Access;
 using Tessera.Core.Accounts;
 using Tessera.Core.Administration;
 using Tessera.Core.Caching;
+using Tessera.Core.Clients;
 using Tessera.Core.Devices;
 using Tessera.Core.Devices.UapCore;
 using Tessera.Core.Diagnostics;
@@ -48,6 +49,9 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new SessionCache(
             sp.GetRequiredService<IOptions<TesseraOptions>>().Value.Sessions.CacheCapacity, sp.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvalidationHandler, SessionCache>(sp => sp.GetRequiredService<SessionCache>()));
+        services.TryAddSingleton<ServiceClientCache>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvalidationHandler, ServiceClientCache>(
+            sp => sp.GetRequiredService<ServiceClientCache>()));
         services.TryAddSingleton<IRelyingApps, NoRelyingApps>();
         services.TryAddSingleton<IInvalidationBus, InProcessInvalidationBus>();
         services.TryAddSingleton<StoreSessionSource>();
@@ -77,7 +81,7 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<AdminBootstrap>();
         services.TryAddSingleton<FirstAdminSetup>();
-        services.TryAddSingleton<Tessera.Core.Clients.ServiceClients>();
+        services.TryAddSingleton<ServiceClients>();
         return services;
     }
 }

@@ -23,7 +23,13 @@ public sealed class RecordingHandler : IInvalidationHandler
 
     public int Count => _byUser.Count;
 
-    public void Handle(Invalidation invalidation) => _byUser.TryAdd(invalidation.UserId, invalidation);
+    public void Handle(Invalidation invalidation)
+    {
+        if (invalidation.UserId is { } userId)
+        {
+            _byUser.TryAdd(userId, invalidation);
+        }
+    }
 
     public bool Saw(string userId) => _byUser.ContainsKey(userId);
 

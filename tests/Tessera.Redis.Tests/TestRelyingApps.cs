@@ -103,6 +103,9 @@ public sealed class TestRelyingApps : IRelyingApps, IInvalidationHandler
             Interlocked.Decrement(ref _held);
         }
 
-        _handled[invalidation.UserId] = 0;
+        if (invalidation.UserId is { } userId)
+        {
+            _handled[userId] = 0;
+        }
     }
 }

@@ -73,6 +73,7 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
 public sealed class AccessChange
 {
     private readonly Dictionary<string, (List<string> SessionIds, RevocationReason? Reason, bool UserChanged)> _touched = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _clients = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
 
     internal AccessChange(IStoreTransaction transaction, TimeProvider clock)
@@ -90,7 +91,8 @@ public sealed class AccessChange
     internal Dictionary<RevocationReason, int> RevokedCounts { get; } = [];
 
     internal IEnumerable<Invalidation> Invalidations =>
-        _touched.Select(t => new Invalidation(t.Key, t.Value.SessionIds, t.Value.Reason, t.Value.UserChanged));
+        _touched.Select(t => new Invalidation(t.Key, t.Value.SessionIds, t.Value.Reason, t.Value.UserChanged))
+            .Concat(_clients.Select(Invalidation.ForClient));
 
     /// <summary>Ends the selected sessions of a user and writes their <c>session.revoked</c> event.</summary>
     public async Task<IReadOnlyList<string>> RevokeSessionsAsync(
@@ -110,6 +112,9 @@ public sealed class AccessChange
         _touched[userId] = touched with { Reason = reason };
         return revoked;
     }
+
+    /// <summary>Records that a service client changed (its secret, its state), so every node drops its copy of the client.</summary>
+    public void ClientChanged(string clientId) => _clients.Add(clientId);
 
     /// <summary>Records that the user's own state changed, so every node drops its copy of the user.</summary>
     public void UserChanged(string userId) => _touched[userId] = Touch(userId) with { UserChanged = true };

@@ -167,7 +167,7 @@ public sealed class SessionCache : IInvalidationHandler
                 }
             }
 
-            if (invalidation.UserChanged && _users.TryRemove(invalidation.UserId, out var user))
+            if (invalidation is { UserChanged: true, UserId: { } userId } && _users.TryRemove(userId, out var user))
             {
                 // Sessions that point at this user see it stale and are read again on their next check.
                 user.MarkStale();

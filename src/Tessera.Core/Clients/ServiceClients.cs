@@ -37,16 +37,6 @@ public readonly record struct ClientAuthentication(ServiceClient? Client, TimeSp
 }
 
 /// <summary>
-/// Something on this node that holds what a service client opened (its revocation streams) and ends it when the client is
-/// disabled here, at once; other nodes notice by reading the client again.
-/// </summary>
-public interface IClientDisabledHandler
-{
-    /// <summary>Called after the disable has committed. Must be quick and must not throw.</summary>
-    void ClientDisabled(string clientId);
-}
-
-/// <summary>
 /// Service clients: the admin's create, list, rotate and disable (each audited in its own transaction), the check of a
 /// client's id and secret (a store read per use, so that disabling holds at once on every node), and what a client does
 /// with a session token: introspect it (RFC 7662) and revoke it (RFC 7009).
@@ -58,7 +48,7 @@ public sealed class ServiceClients(
     IThrottle throttle,
     TimeProvider clock,
     IOptions<TesseraOptions> options,
-    IEnumerable<IClientDisabledHandler> disabledHandlers)
+    ServiceClientCache cache)
 {
     public const int MaxNameLength = 100;
 
@@ -117,15 +107,16 @@ public sealed class ServiceClients(
             };
             await change.Transaction.ServiceClients.UpdateAsync(rotated, cancellationToken).ConfigureAwait(false);
             await change.AuditAsync(AuditActions.ClientRotated, admin, client.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.ClientChanged(client.Id);
             return new IssuedClientSecret(rotated, secret);
         }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disables the client: every later use of any of its secrets is refused. Disabling a disabled client changes nothing.</summary>
-    public async Task<ServiceClient> DisableAsync(Actor admin, string clientId, string? ipAddress, CancellationToken cancellationToken)
+    public Task<ServiceClient> DisableAsync(Actor admin, string clientId, string? ipAddress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        var disabled = await ChangeAsync(clientId, async (change, client) =>
+        return ChangeAsync(clientId, async (change, client) =>
         {
             if (client.Disabled)
             {
@@ -135,21 +126,14 @@ public sealed class ServiceClients(
             var disabled = client with { DisabledAt = change.Now };
             await change.Transaction.ServiceClients.UpdateAsync(disabled, cancellationToken).ConfigureAwait(false);
             await change.AuditAsync(AuditActions.ClientDisabled, admin, client.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.ClientChanged(client.Id);
             return disabled;
-        }, cancellationToken).ConfigureAwait(false);
-
-        // Committed: what the client holds open on this node ends now (its revocation streams get "closed").
-        foreach (var handler in disabledHandlers)
-        {
-            handler.ClientDisabled(disabled.Id);
-        }
-
-        return disabled;
+        }, cancellationToken);
     }
 
     /// <summary>
-    /// Checks a client's id and secret against the store (read on every call, so that a disable or a rotation holds at once
-    /// on every node). Failures from one address are counted and, past <see cref="RateLimitingOptions.FailedClientAuthenticationsBeforeBackoff"/>,
+    /// Checks a client's id and secret against the client as the store has it (through <see cref="ServiceClientCache"/>,
+    /// which every node drops its copy from before a disable or a rotation returns). Failures from one address are counted and, past <see cref="RateLimitingOptions.FailedClientAuthenticationsBeforeBackoff"/>,
     /// make every attempt from it wait, checked before the secret so that a throttled attempt learns nothing.
     /// </summary>
     public async Task<ClientAuthentication> AuthenticateAsync(string? clientId, string? secret, string? ipAddress, CancellationToken cancellationToken)
@@ -164,11 +148,7 @@ public sealed class ServiceClients(
         ServiceClient? client = null;
         if (Ids.CanExist(clientId) && SecretTokens.TryHash(secret, out var presented))
         {
-            await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                client = await read.ServiceClients.FindByIdAsync(clientId, cancellationToken).ConfigureAwait(false);
-            }
-
+            client = await FindAsync(clientId, cancellationToken).ConfigureAwait(false);
             if (client is not null && !Accepts(client, presented, clock.GetUtcNow()))
             {
                 client = null;
@@ -234,7 +214,7 @@ public sealed class ServiceClients(
         return revoked.Count > 0 ? TokenRevocation.Revoked : TokenRevocation.NothingToEnd;
     }
 
-    /// <summary>The names of the clients with <paramref name="clientIds"/> (one read of the few clients there are); unknown ids are left out.</summary>
+    /// <summary>The names of the clients with <paramref name="clientIds"/>; unknown ids are left out.</summary>
     public async Task<IReadOnlyDictionary<string, string>> NamesAsync(IEnumerable<string?> clientIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientIds);
@@ -244,8 +224,17 @@ public sealed class ServiceClients(
             return new Dictionary<string, string>(StringComparer.Ordinal);
         }
 
-        var all = await ListAsync(cancellationToken).ConfigureAwait(false);
-        return all.Where(c => wanted.Contains(c.Id)).ToDictionary(c => c.Id, c => c.Name, StringComparer.Ordinal);
+        // A list names a few clients at most; each is usually the node's copy, so a session's answer reads no client row.
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var id in wanted)
+        {
+            if (await FindAsync(id, cancellationToken).ConfigureAwait(false) is { } client)
+            {
+                names[id] = client.Name;
+            }
+        }
+
+        return names;
     }
 
     /// <summary>A client may see and end sessions made directly (Tessera's own) and those created through itself.</summary>
@@ -286,6 +275,29 @@ public sealed class ServiceClients(
         }
 
         return [.. ClientScopes.All.Where(scope => scopes.Contains(scope, StringComparer.Ordinal))];
+    }
+
+    /// <summary>The client from the node's copy when it may be used, else from the store (and kept).</summary>
+    private async Task<ServiceClient?> FindAsync(string clientId, CancellationToken cancellationToken)
+    {
+        if (cache.TryGet(clientId, out var cached))
+        {
+            return cached;
+        }
+
+        var epoch = cache.Epoch;
+        ServiceClient? client;
+        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            client = await read.ServiceClients.FindByIdAsync(clientId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (client is not null)
+        {
+            cache.Add(client, epoch);
+        }
+
+        return client;
     }
 
     private async Task<T> ChangeAsync<T>(string clientId, Func<AccessChange, ServiceClient, Task<T>> change, CancellationToken cancellationToken)

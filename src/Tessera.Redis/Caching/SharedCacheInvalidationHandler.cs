@@ -10,5 +10,12 @@ namespace Tessera.Redis.Caching;
 /// </summary>
 internal sealed class SharedCacheInvalidationHandler(SharedEntryGate gate) : IInvalidationHandler
 {
-    public void Handle(Invalidation invalidation) => gate.MarkUser(invalidation.UserId);
+    public void Handle(Invalidation invalidation)
+    {
+        // A change to a service client alone names no user: no shared session entry depends on it.
+        if (invalidation.UserId is { } userId)
+        {
+            gate.MarkUser(userId);
+        }
+    }
 }

@@ -9,7 +9,7 @@ namespace Tessera.Redis.Internal;
 
 /// <summary>An invalidation as it travels on <c>tessera:invalidations</c>, inside the envelope that Redis numbers.</summary>
 internal sealed record InvalidationMessage(
-    string Id, string Origin, string UserId, IReadOnlyList<string> SessionIds, string? Reason, bool UserChanged);
+    string Id, string Origin, string? UserId, IReadOnlyList<string> SessionIds, string? Reason, bool UserChanged, string? ClientId = null);
 
 /// <summary>"Node <see cref="Node"/> has applied invalidation <see cref="Id"/>", sent to the origin's ack channel.</summary>
 internal sealed record AckMessage(string Id, string Node);
@@ -38,7 +38,8 @@ internal static class Wire
 {
     public static string Serialize(Invalidation invalidation, string id, string origin) =>
         JsonSerializer.Serialize(
-            new InvalidationMessage(id, origin, invalidation.UserId, invalidation.SessionIds, invalidation.Reason?.ToWireName(), invalidation.UserChanged),
+            new InvalidationMessage(
+                id, origin, invalidation.UserId, invalidation.SessionIds, invalidation.Reason?.ToWireName(), invalidation.UserChanged, invalidation.ClientId),
             WireJsonContext.Default.InvalidationMessage);
 
     public static string Serialize(AckMessage ack) => JsonSerializer.Serialize(ack, WireJsonContext.Default.AckMessage);
@@ -82,7 +83,10 @@ internal static class Wire
         try
         {
             var message = JsonSerializer.Deserialize(payload, WireJsonContext.Default.InvalidationMessage);
-            return message is { Id: not null, Origin: not null, UserId: not null, SessionIds: not null } ? message : null;
+            // A message names a user, a service client, or both; one that names neither cannot be applied.
+            return message is { Id: not null, Origin: not null, SessionIds: not null } && (message.UserId is not null || message.ClientId is not null)
+                ? message
+                : null;
         }
         catch (JsonException)
         {
@@ -149,5 +153,8 @@ internal static class Wire
             message.UserId,
             message.SessionIds,
             RevocationReasons.TryParse(message.Reason, out var reason) ? reason : null,
-            message.UserChanged);
+            message.UserChanged)
+        {
+            ClientId = message.ClientId,
+        };
 }

@@ -77,7 +77,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 // before it hands over the rest of its invalidations.
                 _node.Fail("an invalidation could not be published");
                 _redeliveries.Writer.TryWrite(payload);
-                LogNotPublished(id, invalidation.UserId, options.AckTimeout.TotalMilliseconds);
+                LogNotPublished(id, invalidation.UserId ?? "client " + invalidation.ClientId, options.AckTimeout.TotalMilliseconds);
                 throw new InvalidationNotConfirmedException(
                     $"The change is saved and applied on this node, but it could not be sent to the other nodes within {options.AckTimeout.TotalSeconds:0.###} s; it will be sent when Redis is reachable again.");
             }
@@ -578,8 +578,8 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Invalidation {Id} for user {UserId} could not be published within {Timeout} ms: other nodes may not have heard it; it will be sent again")]
-    private partial void LogNotPublished(string id, string userId, double timeout);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Invalidation {Id} for {Subject} could not be published within {Timeout} ms: other nodes may not have heard it; it will be sent again")]
+    private partial void LogNotPublished(string id, string subject, double timeout);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Invalidation {Id} (#{Sequence}): no acknowledgement within {Timeout} ms from {Nodes}; they are taken as fenced")]
     private partial void LogSilentNodes(string id, long sequence, string nodes, double timeout);

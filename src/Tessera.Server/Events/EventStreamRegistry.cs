@@ -75,7 +75,7 @@ internal sealed class EventStreamRegistry(IOptions<TesseraOptions> options) : II
 
     public void Handle(Invalidation invalidation)
     {
-        if (!_byUser.TryGetValue(invalidation.UserId, out var streams))
+        if (invalidation.UserId is not { } userId || !_byUser.TryGetValue(userId, out var streams))
         {
             return;
         }

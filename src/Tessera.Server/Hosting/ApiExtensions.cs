@@ -26,7 +26,6 @@ internal static class ApiExtensions
         services.TryAddSingleton(sp => new RevocationLog(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<RevocationStreams>();
         services.AddSingleton<IInvalidationHandler>(sp => sp.GetRequiredService<RevocationStreams>());
-        services.AddSingleton<IClientDisabledHandler>(sp => sp.GetRequiredService<RevocationStreams>());
         services.Replace(ServiceDescriptor.Singleton<IRelyingApps>(sp => sp.GetRequiredService<RevocationStreams>()));
         services.AddHostedService<RevocationClientWatch>();
         services.AddOpenApi();

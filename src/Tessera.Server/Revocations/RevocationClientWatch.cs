@@ -5,8 +5,9 @@ namespace Tessera.Server.Revocations;
 /// <summary>
 /// Reads the service clients behind the open revocation streams again every <see cref="Interval"/>, and ends the stream of
 /// a client that was disabled (on another node, or in the database), lost the scope, or whose secret is no longer accepted
-/// (the previous secret's overlap after a rotation ended). A disable made on this node ends its streams at once
-/// (<see cref="RevocationStreams.ClientDisabled"/>); this is how every other node follows within a second. At start it
+/// (the previous secret's overlap after a rotation ended). A rotation or a disable made through Tessera, on any node, is
+/// published like any access change and wakes this watch at once (<see cref="RevocationStreams.WaitForClientChangeAsync"/>);
+/// a change written straight into the database is seen within a second. At start it
 /// also tells <see cref="RevocationStreams"/> whether any client may follow the stream at all.
 /// </summary>
 internal sealed partial class RevocationClientWatch(
@@ -18,9 +19,9 @@ internal sealed partial class RevocationClientWatch(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await ReadStartupClientsAsync(stoppingToken).ConfigureAwait(false);
-        using var timer = new PeriodicTimer(Interval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        while (!stoppingToken.IsCancellationRequested)
         {
+            await streams.WaitForClientChangeAsync(Interval, stoppingToken).ConfigureAwait(false);
             if (!streams.Open.Any())
             {
                 continue;

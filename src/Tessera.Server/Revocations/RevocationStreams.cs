@@ -98,7 +98,7 @@ internal sealed record RevocationStart(string? ResetReason, long Sequence, IRead
 /// monotonic clock; the app's own reckoning (<c>sent + elapsed + lease</c>) ends no later, because it sent the request
 /// before this node received it.
 /// </summary>
-internal sealed partial class RevocationStreams : IInvalidationHandler, IRelyingApps, IClientDisabledHandler
+internal sealed partial class RevocationStreams : IInvalidationHandler, IRelyingApps
 {
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, RevocationStream> _streams = new(StringComparer.Ordinal);
@@ -112,6 +112,8 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     private readonly long _leaseTicks;
     private readonly long _startupEnd;
     private readonly int _maxPerClient;
+    private readonly Channel<bool> _clientChanges = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _resetsSeen;
 
@@ -149,6 +151,17 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     /// </summary>
     public void Handle(Invalidation invalidation)
     {
+        if (invalidation.ClientId is not null)
+        {
+            // A client was rotated or disabled, on this node or another: read its streams' clients again now.
+            _clientChanges.Writer.TryWrite(true);
+        }
+
+        if (invalidation.UserId is null)
+        {
+            return;
+        }
+
         try
         {
             var readBack = StoreChangeFeed.IsDispatching;
@@ -398,12 +411,21 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
         return true;
     }
 
-    /// <summary>Ends every open stream of the client, with <c>closed</c> (<c>client_disabled</c>), at once.</summary>
-    public void ClientDisabled(string clientId)
+    /// <summary>
+    /// Waits until a service client changed (a rotation or a disable published on any node) or <paramref name="interval"/>
+    /// has passed, whichever is first: when the clients behind the open streams are to be read again.
+    /// </summary>
+    public async Task WaitForClientChangeAsync(TimeSpan interval, CancellationToken cancellationToken)
     {
-        foreach (var stream in Open.Where(stream => stream.ClientId == clientId))
+        using var timeout = new CancellationTokenSource(interval, _clock);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        try
         {
-            stream.Close("client_disabled");
+            await _clientChanges.Reader.WaitToReadAsync(either.Token).ConfigureAwait(false);
+            _clientChanges.Reader.TryRead(out _);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -26,6 +27,22 @@ public sealed class ServiceClientTests : IAsyncLifetime
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    [Fact]
+    public async Task A_client_disabled_straight_in_the_database_is_refused_once_the_nodes_copy_of_it_is_a_second_old()
+    {
+        var (clientId, secret) = await CreateClientAsync("introspect");
+        var user = await _app.NewUserAsync();
+        await (await IntrospectAsync(clientId, secret, user.Token)).AssertOkJsonAsync();
+
+        // Nothing announces a change made in SQL to the service_clients table: the node's copy of the client is used for
+        // at most ServiceClientCache.Lifetime, and then read again.
+        await Sqlite3.ExecuteAsync(_app.DatabasePath, string.Create(CultureInfo.InvariantCulture,
+            $"UPDATE service_clients SET disabled_at = {_clock.GetUtcNow().ToUnixTimeMilliseconds()} WHERE id = '{clientId}'"));
+        _clock.Advance(Tessera.Core.Clients.ServiceClientCache.Lifetime);
+
+        await AssertOAuthErrorAsync(await IntrospectAsync(clientId, secret, user.Token), HttpStatusCode.Unauthorized, "invalid_client");
+    }
 
     [Fact]
     public async Task An_admin_creates_lists_and_disables_a_client_and_each_step_is_audited()
