@@ -19,6 +19,12 @@ public static class ErrorCodes
     public const string ReauthenticationRequired = "reauthentication_required";
     public const string WeakPassword = "weak_password";
     public const string ClientDisabled = "client_disabled";
+
+    /// <summary>A service client's credentials on a /v1 route are wrong, unknown or of a disabled client (401).</summary>
+    public const string InvalidClient = "invalid_client";
+
+    /// <summary>A service client authenticated on a /v1 route without the scope the route needs (403).</summary>
+    public const string InsufficientScope = "insufficient_scope";
 }
 
 /// <summary>

@@ -12,7 +12,11 @@ using Tessera.Core.Users;
 
 namespace Tessera.Core.Accounts;
 
-/// <summary>A person signing in with their email and password: a new session on their device.</summary>
+/// <summary>
+/// A person signing in with their email and password: a new session on their device. Directly, or through a service client's
+/// own sign-in form, in which case the request carries the visitor's address and user agent (the throttle counts that
+/// address) and the session records the client.
+/// </summary>
 public sealed class SignIn(
     ITesseraStore store,
     AccessChanges changes,
@@ -66,6 +70,7 @@ public sealed class SignIn(
             UserId = user.Id,
             Device = device,
             IpAddress = request.IpAddress,
+            ClientId = request.ClientId,
             CreatedAt = now,
             LastActiveAt = now,
             AbsoluteExpiresAt = now + _options.Sessions.AbsoluteLifetime,

@@ -14,7 +14,13 @@ public static class ClientScopes
     /// <summary>POST /oauth2/revoke.</summary>
     public const string Revoke = "revoke";
 
-    public static readonly IReadOnlyList<string> All = [Introspect, Revocations, Revoke];
+    /// <summary>
+    /// POST /v1/auth/login on behalf of a visitor of the client's own sign-in form, naming the visitor's address and user
+    /// agent: the client is trusted to pass them on truthfully, so it is a scope an admin grants on purpose.
+    /// </summary>
+    public const string Login = "login";
+
+    public static readonly IReadOnlyList<string> All = [Introspect, Revocations, Revoke, Login];
 }
 
 /// <summary>

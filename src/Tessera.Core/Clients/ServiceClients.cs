@@ -13,6 +13,21 @@ namespace Tessera.Core.Clients;
 /// <summary>A new client or a rotated one, with the secret that is shown this once and never again.</summary>
 public sealed record IssuedClientSecret(ServiceClient Client, string Secret);
 
+/// <summary>A session that holds, for a client's introspection; <see cref="Disclosed"/> false: say only that it is active.</summary>
+public sealed record Introspection(ActiveSession Session, Users.User User, bool Disclosed);
+
+/// <summary>What a client's <c>/oauth2/revoke</c> did.</summary>
+public enum TokenRevocation
+{
+    /// <summary>The token names no session that had not ended: nothing to do (RFC 7009 answers the same as for success).</summary>
+    NothingToEnd,
+
+    Revoked,
+
+    /// <summary>The session was created through another client; it is left alone.</summary>
+    OtherClientsSession,
+}
+
 /// <summary>The outcome of a client authentication: the client, or a refusal, or a wait imposed on the address.</summary>
 public readonly record struct ClientAuthentication(ServiceClient? Client, TimeSpan? RetryAfter)
 {
@@ -154,8 +169,13 @@ public sealed class ServiceClients(
     /// The session behind a token and its user when it holds, by the same check as every request (cache, rule, the user's
     /// state), or null. A relying app's check is use of the session: it moves last-active and so slides the idle timeout.
     /// </summary>
-    public async Task<(ActiveSession Session, Users.User User)?> IntrospectAsync(string? token, CancellationToken cancellationToken)
+    /// <remarks>
+    /// <see cref="Introspection.Disclosed"/> is false for a session created through another client than
+    /// <paramref name="client"/>: that client may learn that the token holds, not whose it is (docs/security.md).
+    /// </remarks>
+    public async Task<Introspection?> IntrospectAsync(ServiceClient client, string? token, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(client);
         var check = await validator.CheckAsync(token, SessionUse.Activity, cancellationToken).ConfigureAwait(false);
         if (!check.Holds || check.Entry is not { } entry)
         {
@@ -163,29 +183,55 @@ public sealed class ServiceClients(
         }
 
         var lastActiveAt = entry.LastActiveAt;
-        return (new ActiveSession(entry.Session, lastActiveAt, entry.Session.ExpiresAt(lastActiveAt, _idleTimeout)), entry.User.User);
+        return new Introspection(
+            new ActiveSession(entry.Session, lastActiveAt, entry.Session.ExpiresAt(lastActiveAt, _idleTimeout)), entry.User.User,
+            Disclosed: MayActOn(client, entry.Session));
     }
 
     /// <summary>
     /// Ends the session behind a token (reason <c>token_revoked</c>, the client as actor) through <see cref="AccessChanges"/>,
     /// like a user's own revoke: audited and invalidated on every node before this returns. A token that names no
-    /// session, or one already ended, changes nothing (RFC 7009: the answer is the same).
+    /// session, or one already ended, changes nothing (RFC 7009: the answer is the same). A session created through
+    /// another client is not this client's to end: <see cref="TokenRevocation.OtherClientsSession"/>, and nothing changes.
     /// </summary>
-    public async Task<bool> RevokeTokenAsync(ServiceClient client, string? token, string? ipAddress, CancellationToken cancellationToken)
+    public async Task<TokenRevocation> RevokeTokenAsync(ServiceClient client, string? token, string? ipAddress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var check = await validator.CheckAsync(token, SessionUse.Watch, cancellationToken).ConfigureAwait(false);
         if (check.Entry is not CachedSession entry || entry.Session.IsRevoked)
         {
-            return false;
+            return TokenRevocation.NothingToEnd;
+        }
+
+        if (!MayActOn(client, entry.Session))
+        {
+            return TokenRevocation.OtherClientsSession;
         }
 
         var revoked = await changes.ApplyAsync(
             change => change.RevokeSessionsAsync(entry.Session.UserId, RevocationScope.Only(entry.Session.Id), RevocationReason.TokenRevoked,
                 new Actor(ActorKind.Client, client.Id), ipAddress, cancellationToken),
             cancellationToken).ConfigureAwait(false);
-        return revoked.Count > 0;
+        return revoked.Count > 0 ? TokenRevocation.Revoked : TokenRevocation.NothingToEnd;
     }
+
+    /// <summary>The names of the clients with <paramref name="clientIds"/> (one read of the few clients there are); unknown ids are left out.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> NamesAsync(IEnumerable<string?> clientIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clientIds);
+        var wanted = clientIds.OfType<string>().ToHashSet(StringComparer.Ordinal);
+        if (wanted.Count == 0)
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        var all = await ListAsync(cancellationToken).ConfigureAwait(false);
+        return all.Where(c => wanted.Contains(c.Id)).ToDictionary(c => c.Id, c => c.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>A client may see and end sessions made directly (Tessera's own) and those created through itself.</summary>
+    private static bool MayActOn(ServiceClient client, Session session) =>
+        session.ClientId is null || string.Equals(session.ClientId, client.Id, StringComparison.Ordinal);
 
     private static bool Accepts(ServiceClient client, TokenHash presented, DateTimeOffset now)
     {

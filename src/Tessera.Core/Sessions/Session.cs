@@ -26,6 +26,12 @@ public sealed record Session
 
     public string? IpAddress { get; init; }
 
+    /// <summary>
+    /// The service client the session was created through (a relying app's own sign-in form, <c>cli_…</c>), or null for a
+    /// session made directly. Other clients learn only whether it holds, and cannot end it.
+    /// </summary>
+    public string? ClientId { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>As last written to the store; the node's in-memory value may be newer.</summary>

@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Tessera.Core;
 using Tessera.Core.Accounts;
+using Tessera.Core.Clients;
 using Tessera.Core.Devices;
 using Tessera.Core.Sessions;
 using Tessera.Server.Authentication;
 using Tessera.Server.Contracts;
 using Tessera.Server.Http;
+using Tessera.Server.OAuth;
 
 namespace Tessera.Server.Accounts;
 
@@ -20,7 +23,7 @@ internal static class AccountsApi
         anonymous.MapPost("/password/reset", ResetAsync);
 
         var signedIn = endpoints.MapGroup("/v1/auth").WithTags("Auth").RequireSession();
-        signedIn.MapGet("/session", WhoAmI);
+        signedIn.MapGet("/session", WhoAmIAsync);
         signedIn.MapPatch("/me", ChangeProfileAsync);
         signedIn.MapPost("/logout", LogoutAsync);
         signedIn.MapPost("/password/change", ChangePasswordAsync);
@@ -39,21 +42,47 @@ internal static class AccountsApi
         return TypedResults.Created($"/v1/admin/users/{user.Id}", new UserResponse(UserDto.From(user, clock.GetUtcNow())));
     }
 
+    /// <summary>
+    /// POST /v1/auth/login: directly (the request's own address and User-Agent), or from a relying app's server that
+    /// authenticates as a service client with the scope <c>login</c> (HTTP Basic) and names its visitor's address and user
+    /// agent in <c>visitor</c>; the session then records the client.
+    /// </summary>
     private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
-        LoginRequestBody? body, SignIn signIn, SessionService sessions, TimeProvider clock, HttpContext httpContext)
+        LoginRequestBody? body, SignIn signIn, SessionService sessions, ServiceClients clients, TimeProvider clock, HttpContext httpContext)
     {
         if (body is null)
         {
             return Problems.Validation("body", "Send {email, password, device?, useCookie?}.");
         }
 
+        var (client, refusal) = await AuthenticateClientAsync(httpContext, clients, body.Visitor is not null);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var userAgent = httpContext.UserAgent();
+        var ipAddress = httpContext.ClientIp();
+        if (body.Visitor is { } visitor)
+        {
+            ipAddress = VisitorInput.CheckIpAddress(visitor.IpAddress);
+            userAgent = VisitorInput.CheckUserAgent(visitor.UserAgent);
+        }
+
+        if (client is not null && body.UseCookie == true)
+        {
+            // The cookie would be set on the relying app's server, for Tessera's host: no browser would ever hold it.
+            return Problems.Validation("useCookie", "useCookie is for browsers signing in to Tessera itself; a service client gets the token in the body.");
+        }
+
         var device = body.Device is { } d ? new DeviceDescription(d.Name, d.Platform, d.Os) : null;
         var result = await signIn.LoginAsync(
-            new LoginRequest(body.Email, body.Password, device, httpContext.UserAgent(), httpContext.ClientIp()), httpContext.RequestAborted);
+            new LoginRequest(body.Email, body.Password, device, userAgent, ipAddress, client?.Id), httpContext.RequestAborted);
 
         var session = result.Session;
+        var names = client is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [client.Id] = client.Name };
         var response = new LoginResponse(
-            result.Token, SessionDto.From(sessions.Describe(session, session.LastActiveAt), session.Id), UserDto.From(result.User, clock.GetUtcNow()));
+            result.Token, SessionDto.From(sessions.Describe(session, session.LastActiveAt), session.Id, names), UserDto.From(result.User, clock.GetUtcNow()));
         if (body.UseCookie == true)
         {
             SessionCredentials.SetCookie(httpContext.Response, result.Token, session.AbsoluteExpiresAt, httpContext.Request.IsHttps);
@@ -63,10 +92,50 @@ internal static class AccountsApi
         return TypedResults.Ok(response);
     }
 
-    private static Ok<WhoAmIResponse> WhoAmI(CurrentSession current, SessionService sessions, TimeProvider clock) =>
-        TypedResults.Ok(new WhoAmIResponse(
-            SessionDto.From(sessions.Describe(current.Session, current.Entry.LastActiveAt), current.Session.Id),
+    /// <summary>
+    /// The service client behind a login's <c>Authorization: Basic</c>, if it has one; checked as at <c>/oauth2</c> (the store
+    /// on every call, failures from the caller's address throttled) and for the scope <c>login</c>. A <c>visitor</c> is only
+    /// taken from such a client: anyone else could pick the address the throttle and the audit see.
+    /// </summary>
+    private static async Task<(ServiceClient? Client, ProblemHttpResult? Refusal)> AuthenticateClientAsync(
+        HttpContext httpContext, ServiceClients clients, bool namesVisitor)
+    {
+        var credentials = ClientCredentials.Read(httpContext.Request, FormCollection.Empty);
+        if (!credentials.ViaBasic)
+        {
+            return namesVisitor
+                ? (null, Problems.Validation("visitor",
+                    "visitor is taken only from a service client with the scope 'login' that authenticates with HTTP Basic (its id and secret)."))
+                : (null, null);
+        }
+
+        // The connection's address, not the visitor's: it is the caller who guesses secrets.
+        var authentication = await clients.AuthenticateAsync(credentials.ClientId, credentials.Secret, httpContext.ClientIp(), httpContext.RequestAborted);
+        if (authentication.RetryAfter is { } wait)
+        {
+            throw TesseraException.RateLimited(wait, $"Too many failed client authentications from this address; try again in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} seconds.");
+        }
+
+        if (authentication.Client is not { } client)
+        {
+            httpContext.Response.Headers.WWWAuthenticate = OAuthErrors.BasicChallenge;
+            return (null, Problems.Create(ErrorCodes.InvalidClient, "The client is unknown or disabled, or its secret is wrong."));
+        }
+
+        return client.HasScope(ClientScopes.Login)
+            ? (client, null)
+            : (null, Problems.Create(ErrorCodes.InsufficientScope, $"The client does not have the scope '{ClientScopes.Login}' needed to sign visitors in."));
+    }
+
+    /// <summary>GET /v1/auth/session; a session made through a client costs one read for the client's name, one made directly none.</summary>
+    private static async Task<Ok<WhoAmIResponse>> WhoAmIAsync(
+        CurrentSession current, SessionService sessions, ServiceClients clients, TimeProvider clock, HttpContext httpContext)
+    {
+        var names = current.Session.ClientId is null ? null : await clients.NamesAsync([current.Session.ClientId], httpContext.RequestAborted);
+        return TypedResults.Ok(new WhoAmIResponse(
+            SessionDto.From(sessions.Describe(current.Session, current.Entry.LastActiveAt), current.Session.Id, names),
             UserDto.From(current.User, clock.GetUtcNow())));
+    }
 
     /// <summary>PATCH /v1/auth/me <c>{displayName}</c>: the caller's own profile; 200 <c>{user}</c>.</summary>
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> ChangeProfileAsync(

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tessera.Core.Administration;
 using Tessera.Core.Audit;
+using Tessera.Core.Clients;
 using Tessera.Core.Storage;
 using Tessera.Server.Authentication;
 using Tessera.Server.Contracts;
@@ -69,10 +70,11 @@ internal static class AdminApi
         return TypedResults.Ok(new AdminUserResponse(UserDto.From(user, clock.GetUtcNow()), activeSessions));
     }
 
-    private static async Task<Ok<SessionsResponse>> ListSessionsAsync(string id, UserAdministration admin, HttpContext httpContext)
+    private static async Task<Ok<SessionsResponse>> ListSessionsAsync(string id, UserAdministration admin, ServiceClients clients, HttpContext httpContext)
     {
         var sessions = await admin.ListSessionsAsync(id, httpContext.RequestAborted);
-        return TypedResults.Ok(new SessionsResponse(sessions.Select(s => SessionDto.From(s, currentSessionId: null)).ToList()));
+        var names = await clients.NamesAsync(sessions.Select(s => s.Session.ClientId), httpContext.RequestAborted);
+        return TypedResults.Ok(new SessionsResponse(sessions.Select(s => SessionDto.From(s, currentSessionId: null, names)).ToList()));
     }
 
     private static async Task<Ok<RevokedResponse>> RevokeSessionsAsync(string id, CurrentSession current, UserAdministration admin, HttpContext httpContext) =>

@@ -28,17 +28,23 @@ public sealed record DeviceDto(string? Name, string Platform, string? Os, string
         new(device.Name, WireNames.PlatformName(device.Platform), device.Os, device.Browser);
 }
 
+/// <param name="ClientId">The service client the session was signed in through, or null for a session made directly.</param>
+/// <param name="Client">That client's name, so a person can tell "Portal" from their own sign-in; null with no client.</param>
 public sealed record SessionDto(
-    string Id, DeviceDto Device, string? IpAddress, DateTimeOffset CreatedAt, DateTimeOffset LastActiveAt, DateTimeOffset ExpiresAt, bool Current)
+    string Id, DeviceDto Device, string? IpAddress, DateTimeOffset CreatedAt, DateTimeOffset LastActiveAt, DateTimeOffset ExpiresAt, bool Current,
+    string? ClientId, string? Client)
 {
-    public static SessionDto From(ActiveSession active, string? currentSessionId) => new(
+    /// <param name="clientNames">Names by client id (<see cref="Tessera.Core.Clients.ServiceClients.NamesAsync"/>); none needed for sessions made directly.</param>
+    public static SessionDto From(ActiveSession active, string? currentSessionId, IReadOnlyDictionary<string, string>? clientNames = null) => new(
         active.Session.Id,
         DeviceDto.From(active.Session.Device),
         active.Session.IpAddress,
         active.Session.CreatedAt,
         active.LastActiveAt,
         active.ExpiresAt,
-        active.Session.Id == currentSessionId);
+        active.Session.Id == currentSessionId,
+        active.Session.ClientId,
+        active.Session.ClientId is { } clientId ? clientNames?.GetValueOrDefault(clientId) : null);
 }
 
 public sealed record ActorDto(string Kind, string? Id);
@@ -56,7 +62,10 @@ public sealed record RegisterRequest(string? Email, string? Password, string? Di
 
 public sealed record DeviceRequest(string? Name, string? Platform, string? Os);
 
-public sealed record LoginRequestBody(string? Email, string? Password, DeviceRequest? Device, bool? UseCookie);
+/// <summary>The visitor a service client signs in on behalf of: where their request came from and what their browser sent.</summary>
+public sealed record VisitorRequest(string? IpAddress, string? UserAgent);
+
+public sealed record LoginRequestBody(string? Email, string? Password, DeviceRequest? Device, bool? UseCookie, VisitorRequest? Visitor);
 
 public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
 

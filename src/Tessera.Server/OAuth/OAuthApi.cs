@@ -39,13 +39,19 @@ internal static class OAuthApi
             return refusal;
         }
 
-        var found = await clients.IntrospectAsync(token.Token, httpContext.RequestAborted);
-        if (found is not { } active)
+        var found = await clients.IntrospectAsync(token.Client, token.Token, httpContext.RequestAborted);
+        if (found is null)
         {
             return TypedResults.Json(IntrospectionResponse.Inactive);
         }
 
-        var (session, user) = active;
+        // A session created through another client: that it holds, and nothing about whose it is.
+        if (!found.Disclosed)
+        {
+            return TypedResults.Json(IntrospectionResponse.Undisclosed);
+        }
+
+        var (session, user) = (found.Session, found.User);
         var device = session.Session.Device;
         return TypedResults.Json(new IntrospectionResponse(
             Active: true,
@@ -73,9 +79,13 @@ internal static class OAuthApi
             return refusal;
         }
 
-        // RFC 7009 §2.2: the same 200 whether or not the token named a session that still held.
-        await clients.RevokeTokenAsync(token.Client, token.Token, httpContext.ClientIp(), httpContext.RequestAborted);
-        return TypedResults.Ok();
+        // RFC 7009 §2.2: the same 200 whether or not the token named a session that still held. §2.2.1 lets the server
+        // refuse a token it will not revoke for this client: one whose session was created through another client.
+        var outcome = await clients.RevokeTokenAsync(token.Client, token.Token, httpContext.ClientIp(), httpContext.RequestAborted);
+        return outcome == TokenRevocation.OtherClientsSession
+            ? OAuthErrors.Result(StatusCodes.Status400BadRequest, OAuthErrors.UnauthorizedClient,
+                "The session was created through another client; only that client (or the person, or an admin) may end it.")
+            : TypedResults.Ok();
     }
 
     /// <summary>
@@ -168,4 +178,7 @@ internal sealed record IntrospectionResponse(
     [property: JsonPropertyName("device_browser"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DeviceBrowser = null)
 {
     public static readonly IntrospectionResponse Inactive = new(false);
+
+    /// <summary>A session that holds but was created through another client: <c>{"active": true}</c> and nothing else.</summary>
+    public static readonly IntrospectionResponse Undisclosed = new(true);
 }

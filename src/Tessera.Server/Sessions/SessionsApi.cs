@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tessera.Core;
+using Tessera.Core.Clients;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Server.Authentication;
@@ -21,10 +22,11 @@ internal static class SessionsApi
         return endpoints;
     }
 
-    private static async Task<Ok<SessionsResponse>> ListAsync(CurrentSession current, SessionService sessions, HttpContext httpContext)
+    private static async Task<Ok<SessionsResponse>> ListAsync(CurrentSession current, SessionService sessions, ServiceClients clients, HttpContext httpContext)
     {
         var active = await sessions.ListActiveAsync(current.User.Id, httpContext.RequestAborted);
-        return TypedResults.Ok(new SessionsResponse(active.Select(s => SessionDto.From(s, current.Session.Id)).ToList()));
+        var names = await clients.NamesAsync(active.Select(s => s.Session.ClientId), httpContext.RequestAborted);
+        return TypedResults.Ok(new SessionsResponse(active.Select(s => SessionDto.From(s, current.Session.Id, names)).ToList()));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(string id, CurrentSession current, SessionService sessions, HttpContext httpContext)

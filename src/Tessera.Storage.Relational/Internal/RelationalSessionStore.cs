@@ -10,7 +10,7 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
 {
     private const string Columns =
         "id, token_hash, user_id, device_name, device_platform, device_os, device_browser, user_agent, ip_address, " +
-        "created_at, last_active_at, absolute_expires_at, revoked_at, revoked_by, revoke_reason";
+        "created_at, last_active_at, absolute_expires_at, revoked_at, revoked_by, revoke_reason, client_id";
 
     public async Task InsertAsync(Session session, CancellationToken cancellationToken)
     {
@@ -18,7 +18,7 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
         const string sql = $"""
             INSERT INTO sessions ({Columns})
             VALUES (@Id, @TokenHash, @UserId, @DeviceName, @DevicePlatform, @DeviceOs, @DeviceBrowser, @UserAgent, @IpAddress,
-                    @CreatedAt, @LastActiveAt, @AbsoluteExpiresAt, @RevokedAt, @RevokedBy, @RevokeReason)
+                    @CreatedAt, @LastActiveAt, @AbsoluteExpiresAt, @RevokedAt, @RevokedBy, @RevokeReason, @ClientId)
             """;
         await db.Connection.ExecuteAsync(db.Command(sql, Parameters(session), cancellationToken));
     }
@@ -109,6 +109,7 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
         // A reason this version does not know (written by hand or by a newer version) reads as "no reason":
         // the session is still revoked, and the check falls back to a generic explanation.
         RevokeReason = RevocationReasons.TryParse(reader.GetStringOrNull(14), out var reason) ? reason : null,
+        ClientId = reader.GetStringOrNull(15),
     };
 
     private object Parameters(Session session) => new
@@ -128,5 +129,6 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
         RevokedAt = db.Dialect.ToStored(session.RevokedAt),
         session.RevokedBy,
         RevokeReason = session.RevokeReason?.ToWireName(),
+        session.ClientId,
     };
 }

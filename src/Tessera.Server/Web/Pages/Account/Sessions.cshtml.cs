@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Tessera.Core.Clients;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 
@@ -8,9 +9,12 @@ namespace Tessera.Server.Web.Pages.Account;
 /// /account/sessions: every session that holds, this device marked; sign out one other device, every other device,
 /// or all of them. The same <see cref="SessionService"/> calls and reasons as <c>/v1/sessions</c>.
 /// </summary>
-internal sealed class SessionsModel(SessionService sessions, TimeProvider clock) : SignedInPageModel
+internal sealed class SessionsModel(SessionService sessions, ServiceClients clients, TimeProvider clock) : SignedInPageModel
 {
     public IReadOnlyList<ActiveSession> Sessions { get; private set; } = [];
+
+    /// <summary>The names of the apps (service clients) sessions were signed in through, by id.</summary>
+    public IReadOnlyDictionary<string, string> ClientNames { get; private set; } = new Dictionary<string, string>();
 
     public bool IsThisDevice(ActiveSession session) => session.Session.Id == Current.Session.Id;
 
@@ -21,6 +25,7 @@ internal sealed class SessionsModel(SessionService sessions, TimeProvider clock)
         // This device first, then the others as the service orders them (most recently active first).
         var active = await sessions.ListActiveAsync(CurrentUser.Id, HttpContext.RequestAborted);
         Sessions = [.. active.Where(IsThisDevice), .. active.Where(s => !IsThisDevice(s))];
+        ClientNames = await clients.NamesAsync(active.Select(s => s.Session.ClientId), HttpContext.RequestAborted);
         return Page();
     }
 

@@ -21,6 +21,8 @@ internal sealed class ClientsModel(ServiceClients clients, TimeProvider clock, I
         (ClientScopes.Introspect, "Introspect", "Check whether a session token holds, and whose it is (POST /oauth2/introspect)."),
         (ClientScopes.Revocations, "Revocations", "Hear about sessions as they end (the revocation stream)."),
         (ClientScopes.Revoke, "Revoke", "End the session behind a token (POST /oauth2/revoke)."),
+        (ClientScopes.Login, "Sign in visitors",
+            "Sign people in from the app's own form, passing on each visitor's address and browser (POST /v1/auth/login). Tessera trusts what it passes on."),
     ];
 
     public IReadOnlyList<ServiceClient> Clients { get; private set; } = [];

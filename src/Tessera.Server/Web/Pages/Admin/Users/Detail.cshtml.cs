@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Tessera.Core;
 using Tessera.Core.Administration;
+using Tessera.Core.Clients;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
@@ -12,7 +13,7 @@ namespace Tessera.Server.Web.Pages.Admin.Users;
 /// /admin/users/{id}: one user's state, live sessions and recent audit events, and the decisions about them. Each
 /// decision is the same <see cref="UserAdministration"/> call as the admin API, refusals included (an admin's own account).
 /// </summary>
-internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) : AdminPageModel
+internal sealed class DetailModel(UserAdministration admin, ServiceClients clients, TimeProvider clock) : AdminPageModel
 {
     public const int RecentEventCount = 20;
 
@@ -22,6 +23,13 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
     public User? Target { get; private set; }
 
     public IReadOnlyList<ActiveSession> Sessions { get; private set; } = [];
+
+    /// <summary>The names of the service clients the sessions were signed in through, by id.</summary>
+    public IReadOnlyDictionary<string, string> ClientNames { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>"through Portal" for a session signed in through a client (its id when the name cannot be found), else null.</summary>
+    public string? Through(Session session) =>
+        session.ClientId is { } clientId ? "through " + ClientNames.GetValueOrDefault(clientId, clientId) : null;
 
     public AuditTable RecentEvents { get; private set; } = AuditTable.Empty;
 
@@ -51,6 +59,7 @@ internal sealed class DetailModel(UserAdministration admin, TimeProvider clock) 
         {
             (Target, _) = await admin.GetAsync(Id, HttpContext.RequestAborted);
             Sessions = await admin.ListSessionsAsync(Id, HttpContext.RequestAborted);
+            ClientNames = await clients.NamesAsync(Sessions.Select(s => s.Session.ClientId), HttpContext.RequestAborted);
             var events = await admin.QueryAuditAsync(new AuditQuery(Id, null, null, null, RecentEventCount), HttpContext.RequestAborted);
             RecentEvents = await AuditTable.CreateAsync(events, admin, HttpContext.RequestAborted);
         }
