@@ -66,7 +66,9 @@ public sealed partial class TesseraSignIn
             }
 
             var problem = await ReadProblemAsync(response, timeout.Token);
-            if (response.StatusCode is HttpStatusCode.Unauthorized && problem.Code is "invalid_client" or null)
+            // The app's own client refused (wrong secret, disabled, no 'login' scope): the visitor did nothing wrong.
+            if ((response.StatusCode is HttpStatusCode.Unauthorized && problem.Code is "invalid_client" or null)
+                || (response.StatusCode is HttpStatusCode.Forbidden && problem.Code is "insufficient_scope"))
             {
                 LogClientRefused(_logger, (int)response.StatusCode);
                 return Unavailable();
