@@ -8,7 +8,7 @@ public static class ClientScopes
     /// <summary>POST /oauth2/introspect.</summary>
     public const string Introspect = "introspect";
 
-    /// <summary>The revocation stream (a later part of issue 10); accepted and stored now.</summary>
+    /// <summary>GET /v1/revocations and POST /v1/revocations/ack: the revocation stream of relying apps.</summary>
     public const string Revocations = "revocations";
 
     /// <summary>POST /oauth2/revoke.</summary>

@@ -37,6 +37,16 @@ public readonly record struct ClientAuthentication(ServiceClient? Client, TimeSp
 }
 
 /// <summary>
+/// Something on this node that holds what a service client opened (its revocation streams) and ends it when the client is
+/// disabled here, at once; other nodes notice by reading the client again.
+/// </summary>
+public interface IClientDisabledHandler
+{
+    /// <summary>Called after the disable has committed. Must be quick and must not throw.</summary>
+    void ClientDisabled(string clientId);
+}
+
+/// <summary>
 /// Service clients: the admin's create, list, rotate and disable (each audited in its own transaction), the check of a
 /// client's id and secret (a store read per use, so that disabling holds at once on every node), and what a client does
 /// with a session token: introspect it (RFC 7662) and revoke it (RFC 7009).
@@ -47,7 +57,8 @@ public sealed class ServiceClients(
     SessionValidator validator,
     IThrottle throttle,
     TimeProvider clock,
-    IOptions<TesseraOptions> options)
+    IOptions<TesseraOptions> options,
+    IEnumerable<IClientDisabledHandler> disabledHandlers)
 {
     public const int MaxNameLength = 100;
 
@@ -111,10 +122,10 @@ public sealed class ServiceClients(
     }
 
     /// <summary>Disables the client: every later use of any of its secrets is refused. Disabling a disabled client changes nothing.</summary>
-    public Task<ServiceClient> DisableAsync(Actor admin, string clientId, string? ipAddress, CancellationToken cancellationToken)
+    public async Task<ServiceClient> DisableAsync(Actor admin, string clientId, string? ipAddress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        return ChangeAsync(clientId, async (change, client) =>
+        var disabled = await ChangeAsync(clientId, async (change, client) =>
         {
             if (client.Disabled)
             {
@@ -125,7 +136,15 @@ public sealed class ServiceClients(
             await change.Transaction.ServiceClients.UpdateAsync(disabled, cancellationToken).ConfigureAwait(false);
             await change.AuditAsync(AuditActions.ClientDisabled, admin, client.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
             return disabled;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+
+        // Committed: what the client holds open on this node ends now (its revocation streams get "closed").
+        foreach (var handler in disabledHandlers)
+        {
+            handler.ClientDisabled(disabled.Id);
+        }
+
+        return disabled;
     }
 
     /// <summary>
@@ -233,8 +252,14 @@ public sealed class ServiceClients(
     private static bool MayActOn(ServiceClient client, Session session) =>
         session.ClientId is null || string.Equals(session.ClientId, client.Id, StringComparison.Ordinal);
 
-    private static bool Accepts(ServiceClient client, TokenHash presented, DateTimeOffset now)
+    /// <summary>
+    /// Whether <paramref name="client"/> as read now lets in the secret whose hash is <paramref name="presented"/>: not
+    /// disabled, and the current secret or the previous one within its overlap. A connection that stays open (a revocation
+    /// stream) asks again as it reads the client again.
+    /// </summary>
+    public static bool Accepts(ServiceClient client, TokenHash presented, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(client);
         if (client.Disabled)
         {
             return false;

@@ -48,6 +48,11 @@ public sealed class TesseraMetrics
 
     public const string EventStreamsOpen = "tessera.event_streams.open";
 
+    public const string RevocationStreamsOpen = "tessera.revocation_streams.open";
+
+    /// <summary>How long revoking calls waited for relying apps to confirm (or for their leases to run out).</summary>
+    public const string RelyingAppsWaitDuration = "tessera.relying_apps.wait.duration";
+
     public const string LoginFailures = "tessera.login.failures";
 
     public const string LoginsThrottled = "tessera.login.throttled";
@@ -67,9 +72,11 @@ public sealed class TesseraMetrics
     private readonly long[] _revocationsByReason = new long[Reasons.Length];
     private readonly Histogram<double> _accessChangeStored;
     private readonly Histogram<double> _accessChangePublished;
+    private readonly Histogram<double> _relyingAppsWaited;
     private long _cacheHits;
     private long _cacheMisses;
     private long _openEventStreams;
+    private long _openRevocationStreams;
     private long _loginFailures;
     private long _loginsThrottled;
 
@@ -88,12 +95,16 @@ public sealed class TesseraMetrics
             CacheTrusted, () => cache.IsTrusted ? 1 : 0, description: "1 while this node serves checks from memory, 0 while it reads every check from the store.");
         Meter.CreateObservableUpDownCounter(
             EventStreamsOpen, () => Interlocked.Read(ref _openEventStreams), description: "Open /v1/events streams on this node.");
+        Meter.CreateObservableGauge(
+            RevocationStreamsOpen, () => Interlocked.Read(ref _openRevocationStreams), description: "Open /v1/revocations streams of relying apps on this node.");
         Meter.CreateObservableCounter(LoginFailures, () => Interlocked.Read(ref _loginFailures), description: "Failed logins (wrong email or password).");
         Meter.CreateObservableCounter(LoginsThrottled, () => Interlocked.Read(ref _loginsThrottled), description: "Logins refused by throttling.");
         _accessChangeStored = Meter.CreateHistogram<double>(
             AccessChangeStoreDuration, "s", "An access change's write transaction (revocations, bans, password changes...), start to commit.");
         _accessChangePublished = Meter.CreateHistogram<double>(
             AccessChangePublishDuration, "s", "Telling every node of a committed access change, until each confirmed it or the deadline passed.");
+        _relyingAppsWaited = Meter.CreateHistogram<double>(
+            RelyingAppsWaitDuration, "s", "A revoking call's wait for the relying apps that follow this node's revocation stream to confirm, or for their leases to run out.");
     }
 
     /// <summary>This node's meter; cluster parts add their instruments to it.</summary>
@@ -110,6 +121,12 @@ public sealed class TesseraMetrics
     public void EventStreamOpened() => Interlocked.Increment(ref _openEventStreams);
 
     public void EventStreamClosed() => Interlocked.Decrement(ref _openEventStreams);
+
+    public void RevocationStreamOpened() => Interlocked.Increment(ref _openRevocationStreams);
+
+    public void RevocationStreamClosed() => Interlocked.Decrement(ref _openRevocationStreams);
+
+    public void RelyingAppsWaited(TimeSpan took) => _relyingAppsWaited.Record(took.TotalSeconds);
 
     public void LoginFailed() => Interlocked.Increment(ref _loginFailures);
 

@@ -95,6 +95,22 @@ public sealed class TesseraOptionsValidator : IValidateOptions<TesseraOptions>
             failures.Add("Tessera:Clients:RotationOverlap cannot be negative (zero ends the previous secret at once).");
         }
 
+        var clients = options.Clients;
+        if (clients.RevocationLease <= TimeSpan.Zero || clients.RevocationLease > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Tessera:Clients:RevocationLease must be positive and at most 00:01:00 (a revoking call may wait that long for a silent app).");
+        }
+
+        if (clients.RevocationHeartbeat <= TimeSpan.Zero || clients.RevocationHeartbeat * 3 > clients.RevocationLease)
+        {
+            failures.Add("Tessera:Clients:RevocationHeartbeat must be positive and at most a third of Tessera:Clients:RevocationLease, so that an app keeps its lease over two lost heartbeats.");
+        }
+
+        if (clients.MaxRevocationStreamsPerClient < 1)
+        {
+            failures.Add("Tessera:Clients:MaxRevocationStreamsPerClient must be at least 1.");
+        }
+
         var bootstrap = options.Bootstrap;
         if (string.IsNullOrWhiteSpace(bootstrap.AdminEmail) != string.IsNullOrWhiteSpace(bootstrap.AdminPassword))
         {

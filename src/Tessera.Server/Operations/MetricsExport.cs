@@ -40,6 +40,7 @@ internal static class MetricsExport
             // The series names Tessera published before the meter was the only source.
             .AddView(TesseraMetrics.AccessChangeStoreDuration, Seconds("tessera.access_change.store"))
             .AddView(TesseraMetrics.AccessChangePublishDuration, Seconds("tessera.access_change.publish"))
+            .AddView(TesseraMetrics.RelyingAppsWaitDuration, Seconds("tessera.relying_apps.wait"))
             .AddPrometheusExporter(prometheus =>
             {
                 // Each scrape reads the instruments: a test (or an operator) that acts then scrapes sees the act.

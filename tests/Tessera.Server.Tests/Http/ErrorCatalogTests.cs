@@ -70,8 +70,9 @@ public sealed class ErrorCatalogTests
     {
         ErrorCodes.ValidationFailed or ErrorCodes.WrongPassword or ErrorCodes.InvalidResetToken
             or ErrorCodes.CannotRevokeCurrent or ErrorCodes.CannotTargetSelf => 400,
-        ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted => 401,
-        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired => 403,
+        // invalid_client and insufficient_scope came after the table (the revocation stream's client refusals).
+        ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted or ErrorCodes.InvalidClient => 401,
+        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired or ErrorCodes.InsufficientScope => 403,
         ErrorCodes.NotFound => 404,
         ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled => 409,
         ErrorCodes.RateLimited => 429,
