@@ -32,21 +32,24 @@ public sealed class RelyingApp : IAsyncDisposable
 
     public CallCounter Calls { get; }
 
+    /// <summary>The package's state for the default scheme: the lease, the cache.</summary>
+    internal Verdicts.TesseraAuthority Authority => _app.Services.GetRequiredService<Verdicts.TesseraAuthorities>().Get(TesseraDefaults.AuthenticationScheme);
+
+    /// <summary>Waits until the app holds a lease from the revocation stream.</summary>
+    public Task LeaseAsync() => Eventually.TrueAsync(() => Authority.Cache.LeaseHolds, "the app holds a lease from the revocation stream");
+
     public string BaseUrl { get; private set; } = string.Empty;
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<RelyingApp> StartAsync(Uri authority, string clientId, string clientSecret, Action<TesseraAuthenticationOptions>? configure = null, TimeProvider? clock = null)
+    /// <param name="streamThroughPort">When set, the revocation stream (only) connects to this loopback port: a <c>TcpChaosProxy</c> in front of Tessera.</param>
+    public static async Task<RelyingApp> StartAsync(
+        Uri authority, string clientId, string clientSecret, Action<TesseraAuthenticationOptions>? configure = null, int? streamThroughPort = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var calls = new CallCounter();
-        if (clock is not null)
-        {
-            builder.Services.AddSingleton(clock);
-        }
-
         builder.Services.AddAuthentication(TesseraDefaults.AuthenticationScheme)
             .AddTessera(options =>
             {
@@ -57,7 +60,20 @@ public sealed class RelyingApp : IAsyncDisposable
                 configure?.Invoke(options);
             });
         builder.Services.AddHttpClient(TesseraDefaults.HttpClientName).AddHttpMessageHandler(() => new CountingHandler(calls));
-        builder.Services.AddHttpClient(TesseraDefaults.StreamHttpClientName).AddHttpMessageHandler(() => new CountingHandler(calls));
+        var stream = builder.Services.AddHttpClient(TesseraDefaults.StreamHttpClientName).AddHttpMessageHandler(() => new CountingHandler(calls));
+        if (streamThroughPort is { } port)
+        {
+            stream.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, cancellationToken) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            });
+        }
+
         builder.Services.AddAuthorizationBuilder().AddPolicy("admin", policy => policy.RequireRole("admin"));
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
@@ -182,6 +198,12 @@ public sealed class RelyingApp : IAsyncDisposable
 
         public int Introspections => this["/oauth2/introspect"];
 
+        /// <summary>While set, an introspection's answer is held back (after Tessera gave it) until the task completes.</summary>
+        public TaskCompletionSource? HoldIntrospections { get; set; }
+
+        /// <summary>Completed when an introspection answer is being held.</summary>
+        public TaskCompletionSource IntrospectionHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         internal void Count(HttpRequestMessage request)
         {
             lock (_lock)
@@ -198,10 +220,17 @@ public sealed class RelyingApp : IAsyncDisposable
 
     private sealed class CountingHandler(CallCounter calls) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             calls.Count(request);
-            return base.SendAsync(request, cancellationToken);
+            var response = await base.SendAsync(request, cancellationToken);
+            if (request.RequestUri!.AbsolutePath == "/oauth2/introspect" && calls.HoldIntrospections is { } hold)
+            {
+                calls.IntrospectionHeld.TrySetResult();
+                await hold.Task.WaitAsync(cancellationToken);
+            }
+
+            return response;
         }
     }
 }
