@@ -17,9 +17,13 @@ public sealed class PostgresStoreDatabaseTests(PostgresServer server) : StoreDat
     protected override IReadOnlyList<string> MigrationScripts => PostgresMigrations.All;
 
     protected override IReadOnlyList<string> ExpectedMigrationFileNames =>
-        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql", "V005__DeletedUserTombstones.sql", "V006__ServiceClients.sql"];
+        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql", "V005__DeletedUserTombstones.sql", "V006__ServiceClients.sql", "V007__SessionClients.sql"];
 
     protected override string TombstoneMigration => "Tessera.Storage.Postgres.Migrations.V005__DeletedUserTombstones.sql";
+
+    protected override string SessionClientMigration => "Tessera.Storage.Postgres.Migrations.V007__SessionClients.sql";
+
+    protected override object StoredTime(DateTimeOffset at) => at.ToUniversalTime();
 
     protected override IReadOnlyList<string> AuditLogRewrites =>
         ["UPDATE audit_events SET reason = 'rewritten'", "DELETE FROM audit_events", "TRUNCATE audit_events"];

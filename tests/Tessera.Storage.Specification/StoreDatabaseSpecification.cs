@@ -43,6 +43,12 @@ public abstract class StoreDatabaseSpecification
     /// <summary>The script that gives users deleted under the old scheme a tombstone.</summary>
     protected abstract string TombstoneMigration { get; }
 
+    /// <summary>The script that gives sessions the client they were created through.</summary>
+    protected abstract string SessionClientMigration { get; }
+
+    /// <summary>A time as the database keeps it in a timestamp column, for rows written with raw SQL.</summary>
+    protected abstract object StoredTime(DateTimeOffset at);
+
     /// <summary>Statements that would change or empty the audit log, every way the database offers.</summary>
     protected abstract IReadOnlyList<string> AuditLogRewrites { get; }
 
@@ -132,6 +138,38 @@ public abstract class StoreDatabaseSpecification
         Assert.Equal(TombstoneMigration, applied[0]);
         Assert.Equal(User.DeletedEmail(deleted.Id), (await FindUserAsync(older, deleted.Id))!.Email);
         Assert.Equal(live, await FindUserAsync(older, live.Id));
+    }
+
+    [Fact]
+    public async Task Upgrading_a_database_from_before_session_clients_keeps_its_sessions_as_made_directly()
+    {
+        var database = await CreateDatabaseAsync();
+        var older = CreateStore(database);
+        await MigrateAsync(older, include: name => string.CompareOrdinal(name, SessionClientMigration) < 0);
+        var user = NewUser();
+        await InsertAsync(older, user);
+        // Written as the version before wrote it: the sessions table as it was then has no client column.
+        var session = NewSession(user.Id);
+        await ExecuteAsync(
+            database,
+            """
+            INSERT INTO sessions (id, token_hash, user_id, device_name, device_platform, device_os, device_browser, user_agent, ip_address,
+                                  created_at, last_active_at, absolute_expires_at)
+            VALUES (@id, @tokenHash, @userId, @name, 'desktop', @os, @browser, @userAgent, @ip, @createdAt, @lastActiveAt, @absoluteExpiresAt)
+            """,
+            ("id", session.Id), ("tokenHash", session.TokenHash.ToArray()), ("userId", user.Id), ("name", session.Device.Name),
+            ("os", session.Device.Os), ("browser", session.Device.Browser), ("userAgent", session.Device.UserAgent), ("ip", session.IpAddress),
+            ("createdAt", StoredTime(session.CreatedAt)), ("lastActiveAt", StoredTime(session.LastActiveAt)),
+            ("absoluteExpiresAt", StoredTime(session.AbsoluteExpiresAt)));
+
+        var upgraded = CreateStore(database);
+        var applied = await MigrateAsync(upgraded, include: null);
+
+        Assert.Equal(SessionClientMigration, applied[0]);
+        var read = await ReadAsync(upgraded, transaction => transaction.Sessions.FindByTokenHashAsync(session.TokenHash, Ct));
+        Assert.Equal(session, read);
+        Assert.Null(read!.ClientId);
+        Assert.Equal(session, Assert.Single(await ReadAsync(upgraded, transaction => transaction.Sessions.ListUnrevokedAsync(user.Id, T0, Ct))));
     }
 
     [Fact]

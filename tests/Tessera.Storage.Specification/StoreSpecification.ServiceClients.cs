@@ -25,6 +25,45 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task A_session_keeps_the_client_it_was_created_through_and_one_made_directly_has_none()
+    {
+        var store = await CreateStoreAsync();
+        var portal = NewClient(scopes: [ClientScopes.Login]);
+        var user = NewUser();
+        var throughPortal = NewSession(user.Id) with { ClientId = portal.Id };
+        var direct = NewSession(user.Id);
+        await WriteAsync(store, transaction => transaction.ServiceClients.InsertAsync(portal, Ct));
+        await InsertAsync(store, user, throughPortal, direct);
+
+        await using (var read = await store.BeginReadAsync(Ct))
+        {
+            Assert.Equal(portal.Id, (await read.Sessions.FindByTokenHashAsync(throughPortal.TokenHash, Ct))?.ClientId);
+            Assert.Equal(throughPortal, await read.Sessions.FindByIdAsync(throughPortal.Id, Ct));
+            Assert.Equal(direct, await read.Sessions.FindByIdAsync(direct.Id, Ct));
+            Assert.Null((await read.Sessions.FindByIdAsync(direct.Id, Ct))!.ClientId);
+            var listed = await read.Sessions.ListUnrevokedAsync(user.Id, T0, Ct);
+            Assert.Equal(portal.Id, Assert.Single(listed, s => s.Id == throughPortal.Id).ClientId);
+        }
+
+        // Revoking keeps it: who the session came through stays on record with how it ended.
+        await WriteAsync(store, transaction => transaction.Sessions.RevokeAsync(
+            user.Id, RevocationScope.Only(throughPortal.Id), new SessionRevocation(T0, portal.Id, RevocationReason.TokenRevoked), Ct));
+        Assert.Equal(portal.Id, (await FindSessionAsync(store, throughPortal.Id))!.ClientId);
+    }
+
+    [Fact]
+    public async Task A_session_cannot_name_a_client_that_does_not_exist()
+    {
+        var store = await CreateStoreAsync();
+        var user = NewUser();
+        await InsertAsync(store, user);
+
+        await using var write = await store.BeginWriteAsync(Ct);
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(
+            () => write.Sessions.InsertAsync(NewSession(user.Id) with { ClientId = "cli_nobody" }, Ct));
+    }
+
+    [Fact]
     public async Task A_service_client_is_read_back_as_it_was_written()
     {
         var store = await CreateStoreAsync();

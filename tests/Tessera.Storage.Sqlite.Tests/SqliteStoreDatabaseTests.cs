@@ -18,9 +18,14 @@ public sealed class SqliteStoreDatabaseTests : StoreDatabaseSpecification, IDisp
     protected override IReadOnlyList<string> MigrationScripts => SqliteMigrations.All;
 
     protected override IReadOnlyList<string> ExpectedMigrationFileNames =>
-        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeLog.sql", "V004__DeletedUserTombstones.sql", "V005__ServiceClients.sql"];
+        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeLog.sql", "V004__DeletedUserTombstones.sql", "V005__ServiceClients.sql", "V006__SessionClients.sql"];
 
     protected override string TombstoneMigration => "Tessera.Storage.Sqlite.Migrations.V004__DeletedUserTombstones.sql";
+
+    protected override string SessionClientMigration => "Tessera.Storage.Sqlite.Migrations.V006__SessionClients.sql";
+
+    // INTEGER unix milliseconds, as every timestamp of the schema.
+    protected override object StoredTime(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
 
     // SQLite has no TRUNCATE; a DELETE without WHERE is how it empties a table.
     protected override IReadOnlyList<string> AuditLogRewrites => ["UPDATE audit_events SET reason = 'rewritten'", "DELETE FROM audit_events"];

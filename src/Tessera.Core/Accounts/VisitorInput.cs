@@ -19,7 +19,7 @@ public static class VisitorInput
     /// <summary>
     /// The address in canonical form (IPv4 dotted quad, IPv6 as .NET writes it, an IPv4-mapped IPv6 address as its IPv4
     /// address, as the per-address throttle counts it). Refused: anything <see cref="IPAddress.TryParse(string?, out IPAddress?)"/>
-    /// would stretch into an address ("1", "0x7f.1", "010.0.0.1"), a zone id, surrounding spaces.
+    /// would stretch into an address ("1", "0x7f.1", "010.0.0.1"), a zone id, brackets and a port, surrounding spaces.
     /// </summary>
     public static string CheckIpAddress(string? ipAddress)
     {
@@ -29,7 +29,7 @@ public static class VisitorInput
             throw TesseraException.Validation(field, "visitor.ipAddress is required: the address the visitor's request came from.");
         }
 
-        if (ipAddress.Length > 45 || !IPAddress.TryParse(ipAddress, out var address) || address.ScopeId != 0 || ipAddress.Contains('%', StringComparison.Ordinal))
+        if (ipAddress.Length > 45 || !IPAddress.TryParse(ipAddress, out var address) || ipAddress.Contains('%', StringComparison.Ordinal))
         {
             throw TesseraException.Validation(field, "visitor.ipAddress must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::7.");
         }

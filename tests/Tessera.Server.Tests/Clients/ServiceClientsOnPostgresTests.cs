@@ -5,7 +5,10 @@ using static Tessera.Server.Tests.Clients.OAuthRequests;
 
 namespace Tessera.Server.Tests.Clients;
 
-/// <summary>The service client routes on PostgreSQL: its migration (the table, the 'client' actor kind) and its row locks.</summary>
+/// <summary>
+/// The service client routes on PostgreSQL: its migrations (the table, the 'client' actor kind, the session's client) and
+/// its row locks.
+/// </summary>
 public sealed class ServiceClientsOnPostgresTests(PostgresApp postgres) : IClassFixture<PostgresApp>
 {
     private readonly TesseraApp _app = postgres.App;
@@ -39,5 +42,30 @@ public sealed class ServiceClientsOnPostgresTests(PostgresApp postgres) : IClass
             HttpStatusCode.Unauthorized, "invalid_client");
         var listed = (await (await admin.Get("/v1/admin/clients")).AssertOkJsonAsync()).Items("clients");
         Assert.True(Assert.Single(listed, c => c.Id() == clientId).GetProperty("disabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_visitor_signs_in_through_a_client_and_other_clients_neither_see_whose_session_it_is_nor_end_it_on_PostgreSQL()
+    {
+        var (portalId, portalSecret) = await CreateClientAsync(_app, "login", "introspect", "revoke");
+        var (otherId, otherSecret) = await CreateClientAsync(_app, "introspect", "revoke");
+        var user = await _app.NewUserAsync();
+
+        var signedIn = await VisitorLogins.SignInVisitorAsync(_app, portalId, portalSecret, user.Email, "203.0.113.7");
+        var session = signedIn.GetProperty("session");
+        Assert.Equal(("203.0.113.7", portalId), (session.Str("ipAddress"), session.Str("clientId")));
+        var token = signedIn.Str("token");
+
+        using var admin = await _app.AdminAsync();
+        var listed = (await (await admin.Get($"/v1/admin/users/{user.Id}/sessions")).AssertOkJsonAsync()).Items("sessions");
+        Assert.Equal(portalId, Assert.Single(listed, s => s.Id() == session.Id()).Str("clientId"));
+        Assert.Contains(listed, s => s.Id() == user.Session.SessionId && s.GetProperty("clientId").ValueKind == System.Text.Json.JsonValueKind.Null);
+
+        var across = await SendAsync(_app, "/oauth2/introspect", [new("token", token)], Basic(otherId, otherSecret), null);
+        Assert.Equal("""{"active":true}""", await across.ReadTextAsync());
+        await AssertOAuthErrorAsync(await SendAsync(_app, "/oauth2/revoke", [new("token", token)], Basic(otherId, otherSecret), null),
+            HttpStatusCode.BadRequest, "unauthorized_client");
+        var own = await (await SendAsync(_app, "/oauth2/introspect", [new("token", token)], Basic(portalId, portalSecret), null)).AssertOkJsonAsync();
+        Assert.Equal(user.Id, own.Str("sub"));
     }
 }

@@ -56,7 +56,7 @@ public static class JsonShapes
         Assert.False(user.TryGetProperty("passwordHash", out _), "a User must never carry the password hash");
     }
 
-    /// <summary>Session { id, device: { name, platform, os, browser }, ipAddress, createdAt, lastActiveAt, expiresAt, current }.</summary>
+    /// <summary>Session { id, device: { name, platform, os, browser }, ipAddress, createdAt, lastActiveAt, expiresAt, current, clientId, client }.</summary>
     public static void AssertSession(JsonElement session)
     {
         Assert.Equal(JsonValueKind.Object, session.ValueKind);
@@ -76,6 +76,9 @@ public static class JsonShapes
         Assert.True(current.ValueKind is JsonValueKind.True or JsonValueKind.False, $"'current' should be a bool: {current}");
         Assert.False(session.TryGetProperty("token", out _), "a Session must never carry its token");
         Assert.False(session.TryGetProperty("tokenHash", out _), "a Session must never carry its token hash");
+        var clientId = AssertStringOrNull(session, "clientId");
+        var client = AssertStringOrNull(session, "client");
+        Assert.True(clientId is not null || client is null, $"'client' without 'clientId' in {session}");
     }
 
     /// <summary>AuditEvent { id, at, action, actor: { kind, id }, targetUserId, sessionIds, reason, ipAddress }.</summary>
