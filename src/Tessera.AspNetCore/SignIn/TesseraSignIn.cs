@@ -41,8 +41,10 @@ public sealed partial class TesseraSignIn
     {
         ArgumentNullException.ThrowIfNull(context);
         var authority = _authorities.Get(scheme);
-        var body = new LoginBody(email, password, deviceName is null ? null : new DeviceBody(deviceName),
-            new VisitorBody(context.Connection.RemoteIpAddress?.ToString(), context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null));
+        // The visitor as this app sees it (the socket's peer, or what the app's own forwarded-headers setup made of it).
+        var userAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null;
+        var visitor = context.Connection.RemoteIpAddress is { } address ? new VisitorBody(address.ToString(), userAgent) : null;
+        var body = new LoginBody(email, password, deviceName is null ? null : new DeviceBody(deviceName), visitor);
         using var request = new HttpRequestMessage(HttpMethod.Post, authority.BaseAddress + "/v1/auth/login")
         {
             Content = JsonContent.Create(body, options: Json),
@@ -91,7 +93,8 @@ public sealed partial class TesseraSignIn
     {
         ArgumentNullException.ThrowIfNull(context);
         var authority = _authorities.Get(scheme);
-        var token = context.Features.Get<TesseraRequestFeature>()?.Token
+        var feature = context.Features.Get<TesseraRequestFeature>();
+        var token = feature?.Token
             ?? (context.Request.Cookies.TryGetValue(authority.Options.Cookie.Name!, out var cookie) ? cookie : null);
         context.Response.Cookies.Delete(authority.Options.Cookie.Name!, authority.Options.Cookie.Build(context));
         if (string.IsNullOrEmpty(token))
@@ -99,7 +102,6 @@ public sealed partial class TesseraSignIn
             return true;
         }
 
-        authority.Cache.Remove(TesseraAuthority.KeyOf(token));
         using var request = new HttpRequestMessage(HttpMethod.Post, authority.BaseAddress + "/v1/auth/logout");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -108,12 +110,24 @@ public sealed partial class TesseraSignIn
         {
             using var response = await _httpClients.CreateClient(TesseraDefaults.HttpClientName).SendAsync(request, timeout.Token);
             // 401: the session had ended already, which is what signing out wants.
-            return response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.Unauthorized;
+            var ended = response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.Unauthorized;
+            if (ended && feature?.Verdict.Introspection is { Sid: { } sid, Sub: { } sub })
+            {
+                // As the revoked event will say (it may be on its way): a later request with the token is told why.
+                authority.ApplyRevoked(sub, [sid], "signed_out", userChanged: false, TimeSpan.Zero);
+            }
+            else
+            {
+                authority.Cache.Remove(TesseraAuthority.KeyOf(token));
+            }
+
+            return ended;
         }
         catch (Exception exception) when (exception is HttpRequestException
             || (exception is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             LogUnreachable(_logger, exception.Message);
+            authority.Cache.Remove(TesseraAuthority.KeyOf(token));
             return false;
         }
     }
@@ -137,11 +151,14 @@ public sealed partial class TesseraSignIn
     private static TesseraSignInResult Unavailable() =>
         new(false, TesseraProblems.AuthorityUnavailable, "The sign-in service cannot be reached. Try again in a moment.", null, null, null, null);
 
-    private sealed record LoginBody(string Email, string Password, DeviceBody? Device, VisitorBody Visitor);
+    private sealed record LoginBody(
+        string Email, string Password,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DeviceBody? Device,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] VisitorBody? Visitor);
 
     private sealed record DeviceBody(string Name);
 
-    private sealed record VisitorBody(string? IpAddress, string? UserAgent);
+    private sealed record VisitorBody(string IpAddress, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserAgent);
 
     private sealed record LoginAnswer(string? Token, IdOnly? Session, IdOnly? User);
 
