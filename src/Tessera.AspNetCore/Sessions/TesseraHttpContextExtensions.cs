@@ -33,8 +33,10 @@ public static class TesseraHttpContextExtensions
 
     /// <summary>
     /// Accepts the WebSocket and runs <paramref name="run"/> with a token cancelled when the session ends or the client
-    /// leaves; when the session ended, closes the socket with <see cref="TesseraDefaults.SessionEndedCloseStatus"/> and
-    /// the reason code as the description. Call it on a request the Tessera scheme authenticated.
+    /// leaves. When the session ends, the socket is closed with <see cref="TesseraDefaults.SessionEndedCloseStatus"/> and
+    /// the reason code as the description first, and only then is the token cancelled: a send or receive cancelled by
+    /// it aborts the socket (as every .NET WebSocket does), and the client has the close frame already. Call it on a
+    /// request the Tessera scheme authenticated.
     /// </summary>
     public static async Task RunTesseraWebSocketAsync(this HttpContext context, Func<WebSocket, CancellationToken, Task> run)
     {
@@ -43,20 +45,26 @@ public static class TesseraHttpContextExtensions
         var session = context.GetTesseraSession()
             ?? throw new InvalidOperationException("The request is not signed in with Tessera: require authorization on the WebSocket endpoint.");
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        using var both = CancellationTokenSource.CreateLinkedTokenSource(session.Ended, context.RequestAborted);
-        try
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var closing = Task.CompletedTask;
+        using (session.Ended.Register(() => closing = CloseThenStopAsync(socket, session, running.Task, stop)))
         {
-            await run(socket, both.Token);
-        }
-        catch (OperationCanceledException) when (both.IsCancellationRequested)
-        {
-            // The session ended or the client left: closed below.
-        }
-        catch (WebSocketException) when (both.IsCancellationRequested)
-        {
-            // A send cut short by the end of the session.
+            try
+            {
+                await run(socket, stop.Token);
+            }
+            catch (Exception exception) when ((stop.IsCancellationRequested || session.HasEnded) && exception is OperationCanceledException or WebSocketException)
+            {
+                // The session ended (a send after the close frame fails) or the client left: closed below.
+            }
+            finally
+            {
+                running.TrySetResult();
+            }
         }
 
+        await closing;
         if (session.HasEnded)
         {
             await socket.CloseForEndedSessionAsync(session, context.RequestAborted);
@@ -69,28 +77,69 @@ public static class TesseraHttpContextExtensions
 
     /// <summary>
     /// Closes a WebSocket because its session ended: status <see cref="TesseraDefaults.SessionEndedCloseStatus"/>, the
-    /// reason code (<c>user_banned</c>, <c>signed_out</c>, …) as the description (at most 123 bytes, as RFC 6455 allows).
+    /// reason code (<c>user_banned</c>, <c>signed_out</c>, …) as the description (at most 123 bytes, as RFC 6455 allows),
+    /// then waits a moment for the client's answer. Nothing is received meanwhile by anyone else: stop your own receive
+    /// loop first (a receive cancelled afterwards aborts the socket, which is fine once the close frame is out).
     /// </summary>
     public static async Task CloseForEndedSessionAsync(this WebSocket socket, TesseraSession session, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(session);
-        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
-        {
-            return;
-        }
-
-        // The close handshake waits for the client's answer, for a moment: a client that does not answer is cut off.
         using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         patience.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            await socket.CloseAsync((WebSocketCloseStatus)TesseraDefaults.SessionEndedCloseStatus,
-                CloseDescription(session.EndReason ?? TesseraSession.UnknownEndReason), patience.Token);
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync((WebSocketCloseStatus)TesseraDefaults.SessionEndedCloseStatus,
+                    CloseDescription(session.EndReason ?? TesseraSession.UnknownEndReason), patience.Token);
+            }
+
+            // The client's close frame completes the handshake; anything it still sends before it is dropped.
+            var buffer = new byte[256];
+            while (socket.State == WebSocketState.CloseSent)
+            {
+                await socket.ReceiveAsync(buffer, patience.Token);
+            }
         }
         catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
         {
             socket.Abort();
+        }
+    }
+
+    /// <summary>
+    /// The close frame first, so that the client learns why; then a moment for the app's loop to end by itself (its
+    /// receive gets the client's answering close frame), and only then its token is cancelled: a receive cancelled while
+    /// pending aborts the connection, and an aborted connection can lose the close frame on its way to the client.
+    /// </summary>
+    private static async Task CloseThenStopAsync(WebSocket socket, TesseraSession session, Task running, CancellationTokenSource stop)
+    {
+        try
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync((WebSocketCloseStatus)TesseraDefaults.SessionEndedCloseStatus,
+                    CloseDescription(session.EndReason ?? TesseraSession.UnknownEndReason), patience.Token);
+            }
+
+            await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(1), patience.Token));
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client is gone already.
+        }
+        finally
+        {
+            try
+            {
+                await stop.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The app's loop ended by itself meanwhile.
+            }
         }
     }
 

@@ -108,11 +108,21 @@ public sealed class RelyingApp : IAsyncDisposable
         app.MapGet("/admin-page", () => Results.Content("<p>admin</p>", "text/html")).RequireAuthorization("admin");
         app.Map("/feed", (HttpContext context) => context.RunTesseraWebSocketAsync(async (socket, cancellationToken) =>
         {
-            while (true)
+            // As feeds are written: a receive pending all along (cancelling it aborts the socket), ticks sent meanwhile.
+            var receiving = Task.Run(async () =>
+            {
+                var buffer = new byte[64];
+                while (!(await socket.ReceiveAsync(buffer, cancellationToken)).CloseStatus.HasValue)
+                {
+                }
+            }, cancellationToken);
+            while (!receiving.IsCompleted)
             {
                 await socket.SendAsync(Encoding.UTF8.GetBytes("tick"), WebSocketMessageType.Text, true, cancellationToken);
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                await Task.WhenAny(receiving, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken));
             }
+
+            await receiving;
         })).RequireAuthorization();
         app.MapGet("/sse", async (HttpContext context) =>
         {
