@@ -117,4 +117,21 @@ public sealed class VerdictCacheTests(RealTessera tessera) : IClassFixture<RealT
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/me", Cancellation)).StatusCode);
         Assert.Equal(2, app.Calls.Introspections);
     }
+
+    [Fact]
+    public async Task A_client_disabled_at_Tessera_stops_the_cache_at_once_and_nothing_is_accepted_after()
+    {
+        var (id, secret) = await tessera.CreateClientAsync("Soon disabled", "introspect", "revocations");
+        await using var app = await RelyingApp.StartAsync(tessera.Authority, id, secret);
+        await app.LeaseAsync();
+        var (email, _) = await tessera.NewUserAsync();
+        using var client = app.Client(await tessera.LoginAsync(email));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/me", Cancellation)).StatusCode);
+
+        await tessera.AdminAsync(HttpMethod.Post, $"/v1/admin/clients/{id}/disable");
+
+        // The stream says `closed`: the lease ends with it, and the cached verdict is not served any more.
+        await Eventually.TrueAsync(() => !app.Authority.Cache.LeaseHolds, "the stream is closed and the lease with it");
+        await AuthenticationTests.AssertProblemAsync(await client.GetAsync("/api/me", Cancellation), HttpStatusCode.ServiceUnavailable, "authority_unavailable");
+    }
 }
