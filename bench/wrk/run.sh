@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Requests per second of GET /v1/auth/session (a Bearer session check answered from the node cache, plus the
-# JSON "who am I" answer) against a bare GET /hello served by the same Tessera.Server process, with wrk, on
-# loopback only. Target (issue / DESIGN.md promise 4): session >= half of hello. See docs/performance.md.
+# JSON "who am I" answer) and of POST /oauth2/introspect (a service client asking about the same token, RFC 7662)
+# against a bare GET /hello served by the same Tessera.Server process, with wrk, on loopback only, interleaved.
+# Targets: session >= 0.5 x hello (DESIGN.md promise 4), introspect >= 0.5 x hello (issue 10). See docs/performance.md.
 #
 #   bench/wrk/run.sh                 # 2 rounds of 15 s per endpoint, wrk -t2 -c32
 #   ROUNDS=3 WRK_DURATION=20s bench/wrk/run.sh
@@ -99,10 +100,22 @@ token_file="$work/token"
 (umask 077; printf '%s\n' "$token" > "$token_file")
 export TESSERA_TOKEN_FILE="$token_file"
 
+# A service client that may introspect, created through the admin API; its credentials as an HTTP Basic value.
+client=$(curl -fsS --max-time 10 -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+  -d '{"name":"wrk","scopes":["introspect"]}' "$base/v1/admin/clients")
+client_id=$(printf '%s' "$client" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+client_secret=$(printf '%s' "$client" | sed -n 's/.*"secret":"\([^"]*\)".*/\1/p')
+[[ -n "$client_id" && -n "$client_secret" ]] || { echo "run.sh: no client id or secret in the answer: $client" >&2; exit 1; }
+basic_file="$work/client-basic"
+(umask 077; printf 'Basic %s\n' "$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)" > "$basic_file")
+export TESSERA_CLIENT_BASIC_FILE="$basic_file"
+
 status_hello=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base/hello")
 status_session=$(curl -s -o "$work/session.json" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "$base/v1/auth/session")
 [[ "$status_hello" == 200 ]] || { echo "run.sh: GET /hello answered $status_hello (is Tessera:Benchmarks:HelloEndpoint honoured?)" >&2; exit 1; }
 [[ "$status_session" == 200 ]] || { echo "run.sh: GET /v1/auth/session answered $status_session" >&2; exit 1; }
+introspection=$(curl -fsS --max-time 5 -H "Authorization: $(cat "$basic_file")" --data-urlencode "token=$token" "$base/oauth2/introspect")
+[[ "$introspection" == *'"active":true'* ]] || { echo "run.sh: POST /oauth2/introspect answered $introspection" >&2; exit 1; }
 log "GET /hello body: $(curl -s --max-time 5 "$base/hello") ($(curl -s -o /dev/null -w '%{size_download}' "$base/hello") bytes)"
 log "GET /v1/auth/session body: $(wc -c < "$work/session.json") bytes"
 
@@ -123,19 +136,25 @@ run_wrk() { # name seconds-string path [script]
 log "warming up ($warmup each)"
 run_wrk warmup-hello "$warmup" /hello
 run_wrk warmup-session "$warmup" /v1/auth/session "$here/session.lua"
+run_wrk warmup-introspect "$warmup" /oauth2/introspect "$here/introspect.lua"
 
 echo "wrk -t$threads -c$connections -d$duration --timeout 2s --latency, $rounds round(s), $base, $(nproc) CPU(s) shared by wrk and the server"
 for round in $(seq 1 "$rounds"); do
-  # Alternate which endpoint goes first, so that drift in the machine's load does not favour one of them.
-  if (( round % 2 == 1 )); then order=(hello session); else order=(session hello); fi
+  # Rotate which endpoint goes first, so that drift in the machine's load does not favour one of them.
+  case $(( round % 3 )) in
+    1) order=(hello session introspect) ;;
+    2) order=(session introspect hello) ;;
+    0) order=(introspect hello session) ;;
+  esac
   for name in "${order[@]}"; do
-    if [[ $name == hello ]]; then
-      run_wrk "hello-$round" "$duration" /hello
-    else
-      run_wrk "session-$round" "$duration" /v1/auth/session "$here/session.lua"
-    fi
+    case $name in
+      hello) path=/hello script="" ;;
+      session) path=/v1/auth/session script="$here/session.lua" ;;
+      introspect) path=/oauth2/introspect script="$here/introspect.lua" ;;
+    esac
+    run_wrk "$name-$round" "$duration" "$path" "$script"
     echo
-    echo "=== round $round: GET $([[ $name == hello ]] && echo /hello || echo /v1/auth/session) ==="
+    echo "=== round $round: $([[ $name == introspect ]] && echo POST || echo GET) $path ==="
     cat "$work/$name-$round.txt"
   done
 done
@@ -146,10 +165,14 @@ metrics=$(curl -fsS --max-time 5 "$base/metrics" | grep -E '^tessera_session_(ca
 echo
 echo "=== summary ==="
 ratio_table hello session "hello rps" "session rps"
+session_ratio=$ratio
+echo
+ratio_table hello introspect "hello rps" "introspect rps"
+introspect_ratio=$ratio
 echo "server counters after the runs:"
 printf '%s\n' "$metrics" | sed 's/^/  /'
-if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5) }'; then
-  echo "target (session >= 0.5 x hello): met (ratio $ratio)"
-else
-  echo "target (session >= 0.5 x hello): MISSED (ratio $ratio)"
-fi
+verdict() { # label ratio minimum
+  if awk -v r="$2" -v m="$3" 'BEGIN { exit !(r >= m) }'; then echo "target ($1 >= $3 x hello): met (ratio $2)"; else echo "target ($1 >= $3 x hello): MISSED (ratio $2)"; fi
+}
+verdict session "$session_ratio" 0.5
+verdict introspect "$introspect_ratio" 0.5

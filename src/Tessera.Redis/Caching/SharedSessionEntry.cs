@@ -38,7 +38,10 @@ internal sealed record SharedSessionEntry(
     string? BanReason,
     long SecurityVersion,
     DateTimeOffset UserCreatedAt,
-    DateTimeOffset UserUpdatedAt)
+    DateTimeOffset UserUpdatedAt,
+    // Required, though it may be null: an entry written by a node of a version without it must not read as a session
+    // made directly (which every client may introspect and revoke), but as a miss.
+    [property: JsonRequired] string? ClientId)
 {
     public static string Serialize(SessionWithUser found, string incarnation, long tick)
     {
@@ -48,7 +51,7 @@ internal sealed record SharedSessionEntry(
             session.Device.Os, session.Device.Browser, session.Device.UserAgent, session.IpAddress, session.CreatedAt, session.LastActiveAt,
             session.AbsoluteExpiresAt, session.RevokedAt, session.RevokedBy, session.RevokeReason?.ToWireName(), user.Email, user.DisplayName,
             WireNames.RoleName(user.Role), WireNames.StatusName(user.Status), user.Banned, user.BannedUntil, user.BanReason, user.SecurityVersion,
-            user.CreatedAt, user.UpdatedAt);
+            user.CreatedAt, user.UpdatedAt, session.ClientId);
         return JsonSerializer.Serialize(entry, SharedEntryJsonContext.Default.SharedSessionEntry);
     }
 
@@ -99,6 +102,7 @@ internal sealed record SharedSessionEntry(
                 RevokedAt = RevokedAt,
                 RevokedBy = RevokedBy,
                 RevokeReason = reason,
+                ClientId = ClientId,
             };
             var user = new User
             {

@@ -58,6 +58,12 @@ public sealed class VisitorLoginTests : IAsyncLifetime
         var created = Assert.Single((await (await admin.Get($"/v1/admin/audit?userId={userId}&action=session.created")).AssertOkJsonAsync()).Items("events"));
         Assert.Equal("203.0.113.7", created.Str("ipAddress"));
 
+        // A wrong password through the client is the visitor's failure too.
+        await (await LoginAsync(_app, Basic(portalId, secret), new { email, password = "not the password", visitor = new { ipAddress = "203.0.113.66" } }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_credentials");
+        var failed = Assert.Single((await (await admin.Get($"/v1/admin/audit?userId={userId}&action=login.failed")).AssertOkJsonAsync()).Items("events"));
+        Assert.Equal("203.0.113.66", failed.Str("ipAddress"));
+
         // The client that signed the visitor in sees the session in full.
         var introspected = await (await SendAsync(_app, "/oauth2/introspect", [new("token", token)], Basic(portalId, secret), PortalServerIp)).AssertOkJsonAsync();
         Assert.Equal(userId, introspected.Str("sub"));
@@ -305,6 +311,31 @@ public sealed class VisitorLoginTests : IAsyncLifetime
         var sessions = await (await own.Get("/account/sessions")).AssertHtmlAsync();
         Assert.Contains("Signed in through", sessions, StringComparison.Ordinal);
         Assert.Contains("Partner Portal", sessions, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_clients_page_offers_the_login_scope_and_creates_a_client_with_it()
+    {
+        var adminToken = (await _app.LoginAdminAsync()).Token;
+        using var admin = Browser(adminToken);
+        var page = await (await admin.Get("/admin/clients")).AssertHtmlAsync();
+        Assert.Contains("value=\"login\"", page, StringComparison.Ordinal);
+
+        // The form as the browser posts it: the antiforgery token of the page, its cookie and the session cookie.
+        var (token, antiforgery) = await admin.AntiforgeryAsync("/admin/clients");
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/admin/clients?handler=Create")
+        {
+            Content = new FormUrlEncodedContent([new("name", "Portal from the console"), new("scopes", "login"), new("__RequestVerificationToken", token)]),
+        };
+        post.Headers.Add("Cookie", $"{antiforgery}; tessera_session={adminToken}");
+        using var browser = _app.Anonymous();
+        var created = await browser.Submit(post);
+        Assert.True(created.IsSuccessStatusCode, $"{(int)created.StatusCode}: {await created.ReadTextAsync()}");
+
+        using var api = await _app.AdminAsync();
+        var clients = (await (await api.Get("/v1/admin/clients")).AssertOkJsonAsync()).Items("clients");
+        var client = Assert.Single(clients, c => c.Str("name") == "Portal from the console");
+        Assert.Equal(["login"], client.GetProperty("scopes").EnumerateArray().Select(e => e.GetString()));
     }
 
     /// <summary>A browser signed in with the session cookie (the console's pages take no Bearer token).</summary>
