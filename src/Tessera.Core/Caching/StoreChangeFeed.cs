@@ -131,20 +131,38 @@ public abstract class StoreChangeFeed : BackgroundService
     /// <summary>Hands one change to every handler; one that throws does not stop the others or the feed.</summary>
     protected void Dispatch(Invalidation invalidation)
     {
-        foreach (var handler in _handlers)
+        t_dispatching = true;
+        try
         {
-            try
+            foreach (var handler in _handlers)
             {
-                handler.Handle(invalidation);
-            }
+                try
+                {
+                    handler.Handle(invalidation);
+                }
 #pragma warning disable CA1031 // Handlers must not throw; one that does must not stop the others or the feed.
-            catch (Exception exception)
+                catch (Exception exception)
 #pragma warning restore CA1031
-            {
-                OnHandlerFailed(exception, invalidation);
+                {
+                    OnHandlerFailed(exception, invalidation);
+                }
             }
         }
+        finally
+        {
+            t_dispatching = false;
+        }
     }
+
+    [ThreadStatic]
+    private static bool t_dispatching;
+
+    /// <summary>
+    /// True while a handler runs for an invalidation this feed read from the store, rather than one published by a call on
+    /// some node. Tessera's own commits come back through the feed too: a handler that announces invalidations to others
+    /// (the revocation stream) tells the read-back of a change it already announced from a change made outside Tessera.
+    /// </summary>
+    public static bool IsDispatching => t_dispatching;
 
     /// <summary>Trusts the cache (the feed follows every change from now on) or distrusts it.</summary>
     protected void SetFollowing(bool following, bool force = false)

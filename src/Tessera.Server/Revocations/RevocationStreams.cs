@@ -103,6 +103,7 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, RevocationStream> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _openByClient = new(StringComparer.Ordinal);
+    private readonly List<AwaitingTwin> _awaitingTwin = [];
     private readonly TaskCompletionSource<bool> _startupClients = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SessionCache _cache;
     private readonly TimeProvider _clock;
@@ -139,12 +140,25 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
     /// <summary>Open streams (connected now), for the client re-check.</summary>
     public IEnumerable<RevocationStream> Open => _streams.Values.Where(stream => stream.Connected);
 
-    /// <summary>Each invalidation becomes a <c>revoked</c> entry and wakes every stream. On the publishing path: quick, never throws.</summary>
+    /// <summary>
+    /// Each invalidation becomes a <c>revoked</c> entry and wakes every stream. On the publishing path: quick, never throws.
+    /// The store's change feed reads Tessera's own commits back (a ban is published, then read from <c>change_log</c> or
+    /// heard by <c>NOTIFY</c>): the twin of a change announced in the last <see cref="EchoWindow"/> is not announced
+    /// again, so that an app hears each change once (see <see cref="Remember"/>). A change made outside Tessera has no
+    /// published twin and is announced.
+    /// </summary>
     public void Handle(Invalidation invalidation)
     {
         try
         {
+            var readBack = StoreChangeFeed.IsDispatching;
+            if (TakeTwin(invalidation, readBack))
+            {
+                return;
+            }
+
             Log.AppendRevoked(invalidation);
+            Remember(invalidation, readBack);
             WakeAll();
         }
 #pragma warning disable CA1031 // The publishing path must go on; the apps' leases run out if the entry is missing.
@@ -154,6 +168,60 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
             LogAppendFailed(_logger, exception, invalidation.UserId);
         }
     }
+
+    /// <summary>How long an announced invalidation waits for its twin (the read-back of a published one, or the reverse).</summary>
+    internal static readonly TimeSpan EchoWindow = TimeSpan.FromSeconds(5);
+
+    private const int MaxAwaitingTwin = 4096;
+
+    /// <summary>
+    /// Remembers an announced invalidation until its twin comes: the read-back of a published one; or, when the feed read
+    /// the commit before the call published it, that publication. The second is only awaited for an invalidation that
+    /// names sessions: a call that ends a session names sessions that were live until its commit, so no earlier change
+    /// (made outside Tessera) can have announced the same ones for the same reason, and skipping the call's own
+    /// announcement loses nothing. A user-only change read back first may be announced twice, which is harmless.
+    /// </summary>
+    private void Remember(Invalidation invalidation, bool readBack)
+    {
+        if (readBack && invalidation.SessionIds.Count == 0)
+        {
+            return;
+        }
+
+        lock (_awaitingTwin)
+        {
+            if (_awaitingTwin.Count >= MaxAwaitingTwin)
+            {
+                _awaitingTwin.RemoveAt(0);
+            }
+
+            _awaitingTwin.Add(new AwaitingTwin(invalidation, readBack, _clock.GetTimestamp()));
+        }
+    }
+
+    /// <summary>True (and forgotten) when <paramref name="invalidation"/> is the twin of one announced within the window.</summary>
+    private bool TakeTwin(Invalidation invalidation, bool readBack)
+    {
+        var oldest = _clock.GetTimestamp() - ToTicks(EchoWindow);
+        lock (_awaitingTwin)
+        {
+            _awaitingTwin.RemoveAll(awaiting => awaiting.At < oldest);
+            var index = _awaitingTwin.FindIndex(awaiting => awaiting.ReadBack != readBack && SameChange(awaiting.Announced, invalidation));
+            if (index < 0)
+            {
+                return false;
+            }
+
+            _awaitingTwin.RemoveAt(index);
+            return true;
+        }
+    }
+
+    private static bool SameChange(Invalidation a, Invalidation b) =>
+        a.UserId == b.UserId && a.UserChanged == b.UserChanged && a.Reason == b.Reason
+        && a.SessionIds.Count == b.SessionIds.Count && a.SessionIds.All(b.SessionIds.Contains);
+
+    private sealed record AwaitingTwin(Invalidation Announced, bool ReadBack, long At);
 
     /// <summary>Registers a new stream unless its client holds as many as allowed.</summary>
     public bool TryOpen(RevocationStream stream)
@@ -431,9 +499,9 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
 
         try
         {
-            // One tick more than the remainder: the deadline itself has passed once the clock reads it.
-            await Task.Delay(TimeSpan.FromSeconds((double)remaining / _clock.TimestampFrequency) + TimeSpan.FromTicks(1), _clock, cancellationToken)
-                .ConfigureAwait(false);
+            // Rounded up: the deadline has passed once the clock reads it, not a fraction of a tick before.
+            var delay = TimeSpan.FromTicks((long)Math.Ceiling((double)remaining * TimeSpan.TicksPerSecond / _clock.TimestampFrequency));
+            await Task.Delay(delay, _clock, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
