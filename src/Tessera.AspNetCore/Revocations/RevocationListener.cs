@@ -167,7 +167,7 @@ internal sealed partial class RevocationListener(TesseraAuthorities authorities,
                         stall.CancelAfter(3 * heartbeat);
                         acks.Stream = hello.Stream;
                         healthy = true;
-                        LogConnected(_logger, authority.BaseAddress, hello.Stream);
+                        LogConnected(_logger, authority.BaseAddress);
                         break;
                     case "revoked":
                         var revoked = JsonSerializer.Deserialize<RevokedData>(item.Data, Json) ?? throw new JsonException("An empty revoked event.");
@@ -313,7 +313,7 @@ internal sealed partial class RevocationListener(TesseraAuthorities authorities,
                             using var response = await _listener._httpClients.CreateClient(TesseraDefaults.HttpClientName).SendAsync(request, timeout.Token);
                             if (response.StatusCode == HttpStatusCode.NotFound)
                             {
-                                LogStreamGone(_listener._logger, stream);
+                                LogStreamGone(_listener._logger);
                                 StreamGone = true;
                                 await _connection.CancelAsync();
                                 return;
@@ -371,8 +371,9 @@ internal sealed partial class RevocationListener(TesseraAuthorities authorities,
 
     private sealed record AckBody([property: JsonPropertyName("stream")] string Stream, [property: JsonPropertyName("through")] long Through);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Following Tessera's revocation stream at {Authority} (stream {Stream}).")]
-    private static partial void LogConnected(ILogger logger, string authority, string stream);
+    // The stream id is not logged: anyone with the scope who knows it can acknowledge for it (docs/relying-apps.md).
+    [LoggerMessage(Level = LogLevel.Information, Message = "Following Tessera's revocation stream at {Authority}.")]
+    private static partial void LogConnected(ILogger logger, string authority);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tessera's revocation stream at {Authority} was lost ({Error}); every request is checked with Tessera until it is back.")]
     private static partial void LogDisconnected(ILogger logger, string authority, string error);
@@ -395,8 +396,8 @@ internal sealed partial class RevocationListener(TesseraAuthorities authorities,
     [LoggerMessage(Level = LogLevel.Error, Message = "Tessera closed the revocation stream ({Code}): the app no longer caches verdicts and asks Tessera about every request. Restart it with working credentials.")]
     private static partial void LogClosed(ILogger logger, string code);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera no longer knows stream {Stream}; reconnecting.")]
-    private static partial void LogStreamGone(ILogger logger, string stream);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera no longer knows the app's revocation stream; reconnecting.")]
+    private static partial void LogStreamGone(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An acknowledgement to Tessera failed ({Status}); it is sent again.")]
     private static partial void LogAckRefused(ILogger logger, int status);
