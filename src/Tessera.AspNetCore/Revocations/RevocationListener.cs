@@ -59,8 +59,10 @@ internal sealed partial class RevocationListener(TesseraAuthorities authorities,
             {
                 return;
             }
-            catch (Exception exception) when (exception is HttpRequestException or IOException or JsonException or OperationCanceledException)
+            catch (Exception exception)
             {
+                // Whatever went wrong, the listener tries again: a background service that throws would stop the app,
+                // and the app works without the stream (it asks Tessera about every request meanwhile).
                 LogDisconnected(_logger, _authority.BaseAddress, exception.Message);
             }
 
