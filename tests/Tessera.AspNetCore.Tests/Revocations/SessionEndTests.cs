@@ -91,6 +91,39 @@ public sealed class SessionEndTests(RealTessera tessera) : IClassFixture<RealTes
         Assert.Equal(HttpStatusCode.OK, (await keptClient.GetAsync("/api/me", Cancellation)).StatusCode);
     }
 
+    [Fact]
+    public async Task A_user_changed_straight_in_the_database_is_re_checked_and_the_WebSocket_closes()
+    {
+        var (email, _) = await tessera.NewUserAsync();
+        var token = await tessera.LoginAsync(email);
+        using var client = _app.Client(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/me", Cancellation)).StatusCode);
+        using var socket = await _app.OpenFeedAsync(token);
+        Assert.Equal("tick", await ReceiveTextAsync(socket));
+
+        // An operator's UPDATE: Tessera announces the user changed, naming no session; the app asks again.
+        // As the operator's console does: the sqlite3 shell, another process (test.sh installs it).
+        var sqlite3 = new System.Diagnostics.ProcessStartInfo("sqlite3") { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-bail", "-cmd", ".timeout 5000", Path.Combine(tessera.Server.DataDirectory, "tessera.db"),
+            $"UPDATE users SET status = 'deactivated' WHERE email = '{email}'" })
+        {
+            sqlite3.ArgumentList.Add(argument);
+        }
+
+        using (var process = System.Diagnostics.Process.Start(sqlite3)!)
+        {
+            var error = process.StandardError.ReadToEndAsync(Cancellation);
+            await process.WaitForExitAsync(Cancellation);
+            Assert.True(process.ExitCode == 0, await error);
+        }
+
+        var (status, description) = await ReceiveCloseAsync(socket);
+        Assert.Equal(TesseraDefaults.SessionEndedCloseStatus, status);
+        Assert.Contains(description, new[] { TesseraSession.UnknownEndReason, "user_deactivated" });
+        await Eventually.TrueAsync(async () => (await client.GetAsync("/api/me", Cancellation)).StatusCode == HttpStatusCode.Unauthorized,
+            "the app refuses the session of a user deactivated in the database");
+    }
+
     private async Task<string> EndAsync(string cause, string userId, string token, string other, string sessionId)
     {
         switch (cause)
