@@ -64,7 +64,7 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
         if (refusal.ViaCookie && refusal.Code != TesseraProblems.AuthorityUnavailable)
         {
             // The cookie's token will never hold again: a browser should not keep sending it.
-            Response.Cookies.Delete(Options.Cookie.Name!, Options.Cookie.Build(Context));
+            TesseraCookie.Delete(Context, Options);
         }
 
         if (refusal.Code == TesseraProblems.AuthorityUnavailable)

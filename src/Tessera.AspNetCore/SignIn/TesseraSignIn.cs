@@ -96,7 +96,7 @@ public sealed partial class TesseraSignIn
         var feature = context.Features.Get<TesseraRequestFeature>();
         var token = feature?.Token
             ?? (context.Request.Cookies.TryGetValue(authority.Options.Cookie.Name!, out var cookie) ? cookie : null);
-        context.Response.Cookies.Delete(authority.Options.Cookie.Name!, authority.Options.Cookie.Build(context));
+        TesseraCookie.Delete(context, authority.Options);
         if (string.IsNullOrEmpty(token))
         {
             return true;

@@ -101,7 +101,9 @@ public sealed class AuthenticationTests(RealTessera tessera) : IClassFixture<Rea
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal("/signin?returnUrl=%2Fpage%3Ftab%3D2&reason=unauthenticated", response.Headers.Location!.OriginalString);
         // The cookie's token will never hold: the browser is told to drop it.
-        Assert.Contains(response.Headers.GetValues("Set-Cookie"), cookie => cookie.StartsWith($"{TesseraDefaults.CookieName}=;", StringComparison.Ordinal));
+        var deleted = Assert.Single(response.Headers.GetValues("Set-Cookie"), cookie => cookie.StartsWith($"{TesseraDefaults.CookieName}=;", StringComparison.Ordinal));
+        Assert.Contains("expires=Thu, 01 Jan 1970", deleted, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("max-age", deleted, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -35,6 +35,7 @@ public sealed class SignInTests(RealTessera tessera) : IClassFixture<RealTessera
         var cookie = answer.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith($"{TesseraDefaults.CookieName}=", StringComparison.Ordinal));
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("max-age=2592000", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase); // plain http here
         var sessions = await tessera.AdminGetAsync($"/v1/admin/users/{userId}/sessions");
         var session = sessions.GetProperty("sessions").EnumerateArray().Single();
@@ -49,7 +50,8 @@ public sealed class SignInTests(RealTessera tessera) : IClassFixture<RealTessera
 
         var signedOut = await browser.PostAsync("/signout", null, Cancellation);
         Assert.True((await RealTessera.Json(signedOut)).GetProperty("ok").GetBoolean());
-        Assert.Contains(signedOut.Headers.GetValues("Set-Cookie"), c => c.StartsWith($"{TesseraDefaults.CookieName}=;", StringComparison.Ordinal));
+        var deleted = Assert.Single(signedOut.Headers.GetValues("Set-Cookie"), c => c.StartsWith($"{TesseraDefaults.CookieName}=;", StringComparison.Ordinal));
+        Assert.DoesNotContain("max-age", deleted, StringComparison.OrdinalIgnoreCase);
         Assert.Empty((await tessera.AdminGetAsync($"/v1/admin/users/{userId}/sessions")).GetProperty("sessions").EnumerateArray());
         await AuthenticationTests.AssertProblemAsync(await browser.GetAsync("/api/me", Cancellation), HttpStatusCode.Unauthorized, "session_revoked");
     }
