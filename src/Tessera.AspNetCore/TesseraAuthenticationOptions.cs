@@ -43,7 +43,7 @@ public sealed class TesseraAuthenticationOptions : AuthenticationSchemeOptions
     /// </summary>
     public Func<HttpContext, bool> IsPageRequest { get; set; } = DefaultIsPageRequest;
 
-    /// <summary>How many verdicts the app keeps in memory; beyond, the least recently added are dropped and asked again. Default 100,000.</summary>
+    /// <summary>How many verdicts the app keeps in memory (a <c>MemoryCache</c> size limit): when full, a compaction drops the least recently used, and a new verdict is not kept until there is room (its token is simply asked again). Default 100,000.</summary>
     public int VerdictCacheSize { get; set; } = 100_000;
 
     /// <summary>
