@@ -6,6 +6,7 @@ using Tessera.Core;
 using Tessera.Core.Diagnostics;
 using Tessera.Core.Sessions;
 using Tessera.Server.Authentication;
+using Tessera.Server.Http;
 
 namespace Tessera.Server.Events;
 
@@ -47,7 +48,7 @@ internal static class EventsApi
         // Proxies must pass each event on as it is written.
         httpContext.Response.Headers.CacheControl = "no-cache";
         httpContext.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(RunAsync(stream, current.Token, validator, metrics, clock, httpContext.RequestAborted));
+        return TypedResults.ServerSentEvents(RunAsync(stream, current.Token, validator, metrics, clock, httpContext.StreamAborted()));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> RunAsync(

@@ -77,7 +77,7 @@ internal static class RevocationsApi
         // Proxies must pass each event on as it is written.
         httpContext.Response.Headers.CacheControl = "no-cache";
         httpContext.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(RunAsync(streams, stream, start, bus.ConvergenceWindow, clock, httpContext.RequestAborted));
+        return TypedResults.ServerSentEvents(RunAsync(streams, stream, start, bus.ConvergenceWindow, clock, httpContext.StreamAborted()));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> RunAsync(

@@ -108,8 +108,6 @@ public sealed class RestartTests : IAsyncDisposable
             : base(new Dictionary<string, string?>
             {
                 ["Tessera:DataDirectory"] = dataDirectory,
-                // A restart, not a drain: the app's open revocation stream would hold a graceful stop for 30 s.
-                ["shutdownTimeoutSeconds"] = "1",
             }) => UseKestrel(port);
     }
 }
