@@ -94,7 +94,7 @@ public sealed class RequestFuzzer(Random random, IReadOnlyList<FuzzRoute> routes
 
     private void AddCredentials(List<KeyValuePair<string, string>> headers, FuzzIdentities who, FuzzRoute route)
     {
-        if (IsOAuth(route) && Chance(0.7))
+        if (TakesClientCredentials(route) && Chance(0.7))
         {
             // A service client's HTTP Basic credentials, right, wrong or broken (RFC 6749 §2.3.1).
             var (id, secret) = random.Next(6) switch
@@ -337,6 +337,10 @@ public sealed class RequestFuzzer(Random random, IReadOnlyList<FuzzRoute> routes
     }
 
     private static bool IsOAuth(FuzzRoute route) => route.Template.StartsWith("/oauth2/", StringComparison.Ordinal);
+
+    /// <summary>The routes a service client calls with HTTP Basic: /oauth2, the revocation stream and its acknowledgements.</summary>
+    private static bool TakesClientCredentials(FuzzRoute route) =>
+        IsOAuth(route) || route.Template.StartsWith("/v1/revocations", StringComparison.Ordinal);
 
     /// <summary>An RFC 7662 / RFC 7009 form: the token (a live one, a broken one, or junk), a hint, and sometimes the client's credentials too.</summary>
     private byte[] OAuthForm(FuzzIdentities who)
