@@ -10,7 +10,7 @@ namespace Tessera.RelyingLatency;
 /// </summary>
 internal sealed record Sample(
     int Index, string SessionId, int RevokeStatus, double Revoke, double Close, int? CloseStatus, string? CloseReason,
-    double Refusal, int RequestStatus, string? RequestCode)
+    double Refusal, int RequestStatus, string? RequestCode, double Open, double Finish)
 {
     /// <summary>A request sent after the revoking call returned that the app accepted: the promise broken.</summary>
     public bool Accepted => RequestStatus is >= 200 and < 300;
@@ -26,6 +26,7 @@ internal static class Measure
 
     public static async Task<Sample> OneAsync(Clients clients, string adminToken, int index, Target target, CancellationToken cancellationToken)
     {
+        var opened = Stopwatch.GetTimestamp();
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", $"Bearer {target.Token}");
         using (var opening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -40,6 +41,7 @@ internal static class Measure
             }
         }
 
+        var open = Stopwatch.GetElapsedTime(opened).TotalMilliseconds;
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var closing = ReceiveCloseAsync(socket, waiting.Token);
 
@@ -68,7 +70,7 @@ internal static class Measure
 
         return new Sample(
             index, target.SessionId, revoke.Status, Ms(sent, returned), closedAt is { } at ? Ms(returned, at) : double.NaN, status, reason,
-            Ms(returned, answered), request.Status, request.Code);
+            Ms(returned, answered), request.Status, request.Code, open, Ms(returned, Stopwatch.GetTimestamp()));
     }
 
     private static async Task<(long? At, int? Status, string? Reason)> ReceiveCloseAsync(WebSocket socket, CancellationToken cancellationToken)

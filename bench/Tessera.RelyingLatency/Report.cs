@@ -25,6 +25,8 @@ internal static class Report
         Row(output, "returned -> answer to the request sent after it", samples.Select(s => s.Refusal));
         var both = Row(output, "returned -> both (the later of close and refusal)", samples.Select(s => s.Both));
         Row(output, "sent -> WebSocket close frame at the client", samples.Select(s => s.Close + s.Revoke));
+        Row(output, "(set-up) connect the WebSocket -> \"open\" received", samples.Select(s => s.Open));
+        Row(output, "(clean-up) returned -> close handshake done", samples.Select(s => s.Finish));
         output.WriteLine();
 
         var closedBefore = samples.Count(s => s.Close < 0);
