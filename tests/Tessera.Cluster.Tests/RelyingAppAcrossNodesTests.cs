@@ -257,6 +257,8 @@ public sealed class RelyingAppAcrossNodesTests(PortalOnCluster fixture) : IClass
             _findings.Check(next.Status == 401, $"the Portal's first request with the revoked session after SIGCONT: {next}");
             _findings.Measure(string.Create(CultureInfo.InvariantCulture, $"Portal frozen: the revoke on B took {took:F1} ms; after SIGCONT the Portal answered {next.Status} {next.Code} {next.Reason}"));
             await ServesFromCacheAsync(keeper, "after the Portal was resumed");
+            var after = await victimBrowser.MeAsync();
+            _findings.Check(after.Status == 401, $"the revoked session on the Portal once it serves from its cache again: {after}");
         }
 
         _findings.AssertAll();
