@@ -72,13 +72,15 @@ public sealed class RedisOutageTests() : ClusterTest(new ClusterOptions { OwnRed
 
         await using (var hammer = new Hammer(revokedWhileDown.Token, cluster.Nodes, tasksPerNode: 1))
         {
+            // At least half a second of checks, and at least three on each node however loaded the machine is.
             await Task.Delay(500, TestContext.Current.CancellationToken);
+            var enough = await hammer.WaitForAnsweredAsync(cluster.Nodes, count: 3, TimeSpan.FromSeconds(30));
             await hammer.StopAsync();
             var accepted = hammer.Requests.Where(r => r.Status != 401 || r.Code != "session_revoked").ToList();
             Findings.Check(accepted.Count == 0,
                 $"with Redis down, {accepted.Count} check(s) of the revoked session after the revoke returned were not 401 session_revoked: " +
                 string.Join("; ", accepted.Take(5).Select(r => $"{r.Node} {r.Status} {r.Code}")));
-            Findings.Check(cluster.Nodes.All(n => hammer.Requests.Count(r => r.Node == n.Name) >= 3), "the hammer reached too few checks with Redis down");
+            Findings.Check(enough, "the hammer reached too few checks with Redis down (fewer than 3 on some node within 30 s)");
         }
 
         // Redis comes back, empty: the nodes find it again and prove the bus again by themselves.

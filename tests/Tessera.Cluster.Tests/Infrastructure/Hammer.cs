@@ -43,6 +43,25 @@ public sealed class Hammer : IAsyncDisposable
         throw new TimeoutException($"The hammer did not see {count} accepted checks on every node within {timeout.TotalSeconds:0} s ({summary}).");
     }
 
+    /// <summary>Waits until every node named has answered (anything) at least <paramref name="count"/> times; false when the time ran out.</summary>
+    public async Task<bool> WaitForAnsweredAsync(IEnumerable<TesseraNode> nodes, int count, TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        var names = nodes.Select(n => n.Name).ToList();
+        while (waited.Elapsed < timeout)
+        {
+            var snapshot = Requests;
+            if (names.All(name => snapshot.Count(r => r.Node == name) >= count))
+            {
+                return true;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return false;
+    }
+
     public async Task StopAsync()
     {
         await _stop.CancelAsync();
