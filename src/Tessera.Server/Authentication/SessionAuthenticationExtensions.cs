@@ -1,5 +1,8 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Tessera.AspNetCore;
 using Tessera.Core;
 using Tessera.Core.Users;
@@ -32,6 +35,9 @@ internal static class SessionAuthenticationExtensions
             // The token is read as SessionCredentials writes it: Authorization: Bearer first, else tessera_session.
             options.Cookie.Name = SessionCredentials.CookieName;
         });
+        // Not even the only scheme as the default (ASP.NET Core makes a single scheme the default): the authentication
+        // middleware would then read every request's token, and count it as use of the session.
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, ExplicitSchemesOnly>());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, SessionRefusals>();
         services.AddAuthorizationBuilder()
             .AddPolicy(SessionPolicy, policy => policy
@@ -51,6 +57,22 @@ internal static class SessionAuthenticationExtensions
 
     /// <summary>Every endpoint of the group needs a session that holds and an admin behind it.</summary>
     public static RouteGroupBuilder RequireAdmin(this RouteGroupBuilder group) => group.RequireAuthorization(AdminPolicy);
+}
+
+/// <summary>The schemes as registered, with no default of any kind: a scheme is used only where it is named.</summary>
+internal sealed class ExplicitSchemesOnly(IOptions<AuthenticationOptions> options) : AuthenticationSchemeProvider(options)
+{
+    private static readonly Task<AuthenticationScheme?> None = Task.FromResult<AuthenticationScheme?>(null);
+
+    public override Task<AuthenticationScheme?> GetDefaultAuthenticateSchemeAsync() => None;
+
+    public override Task<AuthenticationScheme?> GetDefaultChallengeSchemeAsync() => None;
+
+    public override Task<AuthenticationScheme?> GetDefaultForbidSchemeAsync() => None;
+
+    public override Task<AuthenticationScheme?> GetDefaultSignInSchemeAsync() => None;
+
+    public override Task<AuthenticationScheme?> GetDefaultSignOutSchemeAsync() => None;
 }
 
 /// <summary>
