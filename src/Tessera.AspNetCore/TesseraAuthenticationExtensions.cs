@@ -42,4 +42,27 @@ public static class TesseraAuthenticationExtensions
             provider.GetRequiredService<ILogger<RevocationListener>>()));
         return builder.AddScheme<TesseraAuthenticationOptions, TesseraAuthenticationHandler>(authenticationScheme, displayName: "Tessera", configure);
     }
+
+    /// <summary>
+    /// Adds a scheme that accepts Tessera's session tokens as <c>AddTessera</c> does, with verdicts from
+    /// <typeparamref name="TVerdictSource"/> (a singleton) instead of Tessera over HTTP: no introspection, no verdict cache,
+    /// no revocation stream, no <see cref="TesseraSignIn"/>. Tessera's own server reads its sessions this way.
+    /// </summary>
+    public static AuthenticationBuilder AddTessera<TVerdictSource>(
+        this AuthenticationBuilder builder, string authenticationScheme, Action<TesseraAuthenticationOptions> configure)
+        where TVerdictSource : class, ITesseraVerdictSource
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(authenticationScheme);
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TesseraAuthorities>();
+        services.TryAddSingleton<TVerdictSource>();
+        services.AddHttpClient(); // for the handler's TesseraAuthorities, which such a scheme never asks
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TesseraAuthenticationOptions>, TesseraOptionsValidator>());
+        services.AddOptions<TesseraAuthenticationOptions>(authenticationScheme)
+            .PostConfigure<TVerdictSource>((options, source) => options.VerdictSource = source)
+            .ValidateOnStart();
+        return builder.AddScheme<TesseraAuthenticationOptions, TesseraAuthenticationHandler>(authenticationScheme, displayName: "Tessera", configure);
+    }
 }

@@ -64,6 +64,13 @@ public sealed class TesseraAuthenticationOptions : AuthenticationSchemeOptions
     /// <summary>The longest wait between two attempts to reconnect the revocation stream (the waits grow from 100 ms, with jitter). Default 5 seconds.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Where verdicts come from. Null (the default): Tessera is asked over HTTP at <see cref="Authority"/> with the service
+    /// client, and verdicts are cached under the revocation stream's lease. Set by <c>AddTessera&lt;TVerdictSource&gt;</c>;
+    /// then <see cref="Authority"/>, <see cref="ClientId"/> and <see cref="ClientSecret"/> are not used.
+    /// </summary>
+    public ITesseraVerdictSource? VerdictSource { get; set; }
+
     /// <summary>The default of <see cref="IsPageRequest"/>.</summary>
     public static bool DefaultIsPageRequest(HttpContext context)
     {

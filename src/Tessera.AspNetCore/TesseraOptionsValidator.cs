@@ -9,7 +9,11 @@ internal sealed class TesseraOptionsValidator : IValidateOptions<TesseraAuthenti
     {
         var failures = new List<string>();
         var prefix = $"Tessera authentication ({name}): ";
-        if (options.Authority is not { IsAbsoluteUri: true } authority || (authority.Scheme != Uri.UriSchemeHttp && authority.Scheme != Uri.UriSchemeHttps))
+        if (options.VerdictSource is not null)
+        {
+            // Verdicts come from elsewhere: Tessera is not asked over HTTP.
+        }
+        else if (options.Authority is not { IsAbsoluteUri: true } authority || (authority.Scheme != Uri.UriSchemeHttp && authority.Scheme != Uri.UriSchemeHttps))
         {
             failures.Add(prefix + "Authority must be Tessera's absolute http or https address, e.g. http://tessera:5080 (configuration key Tessera:Authority).");
         }
@@ -18,12 +22,12 @@ internal sealed class TesseraOptionsValidator : IValidateOptions<TesseraAuthenti
             failures.Add(prefix + "Authority must have no query or fragment.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.ClientId))
+        if (options.VerdictSource is null && string.IsNullOrWhiteSpace(options.ClientId))
         {
             failures.Add(prefix + "ClientId is required: the id of a service client created with POST /v1/admin/clients (configuration key Tessera:ClientId).");
         }
 
-        if (string.IsNullOrWhiteSpace(options.ClientSecret))
+        if (options.VerdictSource is null && string.IsNullOrWhiteSpace(options.ClientSecret))
         {
             failures.Add(prefix + "ClientSecret is required: the secret shown once when the service client was created (configuration key Tessera:ClientSecret).");
         }

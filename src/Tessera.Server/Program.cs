@@ -11,6 +11,7 @@ builder.AddTesseraStorage();   // the store Tessera:Storage:Provider names: SQLi
 builder.AddTesseraCluster();   // Redis, when Tessera:Redis:Configuration is set
 builder.AddTesseraApi();       // event streams, metrics, OpenAPI, readiness
 builder.AddTesseraHttp();      // the body limit, strict JSON, problems with a code
+builder.AddTesseraSessions();  // the Tessera scheme (the relying apps' handler) over the session cache, and its policies
 builder.AddTesseraWeb();       // the web console: pages, antiforgery, the key ring
 
 var app = builder.Build();
@@ -20,7 +21,8 @@ app.UseTrustedProxies();                               // first: every later ste
 app.Use(ResponseHeaders.InvokeAsync);                  // no-store and nosniff, on problems too
 app.UseTesseraProblems();                              // exceptions and empty 4xx/5xx become problems with a code
 app.Use(RequestGuard.InvokeAsync);                     // size, charset, NUL and form checks before anything reads
-app.UseMiddleware<SessionAuthenticationMiddleware>();  // the session behind the token or cookie
+app.UseAuthentication();                               // (no default scheme: nothing is read here)
+app.UseAuthorization();                                // endpoints that need a session: the Tessera scheme reads it
 app.UseTesseraStaticFiles();
 app.UseTesseraErrorPages();                            // a page, not problem JSON, for a browser asking for a page
 app.MapTesseraApi();

@@ -33,6 +33,11 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
             return AuthenticateResult.NoResult();
         }
 
+        if (Options.VerdictSource is { } source)
+        {
+            return await AuthenticateWithAsync(source, token, viaCookie);
+        }
+
         var authority = _authorities.Get(Scheme.Name);
         Verdict verdict;
         try
@@ -54,6 +59,25 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
 
         Context.Features.Set(new TesseraRequestFeature(authority, token, verdict));
         var principal = new ClaimsPrincipal(CreateIdentity(verdict.Introspection, Scheme.Name));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
+    }
+
+    /// <summary>The verdict from the scheme's own <see cref="ITesseraVerdictSource"/>.</summary>
+    private async Task<AuthenticateResult> AuthenticateWithAsync(ITesseraVerdictSource source, string token, bool viaCookie)
+    {
+        var watching = Context.GetEndpoint()?.Metadata.GetMetadata<TesseraWatchOnlyAttribute>() is not null;
+        var verdict = await source.GetVerdictAsync(new TesseraVerdictRequest(Context, Scheme.Name, token, viaCookie, watching), Context.RequestAborted);
+        Context.Features.Set(new TesseraRequestFeature(token, verdict));
+        if (!verdict.IsActive)
+        {
+            var code = verdict.Code ?? TesseraProblems.Unauthenticated;
+            Context.Features.Set(new Refusal(code, verdict.Reason, viaCookie, verdict.Sentence, verdict.BannedUntil));
+            return AuthenticateResult.Fail(code == TesseraProblems.Unauthenticated
+                ? "The token does not name a session that holds."
+                : "The session was ended at Tessera.");
+        }
+
+        var principal = new ClaimsPrincipal(CreateIdentity(verdict, Scheme.Name));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }
 
@@ -82,10 +106,10 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
         }
 
         Response.Headers.WWWAuthenticate = "Bearer";
-        var detail = refusal.Code == TesseraProblems.SessionRevoked
+        var detail = refusal.Sentence ?? (refusal.Code == TesseraProblems.SessionRevoked
             ? TesseraProblems.SentenceFor(refusal.Reason)
-            : "Sign in to continue.";
-        await TesseraProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, refusal.Code, "Not signed in.", detail, refusal.Reason);
+            : "Sign in to continue.");
+        await TesseraProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, refusal.Code, "Not signed in.", detail, refusal.Reason, refusal.BannedUntil);
     }
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
@@ -101,7 +125,18 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
     }
 
     /// <summary>The identity for an active introspection: Tessera's claim names, plus the .NET ones a developer looks for.</summary>
-    internal static ClaimsIdentity CreateIdentity(Introspection introspection, string authenticationType)
+    internal static ClaimsIdentity CreateIdentity(Introspection introspection, string authenticationType) => CreateIdentity(
+        authenticationType, introspection.Sub, introspection.Sid, introspection.Email ?? introspection.Username, introspection.Name, introspection.Role,
+        introspection.DeviceName, introspection.DevicePlatform, introspection.DeviceOs, introspection.DeviceBrowser);
+
+    /// <summary>The same identity for an active verdict of a <see cref="ITesseraVerdictSource"/> (claims for what it gave).</summary>
+    internal static ClaimsIdentity CreateIdentity(TesseraVerdict verdict, string authenticationType) => CreateIdentity(
+        authenticationType, verdict.Subject, verdict.SessionId, verdict.Email, verdict.Name, verdict.Role,
+        verdict.DeviceName, verdict.DevicePlatform, verdict.DeviceOs, verdict.DeviceBrowser);
+
+    private static ClaimsIdentity CreateIdentity(
+        string authenticationType, string? sub, string? sid, string? email, string? name, string? role,
+        string? deviceName, string? devicePlatform, string? deviceOs, string? deviceBrowser)
     {
         var identity = new ClaimsIdentity(authenticationType, TesseraClaimTypes.Name, TesseraClaimTypes.Role);
         void Add(string type, string? value)
@@ -112,17 +147,17 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
             }
         }
 
-        Add(TesseraClaimTypes.Subject, introspection.Sub);
-        Add(ClaimTypes.NameIdentifier, introspection.Sub);
-        Add(TesseraClaimTypes.SessionId, introspection.Sid);
-        Add(TesseraClaimTypes.Email, introspection.Email ?? introspection.Username);
-        Add(ClaimTypes.Email, introspection.Email ?? introspection.Username);
-        Add(TesseraClaimTypes.Name, introspection.Name);
-        Add(TesseraClaimTypes.Role, introspection.Role);
-        Add(TesseraClaimTypes.DeviceName, introspection.DeviceName);
-        Add(TesseraClaimTypes.DevicePlatform, introspection.DevicePlatform);
-        Add(TesseraClaimTypes.DeviceOs, introspection.DeviceOs);
-        Add(TesseraClaimTypes.DeviceBrowser, introspection.DeviceBrowser);
+        Add(TesseraClaimTypes.Subject, sub);
+        Add(ClaimTypes.NameIdentifier, sub);
+        Add(TesseraClaimTypes.SessionId, sid);
+        Add(TesseraClaimTypes.Email, email);
+        Add(ClaimTypes.Email, email);
+        Add(TesseraClaimTypes.Name, name);
+        Add(TesseraClaimTypes.Role, role);
+        Add(TesseraClaimTypes.DeviceName, deviceName);
+        Add(TesseraClaimTypes.DevicePlatform, devicePlatform);
+        Add(TesseraClaimTypes.DeviceOs, deviceOs);
+        Add(TesseraClaimTypes.DeviceBrowser, deviceBrowser);
         return identity;
     }
 
@@ -131,7 +166,8 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
         var authorization = Request.Headers.Authorization;
         if (authorization.Count > 0)
         {
-            var value = authorization.ToString();
+            // The first header only, as Tessera itself reads it.
+            var value = authorization[0] ?? string.Empty;
             const string bearer = "Bearer ";
             return value.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) && value.Length > bearer.Length
                 ? (value[bearer.Length..].Trim(), false)
@@ -151,7 +187,7 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
     }
 
     /// <summary>Why this request was refused, kept between authenticate and challenge.</summary>
-    private sealed record Refusal(string Code, string? Reason, bool ViaCookie);
+    private sealed record Refusal(string Code, string? Reason, bool ViaCookie, string? Sentence = null, DateTimeOffset? BannedUntil = null);
 }
 
 /// <summary>

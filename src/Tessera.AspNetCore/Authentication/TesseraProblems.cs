@@ -38,7 +38,7 @@ public static class TesseraProblems
     public static string SentenceFor(string? reason) =>
         reason is not null && Sentences.TryGetValue(reason, out var sentence) ? sentence : "Your session has ended. Please sign in again.";
 
-    internal static Task WriteAsync(HttpContext context, int status, string code, string title, string detail, string? reason = null)
+    internal static Task WriteAsync(HttpContext context, int status, string code, string title, string detail, string? reason = null, DateTimeOffset? bannedUntil = null)
     {
         var problem = new ProblemDetails
         {
@@ -51,6 +51,11 @@ public static class TesseraProblems
         if (reason is not null)
         {
             problem.Extensions["reason"] = reason;
+        }
+
+        if (bannedUntil is not null)
+        {
+            problem.Extensions["bannedUntil"] = bannedUntil;
         }
 
         context.Response.StatusCode = status;

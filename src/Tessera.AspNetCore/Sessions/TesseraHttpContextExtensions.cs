@@ -14,7 +14,7 @@ public static class TesseraHttpContextExtensions
     public static TesseraSession? GetTesseraSession(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Features.Get<TesseraRequestFeature>() is not { } feature)
+        if (context.Features.Get<TesseraRequestFeature>() is not { Authority: { } authority, Verdict: { } verdict } feature)
         {
             return null;
         }
@@ -24,11 +24,21 @@ public static class TesseraHttpContextExtensions
             return existing;
         }
 
-        var introspection = feature.Verdict.Introspection;
-        var session = feature.Authority.Track(introspection.Sid!, introspection.Sub!, feature.Token, feature.Verdict);
+        var introspection = verdict.Introspection;
+        var session = authority.Track(introspection.Sid!, introspection.Sub!, feature.Token, verdict);
         feature.Session = session;
-        context.Response.RegisterForDispose(new Untrack(feature.Authority, session));
+        context.Response.RegisterForDispose(new Untrack(authority, session));
         return session;
+    }
+
+    /// <summary>
+    /// The verdict the Tessera scheme reached for this request's token, active or refused (from its
+    /// <see cref="ITesseraVerdictSource"/>); null when the request was not authenticated with Tessera or carried no token.
+    /// </summary>
+    public static TesseraVerdict? GetTesseraVerdict(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<TesseraRequestFeature>()?.PublicVerdict;
     }
 
     /// <summary>

@@ -111,7 +111,7 @@ public sealed partial class TesseraSignIn
             using var response = await _httpClients.CreateClient(TesseraDefaults.HttpClientName).SendAsync(request, timeout.Token);
             // 401: the session had ended already, which is what signing out wants.
             var ended = response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.Unauthorized;
-            if (ended && feature?.Verdict.Introspection is { Sid: { } sid, Sub: { } sub })
+            if (ended && feature?.Verdict?.Introspection is { Sid: { } sid, Sub: { } sub })
             {
                 // As the revoked event will say (it may be on its way): a later request with the token is told why.
                 authority.ApplyRevoked(sub, [sid], "signed_out", userChanged: false, TimeSpan.Zero);

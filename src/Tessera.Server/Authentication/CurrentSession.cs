@@ -1,3 +1,4 @@
+using Tessera.AspNetCore;
 using Tessera.Core.Audit;
 using Tessera.Core.Caching;
 using Tessera.Core.Sessions;
@@ -5,10 +6,16 @@ using Tessera.Core.Users;
 
 namespace Tessera.Server.Authentication;
 
-/// <summary>The caller's session, checked by <see cref="SessionAuthenticationMiddleware"/> before the handler runs.</summary>
-internal sealed class CurrentSession(CachedSession entry, string token, bool viaCookie)
+/// <summary>
+/// The caller's session, as the Tessera scheme found it (<see cref="SessionVerdictSource"/> keeps it with the verdict):
+/// handlers of endpoints that need a session take it as a parameter, pages read it through <see cref="Web.WebSessions"/>.
+/// </summary>
+internal sealed class CurrentSession(SessionCheck check, string token, bool viaCookie)
 {
-    public CachedSession Entry { get; } = entry;
+    /// <summary>The check that found the session holding.</summary>
+    public SessionCheck Check { get; } = check;
+
+    public CachedSession Entry => Check.Entry!;
 
     public Session Session => Entry.Session;
 
@@ -25,7 +32,19 @@ internal sealed class CurrentSession(CachedSession entry, string token, bool via
         ? new Actor(Session.Device.Platform == DevicePlatform.Cli ? ActorKind.Cli : ActorKind.Admin, User.Id) { SignedInAt = Session.CreatedAt }
         : new Actor(ActorKind.User, User.Id);
 
-    /// <summary>Minimal APIs bind handler parameters of this type from the filter's result.</summary>
-    public static ValueTask<CurrentSession?> BindAsync(HttpContext httpContext) =>
-        ValueTask.FromResult(httpContext.Features.Get<CurrentSession>());
+    /// <summary>The session behind the request, when the Tessera scheme found one that holds; null otherwise.</summary>
+    public static CurrentSession? Of(HttpContext httpContext) => httpContext.GetTesseraVerdict()?.State as CurrentSession;
+
+    /// <summary>Minimal APIs bind handler parameters of this type from the authentication result (the policy required one).</summary>
+    public static ValueTask<CurrentSession?> BindAsync(HttpContext httpContext) => ValueTask.FromResult(Of(httpContext));
+}
+
+/// <summary>A token whose session does not hold, as the Tessera scheme found it: why (for the 401 and the pages).</summary>
+internal sealed class RefusedSession(SessionCheck check, string token, bool viaCookie)
+{
+    public SessionCheck Check { get; } = check;
+
+    public string Token { get; } = token;
+
+    public bool ViaCookie { get; } = viaCookie;
 }

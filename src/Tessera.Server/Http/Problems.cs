@@ -60,18 +60,24 @@ internal static class Problems
             extensions.Add(new("bannedUntil", verdict.BannedUntil));
         }
 
-        var code = verdict.Kind switch
-        {
-            SessionVerdictKind.Revoked => ErrorCatalog.SessionRevoked,
-            SessionVerdictKind.Expired => ErrorCatalog.SessionExpired,
-            SessionVerdictKind.AccountDeactivated => ErrorCodes.AccountDeactivated,
-            SessionVerdictKind.AccountBanned => ErrorCodes.AccountBanned,
-            SessionVerdictKind.AccountDeleted => ErrorCodes.AccountDeleted,
-            _ => ErrorCatalog.Unauthenticated,
-        };
-        var detail = verdict.Kind == SessionVerdictKind.Unauthenticated
-            ? "Sign in: the request has no valid session token."
-            : verdict.EndedMessage;
+        var code = SessionRejectedCode(verdict);
+        var detail = SessionRejectedDetail(verdict);
         return Create(StatusCodes.Status401Unauthorized, code, detail, extensions);
     }
+
+    /// <summary>The <c>code</c> of <see cref="SessionRejected"/> for a verdict.</summary>
+    public static string SessionRejectedCode(SessionVerdict verdict) => verdict.Kind switch
+    {
+        SessionVerdictKind.Revoked => ErrorCatalog.SessionRevoked,
+        SessionVerdictKind.Expired => ErrorCatalog.SessionExpired,
+        SessionVerdictKind.AccountDeactivated => ErrorCodes.AccountDeactivated,
+        SessionVerdictKind.AccountBanned => ErrorCodes.AccountBanned,
+        SessionVerdictKind.AccountDeleted => ErrorCodes.AccountDeleted,
+        _ => ErrorCatalog.Unauthenticated,
+    };
+
+    /// <summary>The <c>detail</c> of <see cref="SessionRejected"/> for a verdict: the sentence for the person.</summary>
+    public static string SessionRejectedDetail(SessionVerdict verdict) => verdict.Kind == SessionVerdictKind.Unauthenticated
+        ? "Sign in: the request has no valid session token."
+        : verdict.EndedMessage;
 }

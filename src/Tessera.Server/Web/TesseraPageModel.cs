@@ -67,7 +67,7 @@ internal abstract class TesseraPageModel : PageModel
 }
 
 /// <summary>
-/// A page that needs a session that holds. The cookie is checked with <see cref="Core.Sessions.SessionValidator"/> before
+/// A page that needs a session that holds. The cookie is read by the Tessera scheme (as the API's endpoints are) before
 /// every handler; a visitor without one goes to <c>/login</c> (and comes back after signing in), and one whose session
 /// has ended goes there with the reason.
 /// </summary>
@@ -92,7 +92,7 @@ internal abstract class SignedInPageModel : TesseraPageModel
         var httpContext = context.HttpContext;
         ApplyHeaders(httpContext.Response);
         var (check, token) = await WebSessions.CheckAsync(httpContext);
-        if (!check.Holds || check.Entry is null || token is null)
+        if (!check.Holds || CurrentSession.Of(httpContext) is not { } current || token is null)
         {
             // The sign-in page reads the cookie again to tell the person exactly why (a ban's end date, say) and clears it.
             var returnUrl = HttpMethods.IsGet(httpContext.Request.Method)
@@ -110,7 +110,7 @@ internal abstract class SignedInPageModel : TesseraPageModel
             return;
         }
 
-        _current = new CurrentSession(check.Entry, token, viaCookie: true);
+        _current = current;
         if (RequiresAdmin && !IsAdmin)
         {
             context.Result = new ViewResult

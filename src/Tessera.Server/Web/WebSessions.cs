@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.WebUtilities;
+using Tessera.AspNetCore;
 using Tessera.Core.Accounts;
 using Tessera.Core.Sessions;
 using Tessera.Server.Authentication;
@@ -8,28 +10,28 @@ using Tessera.Server.Authentication;
 namespace Tessera.Server.Web;
 
 /// <summary>
-/// The browser's session for the pages: the same <c>tessera_session</c> cookie the API reads, checked by the same
-/// <see cref="SessionValidator"/>, and the sentences that tell a person why a session ended.
+/// The browser's session for the pages: the same <c>tessera_session</c> cookie the API reads, read by the same Tessera
+/// scheme (<see cref="SessionVerdictSource"/> over the <see cref="SessionValidator"/>), and the sentences that tell a
+/// person why a session ended.
 /// </summary>
 internal static class WebSessions
 {
     public const string LoginPath = "/login";
     public const string HomePath = "/account";
 
-    /// <summary>The cookie's token, or null. Pages read only the cookie: a browser has no other way to send it.</summary>
-    public static string? ReadToken(HttpRequest request) =>
-        request.Cookies.TryGetValue(SessionCredentials.CookieName, out var token) && !string.IsNullOrEmpty(token) ? token : null;
-
+    /// <summary>
+    /// The request's session as the Tessera scheme reads it (the handler of the API and of relying apps, asked once per
+    /// request): the check, and the token when the request carried one. A browser sends it in the cookie.
+    /// </summary>
     public static async ValueTask<(SessionCheck Check, string? Token)> CheckAsync(HttpContext httpContext)
     {
-        var token = ReadToken(httpContext.Request);
-        if (token is null)
+        await httpContext.AuthenticateAsync(TesseraDefaults.AuthenticationScheme);
+        return httpContext.GetTesseraVerdict()?.State switch
         {
-            return (SessionCheck.Unauthenticated, null);
-        }
-
-        var validator = httpContext.RequestServices.GetRequiredService<SessionValidator>();
-        return (await validator.CheckAsync(token, httpContext.RequestAborted), token);
+            CurrentSession current => (current.Check, current.Token),
+            RefusedSession refused => (refused.Check, refused.Token),
+            _ => (SessionCheck.Unauthenticated, null),
+        };
     }
 
     /// <summary>Sets the cookie exactly as <c>POST /v1/auth/login</c> with <c>useCookie</c> does.</summary>
