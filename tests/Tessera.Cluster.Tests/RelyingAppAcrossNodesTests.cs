@@ -1,3 +1,4 @@
+using Tessera.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -32,7 +33,7 @@ public sealed class RelyingAppAcrossNodesTests(PortalOnCluster fixture) : IClass
 
     private RelyingAppProxy Proxy => fixture.Proxy;
 
-    private PortalProcess Portal => fixture.Portal;
+    private SamplePortalProcess Portal => fixture.Portal;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -338,7 +339,7 @@ public sealed class RelyingAppAcrossNodesTests(PortalOnCluster fixture) : IClass
     private async Task<(ClusterUser User, PortalBrowser Browser)> SignedInAsync(string label)
     {
         var user = await Cluster.CreateUserAsync(Cluster.A, label);
-        var browser = Portal.Browser();
+        var browser = new PortalBrowser(Portal);
         await browser.SignInAsync(user.Email, user.Password);
         var me = await browser.MeAsync();
         Assert.True(me.Status == 200 && me.Json.GetProperty("userId").GetString() == user.Id, $"the Portal after {user.Email} signed in: {me}");

@@ -1,3 +1,4 @@
+using Tessera.Testing;
 using System.Net.Http.Headers;
 using System.Text;
 using Xunit;
@@ -16,7 +17,7 @@ public sealed class PortalOnCluster : IAsyncLifetime
     /// <summary>Between the Portal and node A: every call the Portal makes to Tessera passes it.</summary>
     public RelyingAppProxy Proxy { get; private set; } = null!;
 
-    public PortalProcess Portal { get; private set; } = null!;
+    public SamplePortalProcess Portal { get; private set; } = null!;
 
     public string ClientId { get; private set; } = string.Empty;
 
@@ -27,7 +28,7 @@ public sealed class PortalOnCluster : IAsyncLifetime
         await Cluster.InitializeAsync();
         (ClientId, ClientSecret) = await CreateClientAsync(Cluster, "Portal", "introspect", "revocations", "login");
         Proxy = new RelyingAppProxy(Cluster.A.Port);
-        Portal = await PortalProcess.StartAsync(Proxy.Authority, ClientId, ClientSecret);
+        Portal = await SamplePortalProcess.StartAsync(Proxy.Authority, ClientId, ClientSecret, ChildProcesses.Track);
     }
 
     /// <summary>A service client made by the admin on node A; its id and its secret.</summary>

@@ -6,20 +6,20 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Xunit;
 
-namespace Tessera.Cluster.Tests.Infrastructure;
+namespace Tessera.Testing;
 
 /// <summary>
-/// The sample Portal (samples/Tessera.Samples.Portal) as an operator runs it: <c>dotnet Tessera.Samples.Portal.dll</c>
+/// Shared by the AspNetCore and cluster suites (linked into both). The sample Portal (samples/Tessera.Samples.Portal) as an operator runs it: <c>dotnet Tessera.Samples.Portal.dll</c>
 /// from its build output, a process of its own on a port Kestrel picks (read from its "Now listening on" line),
 /// configured on the command line. It can be frozen with SIGSTOP and resumed with SIGCONT; it is killed on dispose.
 /// </summary>
-public sealed partial class PortalProcess : IAsyncDisposable
+public sealed partial class SamplePortalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    private PortalProcess(Process process) => _process = process;
+    private SamplePortalProcess(Process process) => _process = process;
 
     public string BaseUrl { get; private set; } = string.Empty;
 
@@ -37,7 +37,8 @@ public sealed partial class PortalProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<PortalProcess> StartAsync(Uri authority, string clientId, string clientSecret)
+    /// <param name="started">Told of the process as soon as it runs (the cluster suite kills its children if the test host dies).</param>
+    public static async Task<SamplePortalProcess> StartAsync(Uri authority, string clientId, string clientSecret, Action<Process>? started = null)
     {
         var dll = SampleDll();
         var start = new ProcessStartInfo("dotnet")
@@ -66,8 +67,8 @@ public sealed partial class PortalProcess : IAsyncDisposable
 
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started.");
-        ChildProcesses.Track(process);
-        var portal = new PortalProcess(process);
+        started?.Invoke(process);
+        var portal = new SamplePortalProcess(process);
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         void Read(string? line)
         {
@@ -115,9 +116,6 @@ public sealed partial class PortalProcess : IAsyncDisposable
 
     /// <summary>SIGCONT: the Portal goes on, with its monotonic clock having counted the time it was stopped.</summary>
     public Task ThawAsync() => SignalAsync("CONT");
-
-    /// <summary>A browser of the Portal: its own cookies, redirects not followed, pages preferred.</summary>
-    public PortalBrowser Browser() => new(this);
 
     public async ValueTask DisposeAsync()
     {
@@ -172,99 +170,4 @@ public sealed partial class PortalProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
     private static partial Regex Listening();
-}
-
-/// <summary>One visitor of the Portal: signs in through its form, calls its JSON API with the cookie, opens its feed.</summary>
-public sealed partial class PortalBrowser : IDisposable
-{
-    private readonly PortalProcess _portal;
-    private readonly CookieContainer _cookies = new();
-    private readonly HttpClient _http;
-
-    internal PortalBrowser(PortalProcess portal)
-    {
-        _portal = portal;
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = _cookies, UseCookies = true })
-        {
-            BaseAddress = new Uri(portal.BaseUrl),
-            Timeout = TimeSpan.FromSeconds(30),
-        };
-        _http.DefaultRequestHeaders.Accept.ParseAdd("text/html,application/xhtml+xml");
-    }
-
-    /// <summary>Submits the sign-in form; true when the Portal signed the visitor in (a redirect with its cookie).</summary>
-    public async Task SignInAsync(string email, string password)
-    {
-        var cancellation = TestContext.Current.CancellationToken;
-        var form = await _http.GetStringAsync("/signin", cancellation);
-        var token = AntiforgeryField().Match(form);
-        Assert.True(token.Success, form);
-        using var answer = await _http.PostAsync("/signin", new FormUrlEncodedContent(
-        [
-            KeyValuePair.Create(token.Groups[1].Value, WebUtility.HtmlDecode(token.Groups[2].Value)),
-            KeyValuePair.Create("returnUrl", "/"),
-            KeyValuePair.Create("email", email),
-            KeyValuePair.Create("password", password),
-        ]), cancellation);
-        Assert.True(answer.StatusCode == HttpStatusCode.Redirect, $"sign-in of {email} through the Portal: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync(cancellation)}");
-    }
-
-    /// <summary>GET /api/me as the page's script calls it (refusals are problems, not redirects); never throws.</summary>
-    public async Task<ApiResponse> MeAsync()
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
-        request.Headers.Accept.Clear();
-        request.Headers.Accept.ParseAdd("application/json");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            using var response = await _http.SendAsync(request, cancel.Token);
-            return new ApiResponse((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancel.Token));
-        }
-        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or IOException)
-        {
-            return ApiResponse.Failed(exception);
-        }
-    }
-
-    /// <summary>Opens the Portal's WebSocket feed with this visitor's cookie and reads its first line.</summary>
-    public async Task<ClientWebSocket> OpenFeedAsync()
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.Cookies = _cookies;
-        await socket.ConnectAsync(new Uri(_portal.BaseUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/feed"), TestContext.Current.CancellationToken);
-        var buffer = new byte[256];
-        var first = await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        Assert.Equal(WebSocketMessageType.Text, first.MessageType);
-        Assert.StartsWith("tick 1", Encoding.UTF8.GetString(buffer, 0, first.Count), StringComparison.Ordinal);
-        return socket;
-    }
-
-    /// <summary>Reads the feed (skipping its ticks) until the Portal's close frame; its status and description, or null when none came in time.</summary>
-    public static async Task<(int Status, string? Description)?> ReceiveCloseAsync(ClientWebSocket socket, TimeSpan timeout)
-    {
-        var buffer = new byte[256];
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cancel.CancelAfter(timeout);
-        try
-        {
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer, cancel.Token);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return ((int)result.CloseStatus!.Value, result.CloseStatusDescription);
-                }
-            }
-        }
-        catch (Exception exception) when (exception is OperationCanceledException or WebSocketException)
-        {
-            return null;
-        }
-    }
-
-    public void Dispose() => _http.Dispose();
-
-    [GeneratedRegex("""<input type="hidden" name="([^"]+)" value="([^"]+)">""")]
-    private static partial Regex AntiforgeryField();
 }
