@@ -1,5 +1,9 @@
 using System.Net.WebSockets;
+using System.Security.Claims;
 using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
 using Tessera.AspNetCore;
 
 // The relying app of issue 10's benchmarks (bench/relying/run.sh, docs/performance.md "Relying apps"): Tessera.AspNetCore
@@ -10,9 +14,21 @@ using Tessera.AspNetCore;
 //   Tessera__Authority=http://127.0.0.1:5080 Tessera__ClientId=cli_… Tessera__ClientSecret=… \
 //     dotnet run -c Release --project bench/Tessera.RelyingApp -- --urls http://127.0.0.1:5090
 //   (any configuration source works; the script passes the secret in the environment, which keeps it out of `ps`)
+//
+// With --Bench:FloorHandler=true the app uses, under the same scheme name, FloorHandler instead of Tessera.AspNetCore: a
+// handler that does no work at all. What that app serves is the most any authentication can serve through ASP.NET Core's
+// authentication and authorization middleware on this machine, which run.sh measures beside the real one.
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddAuthentication(TesseraDefaults.AuthenticationScheme)
-    .AddTessera(options => builder.Configuration.GetSection("Tessera").Bind(options));
+var authentication = builder.Services.AddAuthentication(TesseraDefaults.AuthenticationScheme);
+if (builder.Configuration.GetValue<bool>("Bench:FloorHandler"))
+{
+    authentication.AddScheme<AuthenticationSchemeOptions, FloorHandler>(TesseraDefaults.AuthenticationScheme, configureOptions: null);
+}
+else
+{
+    authentication.AddTessera(options => builder.Configuration.GetSection("Tessera").Bind(options));
+}
+
 builder.Services.AddAuthorization();
 
 var app = builder.Build();
@@ -55,4 +71,26 @@ internal static class Payload
     public static readonly object Value = new { ok = true, service = "relying-app" };
 
     public static readonly byte[] Open = Encoding.UTF8.GetBytes("open");
+}
+
+/// <summary>
+/// The floor: any request with an Authorization header is authenticated with one ticket made at start, shared by every
+/// request; nothing is read, looked up or allocated. No real handler can be cheaper (nor should one share a principal
+/// between requests: code that adds claims to it would change every request's user).
+/// </summary>
+internal sealed class FloorHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    private static readonly Task<object> NoEvents = Task.FromResult(new object());
+
+    private static readonly Task<AuthenticateResult> Authenticated = Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(
+        new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "usr_floor")], TesseraDefaults.AuthenticationScheme)),
+        TesseraDefaults.AuthenticationScheme)));
+
+    private static readonly Task<AuthenticateResult> Anonymous = Task.FromResult(AuthenticateResult.NoResult());
+
+    protected override Task<object> CreateEventsAsync() => NoEvents;
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+        Request.Headers.Authorization.Count > 0 ? Authenticated : Anonymous;
 }

@@ -3,7 +3,9 @@
 # as a user would use it, a service client with the scopes introspect and revocations):
 #   1. requests per second of the app's GET /authenticated (RequireAuthorization, a Bearer token whose verdict comes from
 #      the app's cache under the revocation stream's lease) against the same tiny JSON endpoint without authentication,
-#      GET /anonymous, with wrk, interleaved; target: authenticated >= 0.9 x anonymous;
+#      GET /anonymous, with wrk, interleaved; target: authenticated >= 0.9 x anonymous. Interleaved with them, the floor:
+#      GET /authenticated of a second copy of the app whose scheme does no work at all (--Bench:FloorHandler=true), the
+#      most any handler can serve behind ASP.NET Core's authentication and authorization middleware;
 #   2. from Tessera's revoking call returning to the app refusing the session and closing its WebSocket, over
 #      REVOCATIONS revocations (bench/Tessera.RelyingLatency); target: p99 < 100 ms, no request accepted after the call
 #      returned.
@@ -67,7 +69,7 @@ command -v curl > /dev/null || { echo "run.sh: curl is needed" >&2; exit 1; }
 
 # --- workspace and clean-up ------------------------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-relying.XXXXXX")
-server_pid="" app_pid=""
+server_pid="" app_pid="" floor_pid=""
 stop() { # pid
   local pid=$1
   if [[ -n "$pid" ]] && kill -0 "$pid" 2> /dev/null; then
@@ -79,10 +81,11 @@ stop() { # pid
 }
 cleanup() {
   local status=$?
+  stop "$floor_pid"
   stop "$app_pid"
   stop "$server_pid"
   if [[ $status -ne 0 ]]; then
-    for log_file in server app; do
+    for log_file in server app floor; do
       if [[ -f "$work/$log_file.log" ]]; then
         echo "--- last lines of the $log_file log ---" >&2
         tail -n 30 "$work/$log_file.log" >&2 || true
@@ -186,6 +189,17 @@ log "the app follows Tessera's revocation stream ($streams open)"
 
 # --- phase 1: throughput ----------------------------------------------------------------------------------------
 if $run_throughput; then
+  # The floor: the same app with a scheme that does nothing (bench/Tessera.RelyingApp/Program.cs, FloorHandler).
+  floor_port=$(free_port $((app_port + 1)))
+  floor="http://127.0.0.1:$floor_port"
+  log "starting the floor app (no authentication work) on $floor"
+  (
+    cd "$work"
+    exec dotnet "$work/app/Tessera.RelyingApp.dll" --urls "$floor" --Bench:FloorHandler=true --Logging:LogLevel:Default=Warning
+  ) > "$work/floor.log" 2>&1 &
+  floor_pid=$!
+  wait_for "$floor/anonymous" "$floor_pid" "the floor app"
+
   # A user signs in at Tessera; the app sees only the Bearer token.
   curl -fsS -o /dev/null --max-time 10 -H 'Content-Type: application/json' \
     -d '{"email":"ada@bench.test","password":"correct-horse-battery","displayName":"Ada"}' "$tessera/v1/auth/register"
@@ -200,17 +214,20 @@ if $run_throughput; then
   status_anonymous=$(curl -s -o "$work/anonymous.json" -w '%{http_code}' --max-time 5 "$app/anonymous")
   status_authenticated=$(curl -s -o "$work/authenticated.json" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "$app/authenticated")
   status_refused=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$app/authenticated")
+  status_floor=$(curl -s -o "$work/floor.json" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "$floor/authenticated")
   [[ "$status_anonymous" == 200 ]] || { echo "run.sh: GET /anonymous answered $status_anonymous" >&2; exit 1; }
   [[ "$status_authenticated" == 200 ]] || { echo "run.sh: GET /authenticated answered $status_authenticated" >&2; exit 1; }
   [[ "$status_refused" == 401 ]] || { echo "run.sh: GET /authenticated without a token answered $status_refused, not 401" >&2; exit 1; }
-  cmp -s "$work/anonymous.json" "$work/authenticated.json" || { echo "run.sh: the two endpoints answer different bodies" >&2; exit 1; }
+  [[ "$status_floor" == 200 ]] || { echo "run.sh: the floor app's GET /authenticated answered $status_floor" >&2; exit 1; }
+  cmp -s "$work/anonymous.json" "$work/authenticated.json" && cmp -s "$work/anonymous.json" "$work/floor.json" \
+    || { echo "run.sh: the endpoints answer different bodies" >&2; exit 1; }
   log "both endpoints answer $(cat "$work/anonymous.json") ($(wc -c < "$work/anonymous.json") bytes)"
 
-  run_wrk() { # name seconds-string path [script]
-    local name=$1 length=$2 path=$3 script=${4:-}
+  run_wrk() { # name seconds-string url [script]
+    local name=$1 length=$2 url=$3 script=${4:-}
     local args=(-t"$threads" -c"$connections" -d"$length" --timeout 2s --latency)
     [[ -n "$script" ]] && args+=(-s "$script")
-    timeout $(( ${length%s} + 30 )) wrk "${args[@]}" "$app$path" > "$work/$name.txt" 2>&1 \
+    timeout $(( ${length%s} + 30 )) wrk "${args[@]}" "$url" > "$work/$name.txt" 2>&1 \
       || { cat "$work/$name.txt" >&2; echo "run.sh: wrk failed ($name)" >&2; exit 1; }
     if grep -qE 'Non-2xx|Socket errors' "$work/$name.txt"; then
       cat "$work/$name.txt" >&2
@@ -223,9 +240,10 @@ if $run_throughput; then
   # Tessera's session checks count every introspection the app makes: with the cache serving, they stay flat while wrk
   # sends hundreds of thousands of authenticated requests.
   log "warming up ($warmup each)"
-  run_wrk warmup-anonymous "$warmup" /anonymous
+  run_wrk warmup-anonymous "$warmup" "$app/anonymous"
+  run_wrk warmup-floor "$warmup" "$floor/authenticated" "$root/bench/wrk/session.lua"
   checks_before=$(metric tessera_session_checks_total)
-  run_wrk warmup-authenticated "$warmup" /authenticated "$root/bench/wrk/session.lua"
+  run_wrk warmup-authenticated "$warmup" "$app/authenticated" "$root/bench/wrk/session.lua"
   checks_after=$(metric tessera_session_checks_total)
   warm_requests=$(requests_of warmup-authenticated)
   warm_checks=$(( checks_after - checks_before ))
@@ -233,23 +251,31 @@ if $run_throughput; then
   (( warm_checks * 100 <= warm_requests )) \
     || { echo "run.sh: Tessera was asked $warm_checks times for $warm_requests requests: the app's cache is not serving" >&2; exit 1; }
 
-  echo "wrk -t$threads -c$connections -d$duration --timeout 2s --latency, $rounds round(s), app $app, Tessera $tessera, $(nproc) CPU(s) shared by wrk, the app and Tessera"
+  echo "wrk -t$threads -c$connections -d$duration --timeout 2s --latency, $rounds round(s), app $app, floor app $floor, Tessera $tessera, $(nproc) CPU(s) shared by wrk, the apps and Tessera"
   checks_total=0 requests_total=0
+  endpoints=(anonymous authenticated floor)
   for round in $(seq 1 "$rounds"); do
-    # Alternate which endpoint goes first, so that drift in the machine's load does not favour one of them.
-    if (( round % 2 == 1 )); then order=(anonymous authenticated); else order=(authenticated anonymous); fi
+    # Rotate which endpoint goes first, so that drift in the machine's load does not favour one of them.
+    order=()
+    for i in 0 1 2; do order+=("${endpoints[$(( (round - 1 + i) % 3 ))]}"); done
     for name in "${order[@]}"; do
-      if [[ $name == authenticated ]]; then
-        checks_before=$(metric tessera_session_checks_total)
-        run_wrk "$name-$round" "$duration" /authenticated "$root/bench/wrk/session.lua"
-        checks_after=$(metric tessera_session_checks_total)
-        checks_total=$(( checks_total + checks_after - checks_before ))
-        requests_total=$(( requests_total + $(requests_of "$name-$round") ))
-      else
-        run_wrk "$name-$round" "$duration" /anonymous
-      fi
+      case $name in
+        authenticated)
+          checks_before=$(metric tessera_session_checks_total)
+          run_wrk "$name-$round" "$duration" "$app/authenticated" "$root/bench/wrk/session.lua"
+          checks_after=$(metric tessera_session_checks_total)
+          checks_total=$(( checks_total + checks_after - checks_before ))
+          requests_total=$(( requests_total + $(requests_of "$name-$round") ))
+          label="GET /authenticated" ;;
+        floor)
+          run_wrk "$name-$round" "$duration" "$floor/authenticated" "$root/bench/wrk/session.lua"
+          label="GET /authenticated of the floor app" ;;
+        *)
+          run_wrk "$name-$round" "$duration" "$app/anonymous"
+          label="GET /anonymous" ;;
+      esac
       echo
-      echo "=== round $round: GET /$name ==="
+      echo "=== round $round: $label ==="
       cat "$work/$name-$round.txt"
     done
   done
@@ -270,8 +296,13 @@ fi
 echo
 echo "=== summary ==="
 if $run_throughput; then
+  ratio_table anonymous floor "anonymous rps" "floor rps"
+  floor_ratio=$ratio
+  echo
   ratio_table anonymous authenticated "anonymous rps" "authenticated rps"
   echo "Tessera's session checks (introspections) during the $requests_total measured authenticated requests: $checks_total"
+  echo "the floor (a handler that does nothing): $floor_ratio x anonymous; Tessera.AspNetCore: $ratio x anonymous," \
+    "$(awk -v r="$ratio" -v f="$floor_ratio" 'BEGIN { printf "%.3f", r / f }') x the floor"
   if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.9) }'; then
     echo "target (authenticated >= 0.9 x anonymous): met (ratio $ratio)"
   else

@@ -25,6 +25,11 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
         _authorities = authorities;
     }
 
+    /// <summary>The scheme has no events; the base class would make a new object (and a task) for them on every request.</summary>
+    private static readonly Task<object> NoEvents = Task.FromResult(new object());
+
+    protected override Task<object> CreateEventsAsync() => NoEvents;
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var (token, viaCookie) = ReadToken();
@@ -134,6 +139,9 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
         authenticationType, verdict.Subject, verdict.SessionId, verdict.Email, verdict.Name, verdict.Role,
         verdict.DeviceName, verdict.DevicePlatform, verdict.DeviceOs, verdict.DeviceBrowser);
 
+    /// <summary>The issuer of every claim the handler gives.</summary>
+    private const string Issuer = "tessera";
+
     private static ClaimsIdentity CreateIdentity(
         string authenticationType, string? sub, string? sid, string? email, string? name, string? role,
         string? deviceName, string? devicePlatform, string? deviceOs, string? deviceBrowser)
@@ -143,7 +151,9 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
         {
             if (!string.IsNullOrEmpty(value))
             {
-                identity.AddClaim(new Claim(type, value, ClaimValueTypes.String, "tessera"));
+                // Made with the identity as its subject: AddClaim would otherwise keep a copy of each claim (one more
+                // object per claim on every authenticated request).
+                identity.AddClaim(new Claim(type, value, ClaimValueTypes.String, Issuer, Issuer, identity));
             }
         }
 

@@ -118,7 +118,7 @@ public sealed partial class TesseraSignIn
             }
             else
             {
-                authority.Cache.Remove(TesseraAuthority.KeyOf(token));
+                authority.Cache.Remove(VerdictKey.Of(token));
             }
 
             return ended;
@@ -127,7 +127,7 @@ public sealed partial class TesseraSignIn
             || (exception is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             LogUnreachable(_logger, exception.Message);
-            authority.Cache.Remove(TesseraAuthority.KeyOf(token));
+            authority.Cache.Remove(VerdictKey.Of(token));
             return false;
         }
     }

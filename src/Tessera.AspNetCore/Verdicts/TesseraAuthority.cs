@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -55,21 +54,26 @@ internal sealed partial class TesseraAuthority : IDisposable
 
     private long _introspections;
 
-    /// <summary>The key a token's verdict is cached under: its SHA-256, so that memory holds no usable token.</summary>
-    public static string KeyOf(string token) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-
     /// <summary>
     /// The verdict for a token: from the cache while the lease holds, else by introspection, fetched again while an
     /// event for it arrived during the fetch. Throws <see cref="AuthorityUnavailableException"/> when Tessera cannot answer.
     /// </summary>
-    public async Task<Verdict> GetVerdictAsync(string token, CancellationToken cancellationToken)
+    public ValueTask<Verdict> GetVerdictAsync(string token, CancellationToken cancellationToken)
     {
-        var key = KeyOf(token);
-        if (Options.FollowRevocations && Cache.Find(key) is { } cached)
+        if (!Options.FollowRevocations)
         {
-            return cached;
+            return new ValueTask<Verdict>(FetchAsync(token, key: null, cancellationToken));
         }
 
+        var key = VerdictKey.Of(token);
+        return Cache.Find(key) is { } cached
+            ? ValueTask.FromResult(cached) // nearly every request: synchronous, nothing allocated for the await
+            : new ValueTask<Verdict>(FetchAsync(token, key, cancellationToken));
+    }
+
+    /// <summary>Introspects the token; keeps the verdict under <paramref name="key"/> when the app follows revocations.</summary>
+    private async Task<Verdict> FetchAsync(string token, VerdictKey? key, CancellationToken cancellationToken)
+    {
         for (var fetch = 0; fetch < MaxFetches; fetch++)
         {
             var sequence = Cache.Sequence;
@@ -93,9 +97,9 @@ internal sealed partial class TesseraAuthority : IDisposable
                 continue;
             }
 
-            if (Options.FollowRevocations)
+            if (key is { } cacheKey)
             {
-                Cache.Add(key, verdict, started);
+                Cache.Add(cacheKey, verdict, started);
             }
 
             return verdict;

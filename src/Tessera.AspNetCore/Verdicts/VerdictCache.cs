@@ -54,27 +54,47 @@ internal sealed class VerdictCache : IDisposable
     public void SetLease(long untilTimestamp) => Interlocked.Exchange(ref _leaseUntil, untilTimestamp);
 
     /// <summary>A cached verdict usable now, or the known end of its session; null when Tessera must be asked.</summary>
-    public Verdict? Find(string key)
+    /// <remarks>
+    /// The path of nearly every authenticated request, so it reads the clock once and, while no event at all has been
+    /// applied since the verdict was fetched (the counter has not moved), looks at no mark.
+    /// </remarks>
+    public Verdict? Find(VerdictKey key)
     {
         if (!_entries.TryGetValue(key, out Entry? entry) || entry is null)
         {
             return null;
         }
 
-        var sid = entry.Verdict.Introspection.Sid!;
-        // A session a revoked event named stays ended (revocation is final), lease or not.
-        if (_sessions.TryGetValue(sid, out var mark) && mark.Ended && mark.Sequence > entry.Verdict.Sequence)
+        var verdict = entry.Verdict;
+        if (Interlocked.Read(ref _sequence) != verdict.Sequence)
         {
-            return entry.Verdict with { KnownEnded = true, EndReason = mark.Reason };
+            // A session a revoked event named stays ended (revocation is final), lease or not.
+            if (_sessions.TryGetValue(verdict.Introspection.Sid!, out var mark) && mark.Sequence > verdict.Sequence)
+            {
+                if (mark.Ended)
+                {
+                    return verdict with { KnownEnded = true, EndReason = mark.Reason };
+                }
+
+                _entries.Remove(key);
+                return null;
+            }
+
+            if (ChangedSince(verdict))
+            {
+                _entries.Remove(key);
+                return null;
+            }
         }
 
-        if (!LeaseHolds || ChangedSince(entry.Verdict) || _clock.GetElapsedTime(entry.FetchStarted) >= _maxAge || Expired(entry.Verdict.Introspection))
+        var now = _clock.GetTimestamp();
+        if (now >= entry.UsableUntil || now >= Interlocked.Read(ref _leaseUntil))
         {
             _entries.Remove(key);
             return null;
         }
 
-        return entry.Verdict;
+        return verdict;
     }
 
     /// <summary>Whether an event for the verdict's session or user, or a reset, was applied after it was fetched.</summary>
@@ -105,7 +125,7 @@ internal sealed class VerdictCache : IDisposable
     }
 
     /// <summary>Keeps an active verdict fetched by introspection, unless its user is within the settle window.</summary>
-    public void Add(string key, Verdict verdict, long fetchStarted)
+    public void Add(VerdictKey key, Verdict verdict, long fetchStarted)
     {
         if (!verdict.Active || verdict.Introspection.Sub is not { } sub)
         {
@@ -117,14 +137,29 @@ internal sealed class VerdictCache : IDisposable
             return;
         }
 
+        // Used until MaxVerdictAge from when the fetch started, and never past the session's own expiry: both as moments
+        // of the monotonic clock, so that a cache hit reads the clock once.
+        var now = _clock.GetTimestamp();
+        var usableUntil = fetchStarted + (long)(_maxAge.TotalSeconds * _clock.TimestampFrequency);
+        if (verdict.Introspection.Exp is { } exp)
+        {
+            var leftMilliseconds = exp * 1000 - _clock.GetUtcNow().ToUnixTimeMilliseconds();
+            if (leftMilliseconds <= 0)
+            {
+                return;
+            }
+
+            usableUntil = Math.Min(usableUntil, now + leftMilliseconds * _clock.TimestampFrequency / 1000);
+        }
+
         using var entry = _entries.CreateEntry(key);
         entry.Size = 1;
         entry.AbsoluteExpirationRelativeToNow = _maxAge;
-        entry.Value = new Entry(verdict, fetchStarted);
+        entry.Value = new Entry(verdict, usableUntil);
     }
 
     /// <summary>Drops one token's verdict (the app signed it out).</summary>
-    public void Remove(string key) => _entries.Remove(key);
+    public void Remove(VerdictKey key) => _entries.Remove(key);
 
     /// <summary>A <c>revoked</c> event: marks its sessions ended and, when <c>userChanged</c>, the user changed.</summary>
     public void ApplyRevoked(string? userId, IReadOnlyCollection<string> sessionIds, string? reason, bool userChanged, TimeSpan settle)
@@ -197,10 +232,8 @@ internal sealed class VerdictCache : IDisposable
 
     public void Dispose() => _entries.Dispose();
 
-    private bool Expired(Introspection introspection) =>
-        introspection.Exp is { } exp && _clock.GetUtcNow().ToUnixTimeSeconds() >= exp;
-
-    private sealed record Entry(Verdict Verdict, long FetchStarted);
+    /// <summary>A verdict and the moment of the monotonic clock from which it is no longer used.</summary>
+    private sealed record Entry(Verdict Verdict, long UsableUntil);
 
     private readonly record struct Mark(long Sequence, long At, bool Ended, string? Reason);
 }
