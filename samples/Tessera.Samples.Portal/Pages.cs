@@ -31,6 +31,9 @@ internal static class Pages
         }
     }
 
+    /// <summary>What a form post without a valid antiforgery token is told.</summary>
+    public const string StaleForm = "This form has expired or was sent from another site. Please try again.";
+
     public static Page SignIn(AntiforgeryTokenSet tokens, string returnUrl, string? notice, string? email) => new($"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>Sign in · Portal</title>{Style}</head>

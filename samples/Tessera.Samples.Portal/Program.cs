@@ -26,7 +26,13 @@ app.MapGet("/signin", (HttpContext context, IAntiforgery antiforgery, string? re
 
 app.MapPost("/signin", async (HttpContext context, IAntiforgery antiforgery, TesseraSignIn signIn) =>
 {
-    await antiforgery.ValidateRequestAsync(context);
+    if (!await antiforgery.IsRequestValidAsync(context))
+    {
+        // Another site's post (login CSRF) or a form from before the app restarted: sign no one in, offer a fresh form.
+        var again = Pages.SignIn(antiforgery.GetAndStoreTokens(context), "/", Pages.StaleForm, email: null);
+        return Results.Content(again.Html, "text/html; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
+    }
+
     var form = await context.Request.ReadFormAsync();
     var email = form["email"].ToString();
     var returnUrl = Pages.LocalOrHome(form["returnUrl"]);
@@ -39,11 +45,16 @@ app.MapPost("/signin", async (HttpContext context, IAntiforgery antiforgery, Tes
     var page = Pages.SignIn(antiforgery.GetAndStoreTokens(context), returnUrl, Pages.Refusal(result), email);
     return Results.Content(page.Html, "text/html; charset=utf-8", Encoding.UTF8,
         result.Code == "authority_unavailable" ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
-}).DisableAntiforgery(); // validated above, so that the page can say so instead of a bare 400
+}).DisableAntiforgery(); // checked above, so that the page can say so instead of a bare 400
 
 app.MapPost("/signout", async (HttpContext context, IAntiforgery antiforgery, TesseraSignIn signIn) =>
 {
-    await antiforgery.ValidateRequestAsync(context);
+    if (!await antiforgery.IsRequestValidAsync(context))
+    {
+        // Another site cannot sign the user out either.
+        return Results.Content(Pages.StaleForm, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
+    }
+
     await signIn.SignOutAsync(context);
     return Results.Redirect("/signin?reason=signed_out");
 }).DisableAntiforgery();

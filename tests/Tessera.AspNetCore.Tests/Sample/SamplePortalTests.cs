@@ -76,6 +76,30 @@ public sealed partial class SamplePortalTests(RealTessera tessera) : IClassFixtu
         Assert.Contains("Your account has been deactivated.", await deactivated.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_sign_in_posted_from_another_site_without_the_form_token_signs_no_one_in()
+    {
+        // Login CSRF: another site's page posts the attacker's credentials so that the victim's browser ends up signed
+        // in as the attacker. The form's antiforgery token (and its cookie) is what such a post cannot have.
+        var (email, _) = await tessera.NewUserAsync();
+        var cookies = new CookieContainer();
+        using var browser = Browser(cookies);
+
+        var forged = await browser.PostAsync("/signin", new FormUrlEncodedContent(
+        [
+            KeyValuePair.Create("returnUrl", "/"),
+            KeyValuePair.Create("email", email),
+            KeyValuePair.Create("password", LoopbackTesseraServer.Password),
+        ]), Cancellation);
+
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Contains("This form has expired or was sent from another site.", await forged.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.DoesNotContain(cookies.GetAllCookies(), cookie => cookie.Name == TesseraDefaults.CookieName);
+        var home = await browser.GetAsync("/", Cancellation);
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+        Assert.StartsWith("/signin", home.Headers.Location!.OriginalString, StringComparison.Ordinal);
+    }
+
     private HttpClient Browser(CookieContainer cookies)
     {
         var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = cookies, UseCookies = true })
