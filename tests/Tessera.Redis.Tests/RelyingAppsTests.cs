@@ -45,16 +45,35 @@ public sealed class RelyingAppsTests
         var onB = b.Apps!.OpenStream(b.NodeId);
         var onA = a.Apps!.OpenStream(a.NodeId);
 
-        Assert.True(await a.Bus.AcknowledgeAsync(onB, 42, CancellationToken.None));
+        Assert.True(await a.Bus.AcknowledgeAsync(onB, TestRelyingApps.Client, 42, CancellationToken.None));
         await Eventually.TrueAsync(() => b.Apps.Acknowledgements.Contains((onB, 42)), TimeSpan.FromSeconds(5), "B's apps get the acknowledgement sent to A");
         Assert.Empty(a.Apps.Acknowledgements);
         Assert.Equal(1, a.State.AppAcksRelayed);
 
         // Sent to the node that holds the stream, it goes straight to its apps, whose answer is the call's.
-        Assert.True(await a.Bus.AcknowledgeAsync(onA, 7, CancellationToken.None));
-        Assert.False(await a.Bus.AcknowledgeAsync($"{a.NodeId}~gone", 7, CancellationToken.None));
+        Assert.True(await a.Bus.AcknowledgeAsync(onA, TestRelyingApps.Client, 7, CancellationToken.None));
+        Assert.False(await a.Bus.AcknowledgeAsync($"{a.NodeId}~gone", TestRelyingApps.Client, 7, CancellationToken.None));
         Assert.Equal([(onA, 7L), ($"{a.NodeId}~gone", 7L)], a.Apps.Acknowledgements);
         Assert.Equal(1, a.State.AppAcksRelayed);
+    }
+
+    [Fact]
+    public async Task An_acknowledgement_relayed_to_the_node_of_the_stream_counts_only_from_the_client_that_opened_it()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = await StartAsync("A", prefix, new TestRelyingApps());
+        await using var b = await StartAsync("B", prefix, new TestRelyingApps());
+        await Eventually.AllTrustedAsync([a, b], Settle);
+        var onB = b.Apps!.OpenStream(b.NodeId, "cli_portal");
+
+        // Relayed like any other (A cannot know B's streams), and refused by B's apps: another client's stream id is no
+        // capability to confirm for it.
+        Assert.True(await a.Bus.AcknowledgeAsync(onB, "cli_other", 5, CancellationToken.None));
+        await Eventually.TrueAsync(() => b.Apps.Refused.Contains((onB, "cli_other", 5)), TimeSpan.FromSeconds(5), "B's apps see the other client's acknowledgement");
+        Assert.Empty(b.Apps.Acknowledgements);
+
+        Assert.True(await a.Bus.AcknowledgeAsync(onB, "cli_portal", 6, CancellationToken.None));
+        await Eventually.TrueAsync(() => b.Apps.Acknowledgements.Contains((onB, 6)), TimeSpan.FromSeconds(5), "B's apps get the opener's acknowledgement");
     }
 
     [Theory]
@@ -69,7 +88,7 @@ public sealed class RelyingAppsTests
         await using var a = await StartAsync("A", prefix, new TestRelyingApps());
         await Eventually.AllTrustedAsync([a], Settle);
 
-        Assert.False(await a.Bus.AcknowledgeAsync(streamId, 1, CancellationToken.None));
+        Assert.False(await a.Bus.AcknowledgeAsync(streamId, TestRelyingApps.Client, 1, CancellationToken.None));
         Assert.Empty(a.Apps!.Acknowledgements);
         Assert.Equal(0, a.State.AppAcksRelayed);
     }
@@ -82,11 +101,11 @@ public sealed class RelyingAppsTests
         var b = await StartAsync("B", prefix, new TestRelyingApps());
         await Eventually.AllTrustedAsync([a, b], Settle);
         var onB = b.Apps!.OpenStream(b.NodeId);
-        Assert.True(await a.Bus.AcknowledgeAsync(onB, 1, CancellationToken.None));
+        Assert.True(await a.Bus.AcknowledgeAsync(onB, TestRelyingApps.Client, 1, CancellationToken.None));
 
         await b.DisposeAsync();
 
-        Assert.False(await a.Bus.AcknowledgeAsync(onB, 2, CancellationToken.None));
+        Assert.False(await a.Bus.AcknowledgeAsync(onB, TestRelyingApps.Client, 2, CancellationToken.None));
     }
 
     [Fact]

@@ -11,8 +11,9 @@ namespace Tessera.Redis.Tests;
 public sealed class TestRelyingApps : IRelyingApps, IInvalidationHandler
 {
     private readonly ConcurrentDictionary<string, byte> _handled = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _streams = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _streams = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Stream, long Through)> _acks = new();
+    private readonly ConcurrentQueue<(string Stream, string Client, long Through)> _refused = new();
     private readonly ConcurrentQueue<IReadOnlySet<string>> _asked = new();
     private readonly Lock _lock = new();
     private readonly List<TaskCompletionSource> _waiting = [];
@@ -22,7 +23,14 @@ public sealed class TestRelyingApps : IRelyingApps, IInvalidationHandler
     /// <summary>Confirm as soon as asked (true), or only when <see cref="ConfirmAll"/> is called.</summary>
     public bool ConfirmAtOnce { get; set; } = true;
 
+    /// <summary>The client every stream is opened for unless a test says otherwise.</summary>
+    public const string Client = "cli_test";
+
+    /// <summary>Acknowledgements made by the client that opened the stream (or for a stream no one opened).</summary>
     public IReadOnlyCollection<(string Stream, long Through)> Acknowledgements => [.. _acks];
+
+    /// <summary>Acknowledgements of a stream made by another client than the one that opened it.</summary>
+    public IReadOnlyCollection<(string Stream, string Client, long Through)> Refused => [.. _refused];
 
     /// <summary>For each call of <see cref="WhenConfirmedAsync"/>, the users whose invalidations the apps had been handed.</summary>
     public IReadOnlyList<IReadOnlySet<string>> Asked => [.. _asked];
@@ -43,17 +51,23 @@ public sealed class TestRelyingApps : IRelyingApps, IInvalidationHandler
     public int Held => Volatile.Read(ref _held);
 
     /// <summary>A stream of this node that its apps follow (ids are <c>{node}~{random}</c>).</summary>
-    public string OpenStream(string nodeId)
+    public string OpenStream(string nodeId, string clientId = Client)
     {
         var id = $"{nodeId}~{Guid.NewGuid():N}";
-        _streams[id] = 0;
+        _streams[id] = clientId;
         return id;
     }
 
-    public bool Acknowledge(string streamId, long through)
+    public bool Acknowledge(string streamId, string clientId, long through)
     {
+        if (_streams.TryGetValue(streamId, out var opener) && opener != clientId)
+        {
+            _refused.Enqueue((streamId, clientId, through));
+            return false;
+        }
+
         _acks.Enqueue((streamId, through));
-        return _streams.ContainsKey(streamId);
+        return opener is not null;
     }
 
     public Task WhenConfirmedAsync(CancellationToken cancellationToken)

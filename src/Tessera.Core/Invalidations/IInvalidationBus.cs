@@ -29,8 +29,9 @@ public interface IInvalidationBus
     Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Hands an app's confirmation to the node that holds its stream (this one, or another through the cluster).
+    /// Hands an app's confirmation, made by service client <paramref name="clientId"/>, to the node that holds its stream
+    /// (this one, or another through the cluster), which accepts it only from the client that opened the stream.
     /// False when no node can be reached that knows the stream.
     /// </summary>
-    Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken);
+    Task<bool> AcknowledgeAsync(string streamId, string clientId, long through, CancellationToken cancellationToken);
 }

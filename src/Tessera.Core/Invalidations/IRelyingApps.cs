@@ -16,9 +16,10 @@ public interface IRelyingApps
 
     /// <summary>
     /// Records "the app behind <paramref name="streamId"/> has applied every event through <paramref name="through"/>".
-    /// False when the stream is not one of this node's (unknown, or long gone).
+    /// False when the stream is not one of this node's (unknown, or long gone), or was not opened by
+    /// <paramref name="clientId"/>: an app confirms its own stream only, whatever stream ids it may have seen.
     /// </summary>
-    bool Acknowledge(string streamId, long through);
+    bool Acknowledge(string streamId, string clientId, long through);
 }
 
 /// <summary>A node without a revocation stream (a store tool, a test host): nothing to wait for.</summary>
@@ -26,5 +27,5 @@ public sealed class NoRelyingApps : IRelyingApps
 {
     public Task WhenConfirmedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public bool Acknowledge(string streamId, long through) => false;
+    public bool Acknowledge(string streamId, string clientId, long through) => false;
 }

@@ -24,6 +24,6 @@ public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> h
 
     public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) => relyingApps.WhenConfirmedAsync(cancellationToken);
 
-    public Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken) =>
-        Task.FromResult(relyingApps.Acknowledge(streamId, through));
+    public Task<bool> AcknowledgeAsync(string streamId, string clientId, long through, CancellationToken cancellationToken) =>
+        Task.FromResult(relyingApps.Acknowledge(streamId, clientId, through));
 }

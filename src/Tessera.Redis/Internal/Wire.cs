@@ -21,7 +21,7 @@ internal sealed record AckMessage(string Id, string Node);
 internal sealed record RoundMessage(string Id, string Origin);
 
 /// <summary>A relying app's acknowledgement (<c>POST /v1/revocations/ack</c>) passed to the node that holds the stream.</summary>
-internal sealed record AppAckMessage(string Stream, long Through);
+internal sealed record AppAckMessage(string Stream, string Client, long Through);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(InvalidationMessage))]
@@ -121,7 +121,9 @@ internal static class Wire
         try
         {
             var ack = JsonSerializer.Deserialize(payload, WireJsonContext.Default.AppAckMessage);
-            return ack is { Stream: not null } ? ack : null;
+            // Without the client (a node of an older version) it cannot be checked: dropped, as if lost; the stream's
+            // next acknowledgement, or its lease running out, releases whatever waits on it.
+            return ack is { Stream: not null, Client: not null } ? ack : null;
         }
         catch (JsonException)
         {

@@ -142,9 +142,10 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     /// node's subscription). False for a stream id without a node, a node that is not live, or a Redis that cannot be
     /// reached: the app's stream is as good as gone, and the app reconnects.
     /// </summary>
-    public async Task<bool> AcknowledgeAsync(string streamId, long through, CancellationToken cancellationToken)
+    public async Task<bool> AcknowledgeAsync(string streamId, string clientId, long through, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(streamId);
+        ArgumentNullException.ThrowIfNull(clientId);
         var separator = streamId.LastIndexOf('~');
         if (separator <= 0)
         {
@@ -154,7 +155,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         var owner = streamId[..separator];
         if (string.Equals(owner, NodeId, StringComparison.Ordinal))
         {
-            return _relyingApps.Acknowledge(streamId, through);
+            return _relyingApps.Acknowledge(streamId, clientId, through);
         }
 
         if (owner.AsSpan().IndexOfAny("{}| ") >= 0 || owner.Any(char.IsControl))
@@ -169,7 +170,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             var reply = await _node.Database.ScriptEvaluateAsync(
                     RedisScripts.AppAck,
                     [_node.Keys.Nodes],
-                    [_node.Keys.AppAcks(owner).ToString(), Wire.Serialize(new AppAckMessage(streamId, through)), owner, (long)options.LiveWindow.TotalMilliseconds])
+                    [_node.Keys.AppAcks(owner).ToString(), Wire.Serialize(new AppAckMessage(streamId, clientId, through)), owner, (long)options.LiveWindow.TotalMilliseconds])
                 .WaitAsync(options.OperationTimeout, _node.Clock, cancellationToken)
                 .ConfigureAwait(false);
             if ((long)reply > 0)
@@ -572,7 +573,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             return;
         }
 
-        if (!_relyingApps.Acknowledge(ack.Stream, ack.Through))
+        if (!_relyingApps.Acknowledge(ack.Stream, ack.Client, ack.Through))
         {
             LogAppAckForUnknownStream(ack.Stream);
         }

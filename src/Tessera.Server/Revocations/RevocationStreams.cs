@@ -390,11 +390,14 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
         Changed();
     }
 
-    public bool Acknowledge(string streamId, long through)
+    public bool Acknowledge(string streamId, string clientId, long through)
     {
         lock (_lock)
         {
-            if (!_streams.TryGetValue(streamId, out var stream) || (!stream.Connected && stream.LeaseEnd <= _clock.GetTimestamp()))
+            // Another client's acknowledgement is answered as an unknown stream's: it learns nothing about the stream.
+            if (!_streams.TryGetValue(streamId, out var stream)
+                || !string.Equals(stream.ClientId, clientId, StringComparison.Ordinal)
+                || (!stream.Connected && stream.LeaseEnd <= _clock.GetTimestamp()))
             {
                 return false;
             }

@@ -170,7 +170,7 @@ internal static class RevocationsApi
 
     private static async Task<IResult> AcknowledgeAsync(HttpContext httpContext, ServiceClients clients, IInvalidationBus bus, IOptions<JsonOptions> json)
     {
-        var (_, _, refusal) = await AuthenticateAsync(httpContext, clients);
+        var (client, _, refusal) = await AuthenticateAsync(httpContext, clients);
         if (refusal is not null)
         {
             return refusal;
@@ -212,7 +212,7 @@ internal static class RevocationsApi
             return Problems.Validation("through", "through is the sequence (the number after the dot) of the last event id applied: a whole number, 0 or more.");
         }
 
-        return await bus.AcknowledgeAsync(body.Stream, through, httpContext.RequestAborted)
+        return await bus.AcknowledgeAsync(body.Stream, client!.Id, through, httpContext.RequestAborted)
             ? TypedResults.NoContent()
             : Problems.NotFound("The stream (it has ended; connect again)");
     }

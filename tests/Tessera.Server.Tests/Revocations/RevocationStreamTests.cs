@@ -236,6 +236,9 @@ public sealed class RevocationStreamTests(RevocationsApp fixture) : IClassFixtur
         Assert.Equal(HttpStatusCode.NoContent, (await RevocationStreamClient.AcknowledgeAsync(http, clientId, secret, stream.StreamId!, long.MaxValue)).StatusCode);
         await (await RevocationStreamClient.AcknowledgeAsync(http, clientId, secret, "local~unknown", 1)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
         await (await RevocationStreamClient.AcknowledgeAsync(http, clientId, secret, "elsewhere~x", 1)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        // Another app that saw this stream's id (in a log, say) cannot confirm for it: answered as an unknown stream.
+        var (otherId, otherSecret) = await OAuthRequests.CreateClientAsync(_app, "revocations");
+        await (await RevocationStreamClient.AcknowledgeAsync(http, otherId, otherSecret, stream.StreamId!, 1)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
 
         foreach (var body in new[]
         {
