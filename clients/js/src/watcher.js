@@ -42,7 +42,6 @@ const DEFAULTS = {
   streamFailuresBeforePolling: 3,
   pollIntervalMs: 60000,
   streamRetryMs: 300000,
-  checkTimeoutMs: 10000,
 };
 
 export class SessionWatcher extends EventTarget {
@@ -123,6 +122,8 @@ export class SessionWatcher extends EventTarget {
       this.#clearPollTimer();
     } else if (this.#polling || this.#state === 'offline') {
       this.checkNow();
+      // Try the stream again at once: it may be holdable now.
+      if (this.#polling && this.#connection === null && this.#reconnectTimer === null) this.#connect();
     }
   }
 
@@ -221,8 +222,10 @@ export class SessionWatcher extends EventTarget {
     }
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || !response.body || !type.startsWith('text/event-stream')) {
+      // The server answered, with no stream: 429 (too many streams: the session holds, it was checked first), a proxy's
+      // page, or a 5xx (nothing decided). No need to ask again what the answer already says.
       controller.abort();
-      if (current()) this.#lost(connection, current);
+      if (current()) this.#lost(connection, current, response.status >= 500 ? 'unreachable' : 'ok');
       return;
     }
     const parser = createSseParser((event) => onEvent(event.type, event.data));
@@ -249,14 +252,14 @@ export class SessionWatcher extends EventTarget {
     }, this.#options.pingTimeoutMs);
   }
 
-  /** The stream dropped, was refused, or went quiet: learn why, then go on. */
-  async #lost(connection, current) {
+  /** The stream dropped, was refused, or went quiet: learn why (unless the answer said it), then go on. */
+  async #lost(connection, current, known) {
     if (this.#connection !== connection) return;
     clearTimeout(this.#pingTimer);
     this.#connection = null;
     ++this.#generation; // late events of that stream are stale now
     connection.close();
-    const verdict = await this.#check();
+    const verdict = known ?? await this.#check();
     if (!this.#running || this.#connection !== null) return;
     if (verdict === 'ok') {
       if (!connection.sawPing) this.#streamFailures++;
@@ -279,6 +282,8 @@ export class SessionWatcher extends EventTarget {
 
   #scheduleReconnect(fixedDelay) {
     this.#clearReconnectTimer();
+    // Polling because the stream cannot be held, and in the background: nothing at all until the app is back.
+    if (this.#polling && !this.#foreground) return;
     let delay = fixedDelay;
     if (delay === undefined) {
       const ceiling = Math.min(this.#options.backoffMaxMs, this.#options.backoffInitialMs * 2 ** this.#attempt);
