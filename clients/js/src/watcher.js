@@ -144,6 +144,9 @@ export class SessionWatcher extends EventTarget {
         this.#setState('connecting');
         this.#clearReconnectTimer();
         this.#connect();
+      } else if (this.#state === 'offline') {
+        // The stream never dropped (a check failed while it held): it still says how things are.
+        this.#setState(this.#connection.sawPing ? 'connected' : 'connecting');
       }
     } else if (verdict === 'unreachable') {
       this.#setState('offline');
