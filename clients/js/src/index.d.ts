@@ -210,6 +210,7 @@ export class SessionEndedEvent extends Event {
   readonly reason: EndReason | null;
   /** The server's sentence for the person ("Your session was ended from another device."). */
   readonly message: string;
+  /** The 401's code when a request learned it (session_revoked, account_banned, …); null when the stream said it. */
   readonly code: string | null;
   readonly detail: { reason: EndReason | null; message: string; code: string | null };
 }

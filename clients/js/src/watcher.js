@@ -9,7 +9,7 @@
 //   - 200: the server is there but the stream could not be held (a proxy that buffers or cuts it, too many streams):
 //     after a few such failures in a row the watcher polls GET /v1/auth/session instead, only while the app is in the
 //     foreground, and keeps trying the stream now and then.
-import { TesseraApiError, TesseraUnavailableError } from './errors.js';
+import { TesseraApiError } from './errors.js';
 import { createSseParser } from './sse.js';
 import { timeoutSignal } from './client.js';
 
@@ -176,7 +176,8 @@ export class SessionWatcher extends EventTarget {
         let payload = {};
         try { payload = JSON.parse(data); } catch { /* the check below tells */ }
         if (payload.reason) {
-          this.#end({ reason: payload.reason, message: payload.message ?? '', code: 'session_revoked' }, true);
+          // The stream says why, not with which 401 code a request would now be refused: code stays null.
+          this.#end({ reason: payload.reason, message: payload.message ?? '', code: null }, true);
         } else {
           this.#lost(connection, current);
         }
@@ -313,8 +314,8 @@ export class SessionWatcher extends EventTarget {
           if (error.sessionEnded) return 'ended';
           return error.status >= 500 ? 'unreachable' : 'refused';
         }
-        if (error instanceof TesseraUnavailableError) return 'unreachable';
-        throw error;
+        // TesseraUnavailableError, or anything else that is not the server's answer: never an end.
+        return 'unreachable';
       } finally {
         this.#probe = null;
       }
