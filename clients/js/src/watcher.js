@@ -120,6 +120,7 @@ export class SessionWatcher extends EventTarget {
     if (!this.#running) return;
     if (!foreground) {
       this.#clearPollTimer();
+      if (this.#polling) this.#clearReconnectTimer(); // nothing at all in the background while the stream cannot be held
     } else if (this.#polling || this.#state === 'offline') {
       this.checkNow();
       // Try the stream again at once: it may be holdable now.
@@ -139,14 +140,12 @@ export class SessionWatcher extends EventTarget {
       if (this.#polling) {
         this.#setState('polling');
         this.#schedulePoll();
-      } else if (this.#state === 'offline' && this.#connection === null) {
-        // Back: connect the stream now instead of at the end of the backoff.
+      } else if (this.#state === 'offline') {
+        // Back: connect the stream now instead of at the end of the backoff. A stream still open from before may be dead
+        // without knowing it yet (a stalled route): replace it rather than trust it.
         this.#setState('connecting');
         this.#clearReconnectTimer();
         this.#connect();
-      } else if (this.#state === 'offline') {
-        // The stream never dropped (a check failed while it held): it still says how things are.
-        this.#setState(this.#connection.sawPing ? 'connected' : 'connecting');
       }
     } else if (verdict === 'unreachable') {
       this.#setState('offline');
