@@ -60,13 +60,13 @@ export class TesseraClient {
 
   /** Ends this session on the server and forgets the token. Signing out of a session that already ended is no error. */
   async signOut() {
-    try {
-      await this.#request('POST', '/v1/auth/logout');
-    } catch (error) {
-      if (!(error instanceof TesseraApiError && error.sessionEnded)) throw error;
-    }
-    await this.#forget();
-    this.#notify({ type: 'signedout' });
+    await this.#signingOut(async () => {
+      try {
+        await this.#request('POST', '/v1/auth/logout');
+      } catch (error) {
+        if (!(error instanceof TesseraApiError && error.sessionEnded)) throw error;
+      }
+    });
   }
 
   /** The current session and user (GET /v1/auth/session). */
@@ -94,10 +94,11 @@ export class TesseraClient {
 
   /** "Sign out all devices": ends every session, this one included, and forgets the token. Returns how many ended. */
   async endAllSessions() {
-    const answer = await this.#request('POST', '/v1/sessions/revoke-all');
-    await this.#forget();
-    this.#notify({ type: 'signedout' });
-    return answer.revoked;
+    let revoked = 0;
+    await this.#signingOut(async () => {
+      revoked = (await this.#request('POST', '/v1/sessions/revoke-all')).revoked;
+    });
+    return revoked;
   }
 
   /** Changes the password; every other session ends (password_changed), this one stays. */
@@ -181,6 +182,22 @@ export class TesseraClient {
       await this.sessionEnded({ reason: error.endReason, message: error.message, code: error.code });
     }
     throw error;
+  }
+
+  /**
+   * The app ends its own session: the watcher hears "signingout" first, so that the stream's session.revoked, which can
+   * arrive before this call's answer, is not announced as news; then "signedout", or "signoutfailed" if it did not happen.
+   */
+  async #signingOut(call) {
+    this.#notify({ type: 'signingout' });
+    try {
+      await call();
+    } catch (error) {
+      this.#notify({ type: 'signoutfailed' });
+      throw error;
+    }
+    await this.#forget();
+    this.#notify({ type: 'signedout' });
   }
 
   async #forget() {

@@ -103,6 +103,8 @@ export interface TesseraClientOptions {
 /** The client's own news, for SessionWatcher (observe). */
 export type ClientNews =
   | { type: 'signedin' }
+  | { type: 'signingout' }
+  | { type: 'signoutfailed' }
   | { type: 'signedout' }
   | { type: 'ended'; reason: EndReason | null; message: string; code: string | null };
 

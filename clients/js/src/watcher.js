@@ -62,6 +62,7 @@ export class SessionWatcher extends EventTarget {
   #unobserve = null;
   #unlisten = null;
   #probe = null; // the check in flight, shared
+  #signingOut = false; // the app is ending its own session
 
   /**
    * @param {import('./client.js').TesseraClient} client
@@ -93,6 +94,7 @@ export class SessionWatcher extends EventTarget {
     if (this.#running) return;
     this.#running = true;
     this.#ended = false;
+    this.#signingOut = false;
     this.#attempt = 0;
     this.#streamFailures = 0;
     this.#polling = false;
@@ -348,6 +350,11 @@ export class SessionWatcher extends EventTarget {
 
   async #end(ending, tellClient) {
     if (this.#ended) return;
+    if (this.#signingOut) {
+      // The app is ending this session itself (signOut, endAllSessions): the stream's word on it is no news.
+      this.stop();
+      return;
+    }
     this.#ended = true;
     this.#halt();
     // The stream said it (or saw the 401) first: the client forgets the token; its news comes back here and is ignored.
@@ -358,6 +365,8 @@ export class SessionWatcher extends EventTarget {
 
   #onClientNews(news) {
     if (news.type === 'ended') this.#end(news, false);
+    else if (news.type === 'signingout') this.#signingOut = true;
+    else if (news.type === 'signoutfailed') this.#signingOut = false;
     else if (news.type === 'signedout') this.stop(); // the app signed out itself: nothing to announce
   }
 
