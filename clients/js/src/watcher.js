@@ -208,7 +208,7 @@ export class SessionWatcher extends EventTarget {
     try {
       const { headers, credentials } = await this.#client.authorization();
       headers.Accept = 'text/event-stream';
-      response = await this.#client.fetch(this.#client.eventsUrl, { headers, credentials, cache: 'no-store', signal: controller.signal });
+      response = await this.#client.fetch(this.#client.eventsUrl, { headers, credentials, signal: controller.signal });
     } catch {
       if (current()) this.#lost(connection, current);
       return;

@@ -6,7 +6,7 @@ import {
 } from '../src/index.js';
 import { TesseraProcess, PASSWORD, newEmail, freePort } from './support/server.js';
 
-describe('TesseraClient', () => {
+describe('TesseraClient', { timeout: 300000 }, () => {
   let tessera;
   before(async () => {
     tessera = new TesseraProcess();

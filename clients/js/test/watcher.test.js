@@ -10,7 +10,7 @@ import { TcpProxy } from './support/proxy.js';
 // Quick reconnects so that a test learns what happens without waiting for the production backoff.
 const QUICK = { backoffInitialMs: 50, backoffMaxMs: 400 };
 
-describe('SessionWatcher', () => {
+describe('SessionWatcher', { timeout: 300000 }, () => {
   let tessera;
   const cleanups = [];
   before(async () => {

@@ -70,6 +70,10 @@ export class TesseraProcess {
       '--Logging:LogLevel:Default=Warning',
     ], { cwd: this.dataDirectory, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOTNET_NOLOGO: '1' } });
     this.child = child;
+    // A test run that dies leaves no server behind.
+    const orphan = () => child.kill('SIGKILL');
+    process.once('exit', orphan);
+    child.once('exit', () => process.removeListener('exit', orphan));
     const keep = (chunk) => { this.log = (this.log + chunk).slice(-20000); };
     child.stdout.setEncoding('utf8').on('data', keep);
     child.stderr.setEncoding('utf8').on('data', keep);
