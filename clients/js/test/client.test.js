@@ -259,6 +259,46 @@ describe('TesseraClient', { timeout: 300000 }, () => {
   });
 });
 
+
+describe('TesseraClient against a strict server', { timeout: 300000 }, () => {
+  let tessera;
+  before(async () => {
+    // Sessions end after 2 idle seconds; one reset request per email per hour.
+    tessera = new TesseraProcess(['--Tessera:Sessions:IdleTimeout=00:00:02', '--Tessera:RateLimiting:ResetRequestsPerEmailPerHour=1']);
+    await tessera.start();
+  });
+  after(async () => { await tessera?.dispose(); });
+
+  it('says rate_limited with how long to wait', async () => {
+    const c = new TesseraClient({ baseUrl: tessera.baseUrl });
+    const email = newEmail('limited');
+    await c.requestPasswordReset(email);
+    const error = await c.requestPasswordReset(email).then(() => null, (e) => e);
+    assert.ok(error instanceof TesseraApiError, `got ${error}`);
+    assert.equal(error.status, 429);
+    assert.equal(error.code, 'rate_limited');
+    assert.ok(error.retryAfter >= 1);
+    assert.equal(error.sessionEnded, false);
+  });
+
+  it('says session_expired for a session left idle, and forgets the token', async () => {
+    const email = newEmail('idle');
+    const userId = await tessera.register(email);
+    const store = new MemoryTokenStore();
+    const c = new TesseraClient({ baseUrl: tessera.baseUrl, tokenStore: store });
+    await c.signIn(email, PASSWORD);
+    // Watched through the admin's list (the user's own calls would keep the session alive).
+    await until(async () => (await tessera.admin_('GET', `/v1/admin/users/${userId}/sessions`)).sessions.length === 0, 'the session to expire');
+    const error = await c.whoami().then(() => null, (e) => e);
+    assert.ok(error instanceof TesseraApiError, `got ${error}`);
+    assert.equal(error.status, 401);
+    assert.equal(error.code, 'session_expired');
+    assert.equal(error.endReason, 'session_expired');
+    assert.equal(error.message, 'Your session has expired. Please sign in again.');
+    assert.equal(store.get(), null);
+  });
+});
+
 async function until(condition, what, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

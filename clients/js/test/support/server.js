@@ -39,7 +39,9 @@ export async function until(condition, what, timeoutMs = 15000) {
 }
 
 export class TesseraProcess {
-  constructor() {
+  /** @param {string[]} [settings] more settings, as `--Key=value` arguments (they win over the ones below) */
+  constructor(settings = []) {
+    this.settings = settings;
     if (!existsSync(serverDll)) {
       throw new Error(`${serverDll} is missing: build first (dotnet build Tessera.slnx -c Release), or set TESSERA_SERVER_DLL.`);
     }
@@ -68,6 +70,7 @@ export class TesseraProcess {
       '--Tessera:RateLimiting:PasswordChangesPerIpPerMinute=100000',
       '--Tessera:RateLimiting:ResetRequestsPerIpPerHour=100000',
       '--Logging:LogLevel:Default=Warning',
+      ...this.settings,
     ], { cwd: this.dataDirectory, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOTNET_NOLOGO: '1' } });
     this.child = child;
     // A test run that dies leaves no server behind.
