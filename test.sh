@@ -40,9 +40,10 @@ if ! redis_env="$(eng/redis.sh start)"; then
 fi
 eval "$redis_env"
 # Chromium for the web console's browser suite; the sqlite3 shell for the tests that change the database file from
-# another process, as an operator's console does.
-if ! bash eng/debian-packages.sh /usr/bin/chromium chromium fonts-liberation || ! bash eng/debian-packages.sh sqlite3 sqlite3; then
-  echo "Chromium or sqlite3 could not be installed (see above)."
+# another process, as an operator's console does; Node.js for the JavaScript client's tests (node --test).
+if ! bash eng/debian-packages.sh /usr/bin/chromium chromium fonts-liberation || ! bash eng/debian-packages.sh sqlite3 sqlite3 \
+  || ! bash eng/debian-packages.sh /usr/bin/node nodejs; then
+  echo "Chromium, sqlite3 or Node.js could not be installed (see above)."
   echo "0 passed, 1 failed"
   exit 1
 fi
@@ -85,6 +86,27 @@ for project in tests/*/*.Tests.csproj; do
     [ "${t_failed:-0}" -eq 0 ] && failed=$((failed + 1))
   fi
 done
+
+# --- The JavaScript client (clients/js): Node's own test runner against a Tessera process it starts from the build ------
+log "clients/js (node --test)"
+output_file="$results_dir/clients-js.log"
+(cd clients/js && node --test --test-reporter=tap test/*.test.js) 2>&1 | tee "$output_file"
+code=${PIPESTATUS[0]}
+# The TAP reporter ends with "# pass N" and "# fail N" (unindented: the whole run's totals).
+t_passed=$(grep -E '^# pass [0-9]+' "$output_file" | tail -1 | grep -oE '[0-9]+' || true)
+t_failed=$(grep -E '^# fail [0-9]+' "$output_file" | tail -1 | grep -oE '[0-9]+' || true)
+t_skipped=$(grep -E '^# skipped [0-9]+' "$output_file" | tail -1 | grep -oE '[0-9]+' || true)
+if [ -z "$t_passed" ] && [ -z "$t_failed" ]; then
+  echo "!! clients/js printed no totals (exit code $code): counted as one failure"
+  t_failed=1
+fi
+passed=$((passed + ${t_passed:-0}))
+failed=$((failed + ${t_failed:-0}))
+skipped=$((skipped + ${t_skipped:-0}))
+if [ "$code" -ne 0 ]; then
+  status=1
+  [ "${t_failed:-0}" -eq 0 ] && failed=$((failed + 1))
+fi
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

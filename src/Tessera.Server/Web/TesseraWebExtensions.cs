@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
 // In the hosting namespace, beside the other parts Program.cs names one line each.
@@ -56,13 +57,21 @@ internal static class TesseraWebExtensions
         return builder;
     }
 
-    /// <summary>The stylesheet and script under <c>wwwroot</c>.</summary>
+    /// <summary>The stylesheet and script under <c>wwwroot</c>, and the JavaScript client (clients/js) at <c>/js/client/</c>.</summary>
     public static WebApplication UseTesseraStaticFiles(this WebApplication app)
     {
         app.UseStaticFiles(new StaticFileOptions
         {
             // Links carry a content hash (asp-append-version), so a changed file is a new URL; still, check daily.
             OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "public, max-age=86400",
+        });
+
+        // The client's modules import each other by relative URL, so they carry no content hash: browsers revalidate them.
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            RequestPath = "/js/client",
+            FileProvider = new EmbeddedFileProvider(typeof(TesseraWebExtensions).Assembly, "TesseraJsClient"),
+            OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "no-cache",
         });
         return app;
     }

@@ -1,6 +1,6 @@
 // Tessera web console: the little script the pages need, and nothing else.
-//  - Live: an open page listens on /v1/events and goes to the sign-in page, with the reason, the moment its
-//    session ends anywhere (another device, an admin, a password change). No polling.
+//  - Live: an open page listens on /v1/events (through the JavaScript client's SessionWatcher) and goes to the sign-in
+//    page, with the reason, the moment its session ends anywhere (another device, an admin, a password change).
 //  - Relative times ("3 minutes ago") that stay current, with the exact local time on hover; exact times rewritten from
 //    UTC into the viewer's time zone, named, with the UTC time on hover; time fields labelled with that zone.
 //  - Confirmation dialogs (<dialog>, keyboard-operable), local date-times sent as UTC, and bulk actions with progress.
@@ -17,59 +17,33 @@
     return '/login' + (text ? '?' + text : '');
   };
 
+  // The watcher is the JavaScript client's (clients/js, served at /js/client/): EventSource with the session cookie,
+  // jittered reconnects, and one check of /v1/auth/session whenever the stream is lost, so that a network failure is
+  // never taken for an ended session and an ended one is learned with its reason.
   const watchSession = () => {
     if (document.body.dataset.live !== 'true' || !('EventSource' in window)) return;
-    let source;
-    let retryDelay = 1000;
     let ended = false;
-
     const leave = (reason) => {
       if (ended) return;
       ended = true;
-      if (source) source.close();
       location.replace(signInUrl(reason));
     };
 
-    const connect = () => {
-      source = new EventSource('/v1/events');
-      source.addEventListener('ping', () => {
-        retryDelay = 1000;
-        document.documentElement.dataset.live = 'connected';
+    import('/js/client/index.js').then(({ TesseraClient, SessionWatcher }) => {
+      // A page is in the foreground while it is shown: where the stream cannot be held, it checks every 10 seconds.
+      const watcher = new SessionWatcher(new TesseraClient({ mode: 'cookie' }), { pollIntervalMs: 10000, streamRetryMs: 15000 });
+      watcher.addEventListener('statechange', (event) => {
+        document.documentElement.dataset.live = event.state === 'connected' ? 'connected' : 'reconnecting';
       });
-      source.addEventListener('session.revoked', (event) => {
-        let reason = null;
-        try {
-          reason = JSON.parse(event.data).reason || null;
-        } catch {
-          // The sign-in page reads the cookie and says why anyway.
-        }
-        leave(reason);
-      });
-      source.addEventListener('error', () => {
-        document.documentElement.dataset.live = 'reconnecting';
-        // The browser reconnects by itself after a dropped stream. A refused one (401: the session ended while the
-        // stream was down) closes for good: ask once whether the session still holds, and leave if it does not.
-        if (source.readyState !== EventSource.CLOSED || ended) return;
-        fetch('/v1/auth/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-          .then(async (response) => {
-            if (response.status === 401) {
-              const problem = await response.json().catch(() => ({}));
-              leave(problem.reason || null);
-              return;
-            }
-            setTimeout(connect, retryDelay);
-            retryDelay = Math.min(retryDelay * 2, 60000);
-          })
-          .catch(() => {
-            setTimeout(connect, retryDelay);
-            retryDelay = Math.min(retryDelay * 2, 60000);
-          });
-      });
-    };
-
-    connect();
-    // Leaving the page closes the stream at once, so the server does not keep it for a page that is gone.
-    addEventListener('pagehide', () => source && source.close());
+      // No session at all (signed out in another tab: the cookie is gone) has no reason to give; the sign-in page says
+      // why from the cookie anyway.
+      watcher.addEventListener('sessionended', (event) => leave(event.code === 'unauthenticated' ? null : event.reason));
+      watcher.start();
+      // Leaving the page closes the stream at once, so the server does not keep it for a page that is gone.
+      addEventListener('pagehide', () => watcher.stop());
+    }).catch(() => {
+      // Without the client the page still works; it only does not hear that its session ended until the next request.
+    });
   };
 
   // A page restored from the back/forward cache may show a session that has since ended: load it afresh.
