@@ -111,7 +111,8 @@ public sealed class TesseraClient : IDisposable
 
     /// <summary>
     /// Ends this session on the server and forgets the token. The token is forgotten even when the server cannot be
-    /// reached (the person asked to sign out; the session then ends by its idle timeout). Does nothing when not signed in.
+    /// reached, and then no exception is thrown (the person asked to sign out; the session ends by its idle timeout).
+    /// Does nothing when not signed in.
     /// No <see cref="SessionWatcher.SessionEnded"/> follows: the app did it.
     /// </summary>
     public async Task SignOutAsync(CancellationToken cancellationToken = default)
@@ -130,6 +131,10 @@ public sealed class TesseraClient : IDisposable
         catch (TesseraApiException exception) when (exception.SessionEnded)
         {
             // Already over: what the person wanted.
+        }
+        catch (TesseraUnavailableException)
+        {
+            // Signed out here all the same; the server ends the session by its idle timeout.
         }
         finally
         {
