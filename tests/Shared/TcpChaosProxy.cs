@@ -68,12 +68,16 @@ public sealed class TcpChaosProxy : IAsyncDisposable
         {
             try
             {
-                if (reset)
+                // A connection whose pump already ended has no socket left.
+                if (client.Client is { } socket)
                 {
-                    client.Client.LingerState = new LingerOption(enable: true, seconds: 0);
-                }
+                    if (reset)
+                    {
+                        socket.LingerState = new LingerOption(enable: true, seconds: 0);
+                    }
 
-                client.Client.Close();
+                    socket.Close();
+                }
             }
             catch (ObjectDisposedException)
             {
