@@ -4,6 +4,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Tessera.Client;
 
@@ -24,6 +26,7 @@ public sealed class TesseraClient : IDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly Uri _authority;
+    private readonly ILogger _logger;
 
     /// <summary>Tokens this client ended itself (sign-out, sign out all devices): their ending is no news to the app.</summary>
     private readonly HashSet<string> _endedHere = new(StringComparer.Ordinal);
@@ -42,6 +45,8 @@ public sealed class TesseraClient : IDisposable
         Device = options.Device ?? DeviceInfo.FromMachine();
         TimeProvider = options.TimeProvider;
         RequestTimeout = options.RequestTimeout;
+        LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        _logger = LoggerFactory.CreateLogger<TesseraClient>();
         if (httpClient is null)
         {
             // The client's own timeouts run on TimeProvider; the stream must be able to stay open for hours.
@@ -70,6 +75,8 @@ public sealed class TesseraClient : IDisposable
     public Uri Authority => _authority;
 
     internal TimeSpan RequestTimeout { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
 
     internal HttpClient Http => _http;
 
@@ -243,6 +250,7 @@ public sealed class TesseraClient : IDisposable
     /// </summary>
     internal void OnSessionEnded(EndedSession ended)
     {
+        Log.SessionEnded(_logger, _authority, ended.Reason);
         ForgetIfStored(ended.Token, notify: false);
         SessionEndedDetected?.Invoke(ended);
     }
@@ -384,6 +392,24 @@ public sealed class TesseraClient : IDisposable
             TokenChanged?.Invoke();
         }
     }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera at {Authority} ended this session ({Reason}); the stored token is forgotten.")]
+    public static partial void SessionEnded(ILogger logger, Uri authority, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Following this session's events at {Authority}.")]
+    public static partial void StreamLive(ILogger logger, Uri authority);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera at {Authority} cannot be reached ({Error}); the session stands, trying again in {Delay}.")]
+    public static partial void Offline(ILogger logger, Uri authority, string error, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tessera at {Authority} refused the event stream ({Status} {Code}).")]
+    public static partial void StreamRefused(ILogger logger, Uri authority, int status, string? code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The event stream at {Authority} cannot be held; checking the session every {Interval} while in the foreground instead.")]
+    public static partial void Polling(ILogger logger, Uri authority, TimeSpan interval);
 }
 
 /// <summary>The end of the session of <paramref name="Token"/>, as the server told it.</summary>
