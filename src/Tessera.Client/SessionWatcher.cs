@@ -34,7 +34,8 @@ public sealed class SessionWatcher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _endedTokens = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
+    // An object, not System.Threading.Lock: net8.0 has no Lock.
+    private readonly object _lock = new();
     private TaskCompletionSource _wake = NewSignal();
     private CancellationTokenSource? _connection;
     private SynchronizationContext? _context;

@@ -30,7 +30,8 @@ public sealed class TesseraClient : IDisposable
 
     /// <summary>Tokens this client ended itself (sign-out, sign out all devices): their ending is no news to the app.</summary>
     private readonly HashSet<string> _endedHere = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
+    // An object, not System.Threading.Lock: net8.0 has no Lock.
+    private readonly object _lock = new();
 
     public TesseraClient(TesseraClientOptions options, HttpClient? httpClient = null)
     {
