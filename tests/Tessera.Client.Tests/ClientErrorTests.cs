@@ -201,8 +201,10 @@ public sealed class ClientErrorTests(RealTessera tessera) : IClassFixture<RealTe
         proxy.Blackhole();
 
         var call = client.GetCurrentSessionAsync(Cancellation);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!call.IsCompleted)
         {
+            Assert.True(DateTime.UtcNow < deadline, "The stalled call did not time out on the fake clock within 20 s.");
             clock.Advance(TimeSpan.FromSeconds(1));
             await Task.WhenAny(call, Task.Delay(20, Cancellation));
         }
