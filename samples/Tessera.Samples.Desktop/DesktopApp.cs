@@ -28,7 +28,7 @@ internal sealed class DesktopApp : IDisposable
         _watcher.SessionEnded += OnSessionEnded;
         _watcher.StateChanged += (_, e) => ShowState(e.Current);
         _window = new Window { Title = $"Tessera desktop sample: {client.Authority.GetLeftPart(UriPartial.Authority)}", Width = Dim.Fill(), Height = Dim.Fill(1) };
-        _connection = new Shortcut(Key.Empty, "Tessera", action: null, helpText: string.Empty);
+        _connection = new Shortcut(Key.Empty, string.Empty, action: null, helpText: null);
         var statusBar = new StatusBar(
         [
             new Shortcut(Key.Q.WithCtrl, "Quit", () => _app.RequestStop()),
@@ -126,7 +126,7 @@ internal sealed class DesktopApp : IDisposable
 
     private void ShowState(SessionWatcherState state)
     {
-        _connection.HelpText = state switch
+        _connection.Title = state switch
         {
             SessionWatcherState.Live => "Live: an end of this session anywhere shows at once",
             SessionWatcherState.Connecting => "Connecting...",
@@ -135,5 +135,7 @@ internal sealed class DesktopApp : IDisposable
             SessionWatcherState.Ended => "Session ended",
             _ => "Signed out",
         };
+        // The shortcut sizes itself to its text: a longer state needs a new layout, not only a redraw.
+        _connection.SetNeedsLayout();
     }
 }

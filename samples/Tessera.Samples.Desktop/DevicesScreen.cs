@@ -79,7 +79,7 @@ internal sealed class DevicesScreen : View
 
     /// <summary>One line of the list, in fixed columns, so that the rows line up under the header.</summary>
     private static string Row(string device, string platform, string os, string browser, string lastActive, string mark) =>
-        $"{device,-26} {platform,-8} {os,-28} {browser,-14} {lastActive,-18} {mark}";
+        $"{device,-24} {platform,-8} {os,-26} {browser,-18} {lastActive,-16} {mark}";
 
     private static string Cell(string? value, int width)
     {
@@ -97,6 +97,7 @@ internal sealed class DevicesScreen : View
         {
             var current = await _owner.Client.GetCurrentSessionAsync();
             _user = current.User;
+            _owner.LastEmail = current.User.Email;
             _sessions = await _owner.Client.ListSessionsAsync();
             Render();
         });
@@ -116,7 +117,7 @@ internal sealed class DevicesScreen : View
         {
             // The server's clock may be a little ahead of this machine's: never "in 2 seconds".
             var lastActive = session.LastActiveAt > now ? now : session.LastActiveAt;
-            _rows.Add(Row(Cell(session.DeviceName, 26), Cell(session.Platform, 8), Cell(session.Os, 28), Cell(session.Browser, 14),
+            _rows.Add(Row(Cell(session.DeviceName, 24), Cell(session.Platform, 8), Cell(session.Os, 26), Cell(session.Browser, 18),
                 lastActive.Humanize(now), session.IsCurrent ? "This device" : string.Empty));
         }
 
@@ -153,7 +154,7 @@ internal sealed class DevicesScreen : View
     {
         var choice = MessageBox.Query(_owner.App, "Sign out all devices",
             $"End all {_sessions.Count} sessions, this device's included? Every device will have to sign in again.",
-            "Cancel", "Sign out all");
+            "_Cancel", "_Sign out all");
         if (choice != 1)
         {
             _message.Text = "Nothing was ended.";
