@@ -112,7 +112,7 @@ internal sealed class DesktopApp : IDisposable
     /// </summary>
     private void OnSessionEnded(object? sender, SessionEndedEventArgs e)
     {
-        MessageBox.Query(_app, "Signed out", e.Sentence, "OK");
+        MessageBox.Query(_app, "Session ended", e.Sentence, "OK");
         // Another copy of the app sharing the token file may have signed in again meanwhile.
         if (_client.IsSignedIn)
         {

@@ -30,6 +30,14 @@ internal sealed class SignInScreen : View
         _signIn = new Button { X = 13, Y = 7, Text = "Sign _in", IsDefault = true };
         _signIn.Accepted += async (_, _) => await SignInAsync();
         _message = new Label { X = 2, Y = 10, Width = Dim.Fill(2), Height = 3, Text = notice ?? string.Empty };
+        // A new attempt being typed: the last answer no longer applies.
+        _password.TextChanged += (_, _) =>
+        {
+            if (_signIn.Enabled && _password.Text.Length > 0)
+            {
+                _message.Text = string.Empty;
+            }
+        };
         Add(heading, emailLabel, _email, passwordLabel, _password, _signIn, _message);
     }
 
@@ -66,14 +74,15 @@ internal sealed class SignInScreen : View
         {
             // The server's sentence: "Wrong email or password.", "Your account is banned until 2026-12-08 09:00 UTC.",
             // "Too many attempts, try again in 4 seconds."...
+            _password.Text = string.Empty;
             _message.Text = refusal.Message;
         }
         catch (TesseraUnavailableException unavailable)
         {
+            _password.Text = string.Empty;
             _message.Text = "Tessera cannot be reached; try again. " + unavailable.Message;
         }
 
-        _password.Text = string.Empty;
         _signIn.Enabled = true;
         _password.SetFocus();
     }
