@@ -63,9 +63,10 @@ internal sealed class TmuxTerminal : IAsyncDisposable
 
     /// <summary>
     /// Captures the screen again and again until <paramref name="condition"/> holds, for at most <paramref name="deadline"/>
-    /// (default 30 s); fails with the last screen otherwise.
+    /// (default 30 s); fails with the last screen otherwise. <paramref name="tight"/>: no pause between captures (for
+    /// measuring), so the resolution is one capture-pane round trip.
     /// </summary>
-    public async Task<string> WaitForAsync(Func<string, bool> condition, string what, TimeSpan? deadline = null)
+    public async Task<string> WaitForAsync(Func<string, bool> condition, string what, TimeSpan? deadline = null, bool tight = false)
     {
         var limit = Stopwatch.StartNew();
         var wait = deadline ?? TimeSpan.FromSeconds(30);
@@ -82,12 +83,15 @@ internal sealed class TmuxTerminal : IAsyncDisposable
                 Assert.Fail($"The terminal did not show {what} within {wait.TotalSeconds:0} s. Last screen:\n{screen}");
             }
 
-            await Task.Delay(20, TestContext.Current.CancellationToken);
+            if (!tight)
+            {
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
         }
     }
 
-    public Task<string> WaitForTextAsync(string text, TimeSpan? deadline = null) =>
-        WaitForAsync(screen => screen.Contains(text, StringComparison.Ordinal), $"\"{text}\"", deadline);
+    public Task<string> WaitForTextAsync(string text, TimeSpan? deadline = null, bool tight = false) =>
+        WaitForAsync(screen => screen.Contains(text, StringComparison.Ordinal), $"\"{text}\"", deadline, tight);
 
     public async ValueTask DisposeAsync()
     {
