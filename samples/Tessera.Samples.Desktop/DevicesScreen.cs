@@ -129,6 +129,23 @@ internal sealed class DevicesScreen : View
 
     private async Task EndSelectedAsync()
     {
+        try
+        {
+            await EndSelectedCoreAsync();
+        }
+        finally
+        {
+            // Alt+E gives the button the focus once this handler returns: back to the list after that, for the next choice.
+            _owner.App.AddTimeout(TimeSpan.Zero, () =>
+            {
+                _list.SetFocus();
+                return false;
+            });
+        }
+    }
+
+    private async Task EndSelectedCoreAsync()
+    {
         if (_list.SelectedItem is not { } index || index >= _sessions.Count)
         {
             _message.Text = "Select a session first.";

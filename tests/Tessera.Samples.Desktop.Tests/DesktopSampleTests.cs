@@ -84,6 +84,44 @@ public sealed class DesktopSampleTests : IAsyncLifetime
         Assert.False(File.Exists(Sample.TokenFile), "the token file should be gone after Sign out all devices");
     }
 
+    [Fact]
+    public async Task EndSelectedSession_EndsThePhoneOnly_AndSignOutEndsThisOne()
+    {
+        var email = await _api.RegisterAsync("Alan");
+        var phone = await _api.SignInPhoneAsync(email);
+        _sample = await DesktopSample.StartAsync(_server.BaseUrl);
+        await Sample.SignInAsync(email, LoopbackTesseraServer.Password);
+        var devices = await Sample.WaitUntilLiveAsync();
+
+        // This device cannot be ended from the list: that is Sign out.
+        var rows = devices.Split('\n').Where(row => row.Contains("This device", StringComparison.Ordinal) || row.Contains("Mobile Safari on iOS", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rows.Count);
+        var phoneIndex = rows.FindIndex(row => row.Contains("Mobile Safari on iOS", StringComparison.Ordinal));
+        var thisIndex = 1 - phoneIndex;
+        // The list opens with its first row selected.
+        if (thisIndex == 1)
+        {
+            await Terminal.SendKeysAsync("Down");
+        }
+
+        await Terminal.SendKeysAsync("M-e");
+        await Terminal.WaitForTextAsync("That is this device: use Sign out to end it.");
+        Assert.Equal((HttpStatusCode.OK, null), await _api.WhoAmIAsync(phone));
+
+        await Terminal.SendKeysAsync(phoneIndex == 1 ? "Down" : "Up");
+        await Terminal.SendKeysAsync("M-e");
+        var ended = await Terminal.WaitForAsync(screen => screen.Contains("Ended the session of Mobile Safari on iOS.", StringComparison.Ordinal)
+            && !screen.Contains("iOS 17.4", StringComparison.Ordinal), "the phone's session ended and gone from the list");
+        Captures.Save("11-end-selected-session", ended);
+        Assert.Contains("This device", ended, StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.Unauthorized, "revoked_by_user"), await _api.WhoAmIAsync(phone));
+
+        await Terminal.SendKeysAsync("M-o");
+        var signedOut = await Terminal.WaitForTextAsync("You signed out.");
+        Assert.Contains("Password:", signedOut, StringComparison.Ordinal);
+        Assert.False(File.Exists(Sample.TokenFile), "Sign out should forget the token");
+    }
+
     public static TheoryData<string, string> EndedElsewhere => new()
     {
         { "revoked_by_user", "Your session was ended from another device." },
