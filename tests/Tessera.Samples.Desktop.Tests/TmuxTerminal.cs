@@ -6,16 +6,17 @@ using Xunit;
 namespace Tessera.Samples.Desktop.Tests;
 
 /// <summary>
-/// A real terminal: one tmux server on a socket of its own (so no one else's tmux is touched), one 120x40 window that
-/// runs a command. Keys go in with <c>send-keys</c>, the screen comes out with <c>capture-pane -p</c>. Disposing kills the
-/// command and the tmux server.
+/// A real terminal: one tmux server on a socket of its own (a file in the temporary folder, so no one else's tmux is
+/// touched), one 120x40 window that runs a command. Keys go in with <c>send-keys</c>, the screen comes out with
+/// <c>capture-pane -p</c>. Disposing kills the command and the tmux server and removes the socket.
 /// </summary>
 internal sealed class TmuxTerminal : IAsyncDisposable
 {
     public const int Columns = 120;
     public const int Rows = 40;
 
-    private readonly string _socket = "tessera-desktop-tests-" + Guid.NewGuid().ToString("N")[..12];
+    // Short: a Unix socket's path has at most 107 bytes.
+    private readonly string _socket = Path.Combine(Path.GetTempPath(), "tessera-tmux-" + Guid.NewGuid().ToString("N")[..12]);
     private int? _panePid;
 
     private TmuxTerminal()
@@ -117,13 +118,15 @@ internal sealed class TmuxTerminal : IAsyncDisposable
         {
             // The server ended with its last window.
         }
+
+        File.Delete(_socket);
     }
 
     private async Task<string> TmuxAsync(params string[] arguments)
     {
         // -f /dev/null: the machine's ~/.tmux.conf (key bindings, status line) has no say in what the test sees.
         var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["-L", _socket, "-f", "/dev/null", .. arguments])
+        foreach (var argument in (string[])["-S", _socket, "-f", "/dev/null", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
