@@ -9,7 +9,7 @@ namespace Tessera.Samples.Desktop;
 /// <summary>
 /// The app's one window: the sign-in screen or the devices screen, and a status bar with the watcher's state. It holds
 /// no session logic of its own: what a session is, when it ended and why all come from <see cref="TesseraClient"/> and
-/// its <see cref="SessionWatcher"/>, so a WPF, Avalonia or MAUI app would wire the same three calls.
+/// its <see cref="SessionWatcher"/>, so a WPF, Avalonia or MAUI app would make the same calls.
 /// </summary>
 internal sealed class DesktopApp : IDisposable
 {
