@@ -9,6 +9,7 @@ namespace Tessera.Samples.Desktop.Tests;
 internal sealed class DesktopSample : IAsyncDisposable
 {
     private readonly string _dataHome;
+    private bool _ownsDataHome = true;
 
     private DesktopSample(TmuxTerminal terminal, string dataHome)
     {
@@ -21,9 +22,22 @@ internal sealed class DesktopSample : IAsyncDisposable
     /// <summary>The token file the sample keeps (FileTokenStore.ForApp under XDG_DATA_HOME).</summary>
     public string TokenFile => Path.Combine(_dataHome, "Tessera.Samples.Desktop", "session.token");
 
-    public static async Task<DesktopSample> StartAsync(string url)
+    public static Task<DesktopSample> StartAsync(string url) =>
+        StartAsync(url, Path.Combine(Path.GetTempPath(), "tessera-desktop-tests", Guid.NewGuid().ToString("N")));
+
+    /// <summary>
+    /// Closes this terminal and starts the sample again with the same token file, as a person starts the app again.
+    /// The new one owns the folder from then on.
+    /// </summary>
+    public async Task<DesktopSample> StartAgainAsync(string url)
     {
-        var dataHome = Path.Combine(Path.GetTempPath(), "tessera-desktop-tests", Guid.NewGuid().ToString("N"));
+        await Terminal.DisposeAsync();
+        _ownsDataHome = false;
+        return await StartAsync(url, _dataHome);
+    }
+
+    private static async Task<DesktopSample> StartAsync(string url, string dataHome)
+    {
         Directory.CreateDirectory(dataHome);
         var terminal = await TmuxTerminal.StartAsync($"dotnet {Quote(SampleDll())} --url {Quote(url)}", new Dictionary<string, string>
         {
@@ -56,11 +70,16 @@ internal sealed class DesktopSample : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Terminal.DisposeAsync();
+        if (!_ownsDataHome)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataHome, recursive: true);
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is IOException or DirectoryNotFoundException)
         {
             // A temporary folder; the next clean-up of /tmp takes it.
         }

@@ -122,6 +122,24 @@ public sealed class DesktopSampleTests : IAsyncLifetime
         Assert.False(File.Exists(Sample.TokenFile), "Sign out should forget the token");
     }
 
+    [Fact]
+    public async Task Quit_KeepsTheToken_AndTheNextStartOpensOnTheDevicesScreen()
+    {
+        var email = await _api.RegisterAsync("Margaret");
+        _sample = await DesktopSample.StartAsync(_server.BaseUrl);
+        await Sample.SignInAsync(email, LoopbackTesseraServer.Password);
+        await Sample.WaitUntilLiveAsync();
+        await Terminal.SendKeysAsync("C-q");
+        await Terminal.WaitForTextAsync("[exited with 0]");
+        Assert.True(File.Exists(Sample.TokenFile), "quitting should keep the token");
+
+        // Started again with the same token file: signed in, no password asked.
+        _sample = await Sample.StartAgainAsync(_server.BaseUrl);
+        var devices = await Sample.WaitUntilLiveAsync();
+        Assert.Contains("Signed in as Margaret <" + email + ">", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password:", devices, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string> EndedElsewhere => new()
     {
         { "revoked_by_user", "Your session was ended from another device." },
