@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using System.Net.ServerSentEvents;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace Tessera.Client;
 
@@ -30,9 +31,11 @@ public sealed class SessionWatcher : IAsyncDisposable
     private readonly TesseraClient _client;
     private readonly SessionWatcherOptions _options;
     private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _endedTokens = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
+    // An object, not System.Threading.Lock: net8.0 has no Lock.
+    private readonly object _lock = new();
     private TaskCompletionSource _wake = NewSignal();
     private CancellationTokenSource? _connection;
     private SynchronizationContext? _context;
@@ -48,6 +51,7 @@ public sealed class SessionWatcher : IAsyncDisposable
         _client = client;
         _options = options ?? new SessionWatcherOptions();
         _clock = client.TimeProvider;
+        _logger = client.LoggerFactory.CreateLogger<SessionWatcher>();
     }
 
     /// <summary>Raised once per session that ends (not for endings this app's client did itself).</summary>
@@ -226,6 +230,7 @@ public sealed class SessionWatcher : IAsyncDisposable
                         refusals = 0;
                         failures = 0;
                         pollingSince = _clock.GetUtcNow();
+                        Log.Polling(_logger, _client.Authority, _options.PollInterval);
                         SetState(SessionWatcherState.Polling);
                         continue;
                     }
@@ -237,6 +242,11 @@ public sealed class SessionWatcher : IAsyncDisposable
             if (retryAfter > delay)
             {
                 delay = retryAfter.Value;
+            }
+
+            if (outcome.Kind == StreamEnd.Unreachable)
+            {
+                Log.Offline(_logger, _client.Authority, outcome.Error ?? "no answer", delay);
             }
 
             await WaitAsync(delay, stop).ConfigureAwait(false);
@@ -281,6 +291,7 @@ public sealed class SessionWatcher : IAsyncDisposable
 
                 if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
                 {
+                    Log.StreamRefused(_logger, _client.Authority, (int)response.StatusCode, "not an event stream");
                     return new StreamOutcome(StreamEnd.Refused);
                 }
 
@@ -288,6 +299,7 @@ public sealed class SessionWatcher : IAsyncDisposable
                 using var reading = CancellationTokenSource.CreateLinkedTokenSource(connection.Token, silence.Token);
                 var body = await response.Content.ReadAsStreamAsync(reading.Token).ConfigureAwait(false);
                 live = true;
+                Log.StreamLive(_logger, _client.Authority);
                 SetState(SessionWatcherState.Live);
                 await foreach (var item in SseParser.Create(body).EnumerateAsync(reading.Token).ConfigureAwait(false))
                 {
@@ -317,7 +329,8 @@ public sealed class SessionWatcher : IAsyncDisposable
         {
             // No answer in time, a silent stream past its ping timeout, a refused or broken connection: offline, never ended.
             SetState(SessionWatcherState.Offline);
-            return new StreamOutcome(live ? StreamEnd.WasLive : StreamEnd.Unreachable);
+            var error = exception is OperationCanceledException ? "no answer in time" : exception.Message;
+            return new StreamOutcome(live ? StreamEnd.WasLive : StreamEnd.Unreachable, Error: error);
         }
         finally
         {
@@ -340,10 +353,11 @@ public sealed class SessionWatcher : IAsyncDisposable
         if ((int)response.StatusCode >= 500)
         {
             SetState(SessionWatcherState.Offline);
-            return new StreamOutcome(StreamEnd.Unreachable);
+            return new StreamOutcome(StreamEnd.Unreachable, Error: $"{(int)response.StatusCode} {problem.Code}");
         }
 
         // 429 (too many streams open) or a route that does not serve a stream here.
+        Log.StreamRefused(_logger, _client.Authority, (int)response.StatusCode, problem.Code);
         return new StreamOutcome(StreamEnd.Refused, problem.RetryAfter);
     }
 
@@ -551,5 +565,5 @@ public sealed class SessionWatcher : IAsyncDisposable
         Refused,
     }
 
-    private readonly record struct StreamOutcome(StreamEnd Kind, TimeSpan? RetryAfter = null);
+    private readonly record struct StreamOutcome(StreamEnd Kind, TimeSpan? RetryAfter = null, string? Error = null);
 }

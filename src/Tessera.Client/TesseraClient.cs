@@ -4,6 +4,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Tessera.Client;
 
@@ -24,10 +26,12 @@ public sealed class TesseraClient : IDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly Uri _authority;
+    private readonly ILogger _logger;
 
     /// <summary>Tokens this client ended itself (sign-out, sign out all devices): their ending is no news to the app.</summary>
     private readonly HashSet<string> _endedHere = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
+    // An object, not System.Threading.Lock: net8.0 has no Lock.
+    private readonly object _lock = new();
 
     public TesseraClient(TesseraClientOptions options, HttpClient? httpClient = null)
     {
@@ -42,6 +46,8 @@ public sealed class TesseraClient : IDisposable
         Device = options.Device ?? DeviceInfo.FromMachine();
         TimeProvider = options.TimeProvider;
         RequestTimeout = options.RequestTimeout;
+        LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        _logger = LoggerFactory.CreateLogger<TesseraClient>();
         if (httpClient is null)
         {
             // The client's own timeouts run on TimeProvider; the stream must be able to stay open for hours.
@@ -70,6 +76,8 @@ public sealed class TesseraClient : IDisposable
     public Uri Authority => _authority;
 
     internal TimeSpan RequestTimeout { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
 
     internal HttpClient Http => _http;
 
@@ -111,7 +119,8 @@ public sealed class TesseraClient : IDisposable
 
     /// <summary>
     /// Ends this session on the server and forgets the token. The token is forgotten even when the server cannot be
-    /// reached (the person asked to sign out; the session then ends by its idle timeout). Does nothing when not signed in.
+    /// reached, and then no exception is thrown (the person asked to sign out; the session ends by its idle timeout).
+    /// Does nothing when not signed in.
     /// No <see cref="SessionWatcher.SessionEnded"/> follows: the app did it.
     /// </summary>
     public async Task SignOutAsync(CancellationToken cancellationToken = default)
@@ -130,6 +139,10 @@ public sealed class TesseraClient : IDisposable
         catch (TesseraApiException exception) when (exception.SessionEnded)
         {
             // Already over: what the person wanted.
+        }
+        catch (TesseraUnavailableException)
+        {
+            // Signed out here all the same; the server ends the session by its idle timeout.
         }
         finally
         {
@@ -238,6 +251,7 @@ public sealed class TesseraClient : IDisposable
     /// </summary>
     internal void OnSessionEnded(EndedSession ended)
     {
+        Log.SessionEnded(_logger, _authority, ended.Reason);
         ForgetIfStored(ended.Token, notify: false);
         SessionEndedDetected?.Invoke(ended);
     }
@@ -379,6 +393,24 @@ public sealed class TesseraClient : IDisposable
             TokenChanged?.Invoke();
         }
     }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera at {Authority} ended this session ({Reason}); the stored token is forgotten.")]
+    public static partial void SessionEnded(ILogger logger, Uri authority, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Following this session's events at {Authority}.")]
+    public static partial void StreamLive(ILogger logger, Uri authority);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera at {Authority} cannot be reached ({Error}); the session stands, trying again in {Delay}.")]
+    public static partial void Offline(ILogger logger, Uri authority, string error, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tessera at {Authority} refused the event stream ({Status} {Code}).")]
+    public static partial void StreamRefused(ILogger logger, Uri authority, int status, string? code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The event stream at {Authority} cannot be held; checking the session every {Interval} while in the foreground instead.")]
+    public static partial void Polling(ILogger logger, Uri authority, TimeSpan interval);
 }
 
 /// <summary>The end of the session of <paramref name="Token"/>, as the server told it.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Tessera.Client;
 
 /// <summary>How a <see cref="TesseraClient"/> reaches Tessera, where it keeps the token and what it says about the device.</summary>
@@ -20,6 +22,9 @@ public sealed class TesseraClientOptions
 
     /// <summary>The clock for every wait (request timeouts, backoff, ping timeouts, polling). Tests pass a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where the client and its watchers log (the stream's losses, fallbacks and the session's end); none by default.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>
     /// How long one request may take before Tessera counts as unreachable (<see cref="TesseraUnavailableException"/>).

@@ -4,8 +4,9 @@ using System.Net.Sockets;
 namespace Tessera.Testing;
 
 /// <summary>
-/// Shared by the Redis and cluster suites (linked into both). A TCP forwarder between one node and Redis that a test can stall: in a blackhole, connections stay open but no byte
-/// moves either way (a silent partition, which no socket error reveals); healed, the held bytes flow again.
+/// Shared by the Redis, cluster and client suites (linked into each). A TCP forwarder between one party and another that a test can stall: in a blackhole, connections stay open but no byte
+/// moves either way (a silent partition, which no socket error reveals); healed, the held bytes flow again. It can also
+/// cut every open connection, with a reset or a plain close.
 /// </summary>
 public sealed class TcpChaosProxy : IAsyncDisposable
 {
@@ -47,6 +48,43 @@ public sealed class TcpChaosProxy : IAsyncDisposable
         lock (_lock)
         {
             _open.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Cuts every open connection at once: with <paramref name="reset"/>, each side gets a TCP reset (as when a NAT or a
+    /// Wi-Fi hand-over forgets the connection); otherwise a plain close. New connections are accepted as before.
+    /// </summary>
+    public void Cut(bool reset)
+    {
+        TcpClient[] open;
+        lock (_lock)
+        {
+            open = [.. _clients];
+            _clients.Clear();
+        }
+
+        foreach (var client in open)
+        {
+            try
+            {
+                // A connection whose pump already ended has no socket left.
+                if (client.Client is { } socket)
+                {
+                    if (reset)
+                    {
+                        socket.LingerState = new LingerOption(enable: true, seconds: 0);
+                    }
+
+                    socket.Close();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already gone.
+            }
+
+            client.Dispose();
         }
     }
 

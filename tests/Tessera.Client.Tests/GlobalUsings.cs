@@ -1,0 +1,2 @@
+global using Tessera.Client.Tests.Infrastructure;
+global using Xunit;
