@@ -40,10 +40,11 @@ if ! redis_env="$(eng/redis.sh start)"; then
 fi
 eval "$redis_env"
 # Chromium for the web console's browser suite; the sqlite3 shell for the tests that change the database file from
-# another process, as an operator's console does; Node.js for the JavaScript client's tests (node --test).
+# another process, as an operator's console does; Node.js for the JavaScript client's tests (node --test); tmux, the
+# real terminal the desktop sample's and the command line's tests drive.
 if ! bash eng/debian-packages.sh /usr/bin/chromium chromium fonts-liberation || ! bash eng/debian-packages.sh sqlite3 sqlite3 \
-  || ! bash eng/debian-packages.sh /usr/bin/node nodejs; then
-  echo "Chromium, sqlite3 or Node.js could not be installed (see above)."
+  || ! bash eng/debian-packages.sh /usr/bin/node nodejs || ! bash eng/debian-packages.sh /usr/bin/tmux tmux; then
+  echo "Chromium, sqlite3, Node.js or tmux could not be installed (see above)."
   echo "0 passed, 1 failed"
   exit 1
 fi
