@@ -44,10 +44,14 @@ public static class AuditActions
     public const string ClientRotated = "client.rotated";
     public const string ClientDisabled = "client.disabled";
 
+    /// <summary>A sign-in method at an OpenID Connect provider was linked to the user (reason: the provider's name).</summary>
+    public const string ExternalLinked = "external.linked";
+
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         SessionCreated, SessionRevoked, UserRegistered, UserDeactivated, UserReactivated, UserBanned,
         UserUnbanned, UserDeleted, PasswordChanged, PasswordReset, LoginFailed, ClientCreated, ClientRotated, ClientDisabled,
+        ExternalLinked,
     };
 }
 
