@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
@@ -30,7 +32,9 @@ public sealed class ExternalSignInTests : IAsyncLifetime
             [$"Tessera:ExternalLogin:Providers:{Name}:ClientId"] = TestOpenIdProvider.ClientId,
             [$"Tessera:ExternalLogin:Providers:{Name}:ClientSecret"] = TestOpenIdProvider.ClientSecret,
             [$"Tessera:ExternalLogin:Providers:{Name}:DisplayName"] = DisplayName,
-        });
+        }, services: services => services
+            .AddFakeLogging()
+            .AddLogging(logging => logging.AddFilter("Tessera.Server.ExternalLogin", LogLevel.Information)));
     }
 
     public async ValueTask DisposeAsync()
@@ -182,6 +186,7 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         var response = await CallbackAsync(tampered, cookies);
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "external_login_failed");
+        AssertFailedBecause("Unable to unprotect the message.State");
         AssertNoSessionCookie(response);
         Assert.Null(await FindByEmailAsync(_provider.Person.Email));
     }
@@ -198,14 +203,15 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         var replayed = await CallbackAsync(callback, cookies);
 
         await replayed.AssertProblemAsync(HttpStatusCode.BadRequest, "external_login_failed");
+        AssertFailedBecause("invalid_grant");
         AssertNoSessionCookie(replayed);
     }
 
     [Theory]
-    [InlineData(IdTokenFault.WrongNonce)]
-    [InlineData(IdTokenFault.OtherAudience)]
-    [InlineData(IdTokenFault.Expired)]
-    public async Task An_id_token_that_does_not_hold_is_refused_with_a_problem_and_no_account(IdTokenFault fault)
+    [InlineData(IdTokenFault.WrongNonce, "IDX21323")]
+    [InlineData(IdTokenFault.OtherAudience, "IDX10214")]
+    [InlineData(IdTokenFault.Expired, "IDX10223")]
+    public async Task An_id_token_that_does_not_hold_is_refused_with_a_problem_and_no_account(IdTokenFault fault, string why)
     {
         _provider.Person = ProviderPerson.New();
         _provider.NextIdTokenFault = fault;
@@ -213,8 +219,20 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         var response = await SignInAsync();
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "external_login_failed");
+        AssertFailedBecause(why);
         AssertNoSessionCookie(response);
         Assert.Null(await FindByEmailAsync(_provider.Person.Email));
+    }
+
+    /// <summary>The handler's failure was the one the test provoked (its message or an inner one names it), not another.</summary>
+    private void AssertFailedBecause(string why)
+    {
+        var failures = _app.Services.GetFakeLogCollector().GetSnapshot()
+            .Where(record => record.Category == "Tessera.Server.ExternalLogin.ExternalCallback" && record.Exception is not null)
+            .Select(record => record.Exception!.ToString())
+            .ToList();
+        Assert.True(failures.Count > 0 && failures[^1].Contains(why, StringComparison.Ordinal),
+            $"Expected the callback to fail because of '{why}'; it logged: {string.Join("\n---\n", failures)}");
     }
 
     // --- the round trip ---------------------------------------------------------------------------------------------
