@@ -75,6 +75,8 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<Registration>();
         services.TryAddSingleton<SignIn>();
         services.TryAddSingleton<ExternalSignIn>();
+        services.TryAddSingleton<ExternalIdentities>();
+        services.TryAddSingleton<IProviderTokenRevoker, NoProviderTokenRevoker>();
         services.TryAddSingleton<SignOut>();
         services.TryAddSingleton<PasswordChange>();
         services.TryAddSingleton<PasswordReset>();

@@ -32,6 +32,9 @@ public static class ErrorCodes
     /// <summary>A first sign-in at a provider with no account to link to, where the deployment does not make accounts that way.</summary>
     public const string ExternalRegistrationClosed = "external_registration_closed";
 
+    /// <summary>Unlinking the last way an account has to sign in (no password and no other link).</summary>
+    public const string LastSignInMethod = "last_sign_in_method";
+
     /// <summary>A provider name that no configured provider has.</summary>
     public const string UnknownProvider = "unknown_provider";
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tessera.Core;
-using Tessera.Core.Storage;
+using Tessera.Core.ExternalLogin;
 using Tessera.Server.Authentication;
 using Tessera.Server.Http;
 using Tessera.Server.Web;
@@ -19,6 +19,7 @@ internal static class ExternalLoginApi
 
         var signedIn = endpoints.MapGroup("/v1/auth/external").WithTags("External sign-in").RequireSession();
         signedIn.MapGet("/identities", ListIdentitiesAsync);
+        signedIn.MapDelete("/identities/{provider}", UnlinkAsync);
         return endpoints;
     }
 
@@ -46,12 +47,23 @@ internal static class ExternalLoginApi
 
     /// <summary>GET /v1/auth/external/identities: the sign-in methods linked to the caller, oldest first.</summary>
     private static async Task<Ok<ExternalIdentitiesResponse>> ListIdentitiesAsync(
-        CurrentSession current, ITesseraStore store, ExternalProviders providers, HttpContext httpContext)
+        CurrentSession current, ExternalIdentities identities, ExternalProviders providers, HttpContext httpContext)
     {
-        await using var read = await store.BeginReadAsync(httpContext.RequestAborted);
-        var links = await read.ExternalIdentities.ListByUserAsync(current.User.Id, httpContext.RequestAborted);
+        var links = await identities.ListAsync(current.User.Id, httpContext.RequestAborted);
         return TypedResults.Ok(new ExternalIdentitiesResponse([.. links.Select(link => new ExternalIdentityDto(
             link.Provider, providers.Find(link.Provider)?.DisplayName ?? link.Provider, link.Email, link.LinkedAt, link.LastUsedAt))]));
+    }
+
+    /// <summary>
+    /// DELETE /v1/auth/external/identities/{provider}: unlinks the caller's sign-in at that provider while another way in
+    /// remains (a password or another link); its refresh token, if one is kept, is revoked at the provider.
+    /// </summary>
+    private static async Task<NoContent> UnlinkAsync(
+        string provider, CurrentSession current, ExternalIdentities identities, IProviderTokenRevoker tokens, HttpContext httpContext)
+    {
+        var removed = await identities.UnlinkAsync(current.User.Id, provider, httpContext.ClientIp(), httpContext.RequestAborted);
+        await tokens.RevokeAsync(removed, "unlinked", httpContext.RequestAborted);
+        return TypedResults.NoContent();
     }
 }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Tessera.Core.ExternalLogin;
 
 namespace Tessera.Server.ExternalLogin;
 
@@ -20,6 +21,7 @@ internal static class ExternalLoginExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExternalLoginOptions>, ExternalLoginOptionsValidator>());
         services.TryAddSingleton<ExternalProviders>();
         services.TryAddSingleton<ExternalCallback>();
+        services.Replace(ServiceDescriptor.Singleton<IProviderTokenRevoker, ProviderTokens>());
 
         // Schemes are named at build time, so the names are read from configuration now; everything else of each
         // provider is read from the validated options when the handler first needs it.

@@ -43,7 +43,7 @@ internal static class ErrorCatalog
              ErrorCodes.InsufficientScope, ErrorCodes.ExternalRegistrationClosed]),
         new(404, "Not found.", ErrorCodes.NotFound, [ErrorCodes.NotFound, ErrorCodes.UnknownProvider]),
         new(405, "The method is not allowed here.", MethodNotAllowed, [MethodNotAllowed]),
-        new(409, "Conflict.", FrameworkCode: null, [ErrorCodes.EmailTaken, ErrorCodes.UserDeleted, ErrorCodes.ClientDisabled, ErrorCodes.ExternalEmailUnverified]),
+        new(409, "Conflict.", FrameworkCode: null, [ErrorCodes.EmailTaken, ErrorCodes.UserDeleted, ErrorCodes.ClientDisabled, ErrorCodes.ExternalEmailUnverified, ErrorCodes.LastSignInMethod]),
         new(413, "The request body is too large.", PayloadTooLarge, [PayloadTooLarge]),
         new(415, "Unsupported media type.", UnsupportedMediaType, [UnsupportedMediaType]),
         new(429, "Too many requests.", FrameworkCode: null, [ErrorCodes.RateLimited]),

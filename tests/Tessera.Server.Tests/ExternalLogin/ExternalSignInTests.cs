@@ -32,6 +32,8 @@ public sealed class ExternalSignInTests : IAsyncLifetime
             [$"Tessera:ExternalLogin:Providers:{Name}:ClientId"] = TestOpenIdProvider.ClientId,
             [$"Tessera:ExternalLogin:Providers:{Name}:ClientSecret"] = TestOpenIdProvider.ClientSecret,
             [$"Tessera:ExternalLogin:Providers:{Name}:DisplayName"] = DisplayName,
+            // The deployment asks for offline access: the provider's refresh tokens are kept (encrypted) and revoked.
+            [$"Tessera:ExternalLogin:Providers:{Name}:OfflineAccess"] = "true",
         }, services: services => services
             .AddFakeLogging()
             .AddLogging(logging => logging.AddFilter("Tessera.Server.ExternalLogin", LogLevel.Information)));
@@ -233,6 +235,53 @@ public sealed class ExternalSignInTests : IAsyncLifetime
             .ToList();
         Assert.True(failures.Count > 0 && failures[^1].Contains(why, StringComparison.Ordinal),
             $"Expected the callback to fail because of '{why}'; it logged: {string.Join("\n---\n", failures)}");
+    }
+
+    [Fact]
+    public async Task The_refresh_token_is_kept_encrypted_and_revoked_at_the_provider_when_the_user_is_deactivated()
+    {
+        var (userId, _) = await LinkedAccountAsync();
+        var issued = _provider.IssuedRefreshTokens.Last();
+        var kept = Assert.Single(await LinksOfAsync(userId)).ProtectedRefreshToken;
+        Assert.False(string.IsNullOrEmpty(kept));
+        Assert.DoesNotContain(issued, kept, StringComparison.Ordinal);
+
+        using var admin = await _app.AdminAsync();
+        (await admin.Post($"/v1/admin/users/{userId}/deactivate")).EnsureSuccessStatusCode();
+
+        // Revoked before the admin's call returned; the provider recorded it, the audit says so, nothing is kept.
+        var audited = await AuditAsync(userId, AuditActions.ExternalTokenRevoked);
+        Assert.True(_provider.RevokedTokens.Contains(issued), $"Not revoked at the provider; audited: {string.Join(", ", audited.Select(e => e.Reason))}; revoked {_provider.RevokedTokens.Count}");
+        Assert.Contains(audited, e => e.Reason == $"{Name} user_deactivated revoked");
+        Assert.Null(Assert.Single(await LinksOfAsync(userId)).ProtectedRefreshToken);
+    }
+
+    [Fact]
+    public async Task Unlinking_revokes_the_refresh_token_and_the_last_way_in_cannot_be_unlinked()
+    {
+        var (userId, person) = await LinkedAccountAsync();
+        _provider.Person = person;
+        var token = AssertSignedIn(await SignInAsync(), "/account");
+        using var client = _app.WithToken(token);
+
+        // Made through the provider, with no password: the link is the only way in.
+        await (await client.DeleteAsync($"/v1/auth/external/identities/{Name}", TestContext.Current.CancellationToken))
+            .AssertProblemAsync(HttpStatusCode.Conflict, "last_sign_in_method");
+        await (await client.DeleteAsync("/v1/auth/external/identities/elsewhere", TestContext.Current.CancellationToken))
+            .AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+
+        // With a password as well, it can go; its refresh token is revoked at the provider.
+        var email = TesseraApp.NewEmail("both");
+        var bothId = await _app.RegisterAsync(email);
+        _provider.Person = ProviderPerson.New(emailVerified: true, email: email);
+        var both = AssertSignedIn(await SignInAsync(), "/account");
+        var issued = _provider.IssuedRefreshTokens.Last();
+        var unlinked = await _app.WithToken(both).DeleteAsync($"/v1/auth/external/identities/{Name}", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NoContent, unlinked.StatusCode);
+        Assert.Empty(await LinksOfAsync(bothId));
+        Assert.Contains(issued, _provider.RevokedTokens);
+        Assert.Single(await AuditAsync(bothId, AuditActions.ExternalUnlinked));
+        Assert.Single(await LinksOfAsync(userId));
     }
 
     // --- the round trip ---------------------------------------------------------------------------------------------

@@ -44,7 +44,10 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
     public const string ClientSecret = "tessera-test-secret";
     public const string OtherClientId = "another-app";
 
-    private readonly SqliteConnection _database = new("Data Source=:memory:");
+    // A named in-memory database shared by the connections of each request (one SqliteConnection is not for concurrent
+    // use); this one stays open so that the database lives as long as the provider.
+    private readonly string _connectionString = $"Data Source=test-provider-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
+    private SqliteConnection _database = null!;
     private WebApplication? _app;
 
     /// <summary>Who is signed in at the provider; the authorization endpoint answers for them without asking.</summary>
@@ -70,11 +73,12 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
 
     private async Task StartInternalAsync(string[] redirectUris)
     {
+        _database = new SqliteConnection(_connectionString);
         await _database.OpenAsync();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddDbContext<DbContext>(options => options.UseSqlite(_database).UseOpenIddict());
+        builder.Services.AddDbContext<DbContext>(options => options.UseSqlite(_connectionString).UseOpenIddict());
         builder.Services.AddOpenIddict()
             .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<DbContext>())
             .AddServer(options =>
@@ -95,6 +99,13 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
                         return default;
                     })
                     .SetOrder(OpenIddictServerHandlers.PrepareIdentityTokenPrincipal.Descriptor.Order + 1));
+                // The record of revocations: every token the revocation endpoint was asked to revoke and handled.
+                options.AddEventHandler<OpenIddictServerEvents.HandleRevocationRequestContext>(handler => handler
+                    .UseInlineHandler(context =>
+                    {
+                        RevokedTokens.Enqueue(context.Request.Token ?? "");
+                        return default;
+                    }));
                 options.AddEventHandler<OpenIddictServerEvents.ApplyTokenResponseContext>(handler => handler
                     .UseInlineHandler(context =>
                     {
@@ -108,17 +119,6 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
             });
 
         _app = builder.Build();
-        _app.Use(async (context, next) =>
-        {
-            // The record of revocations, read before OpenIddict (the form is buffered, it reads it again).
-            if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path == "/connect/revoke" && context.Request.HasFormContentType)
-            {
-                var form = await context.Request.ReadFormAsync();
-                RevokedTokens.Enqueue(form["token"].ToString());
-            }
-
-            await next(context);
-        });
         _app.MapGet("/connect/authorize", AuthorizeAsync);
         await using (var scope = _app.Services.CreateAsyncScope())
         {

@@ -76,7 +76,8 @@ public sealed class ErrorCatalogTests
         ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired or ErrorCodes.InsufficientScope
             or ErrorCodes.ExternalRegistrationClosed => 403,
         ErrorCodes.NotFound or ErrorCodes.UnknownProvider => 404,
-        ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled or ErrorCodes.ExternalEmailUnverified => 409,
+        ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled or ErrorCodes.ExternalEmailUnverified
+            or ErrorCodes.LastSignInMethod => 409,
         ErrorCodes.RateLimited => 429,
         _ => 400,
     };
