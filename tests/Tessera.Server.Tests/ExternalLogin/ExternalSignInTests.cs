@@ -284,6 +284,28 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         Assert.Single(await LinksOfAsync(userId));
     }
 
+    [Fact]
+    public async Task The_sign_in_pages_offer_each_provider_and_the_account_page_lists_the_link()
+    {
+        using var anonymous = _app.Anonymous();
+        foreach (var page in new[] { "/login?returnUrl=%2Faccount%2Fsessions", "/register" })
+        {
+            var html = await (await anonymous.Get(page)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.Contains($"Continue with {DisplayName}", html, StringComparison.Ordinal);
+            Assert.Contains($"href=\"/v1/auth/external/{Name}/start", html, StringComparison.Ordinal);
+        }
+
+        var login = await (await anonymous.Get("/login?returnUrl=%2Faccount%2Fsessions")).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("start?returnUrl=%2Faccount%2Fsessions", login, StringComparison.Ordinal);
+
+        var person = ProviderPerson.New();
+        _provider.Person = person;
+        var token = AssertSignedIn(await SignInAsync(), "/account");
+        var account = await (await _app.WithCookie(token).Get("/account")).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains($"{DisplayName} ({person.Email})", account, StringComparison.Ordinal);
+        Assert.Contains("Password: none set", account, StringComparison.Ordinal);
+    }
+
     // --- the round trip ---------------------------------------------------------------------------------------------
 
     private async Task<(string LinkedUserId, ProviderPerson Person)> LinkedAccountAsync()
