@@ -10,6 +10,7 @@ using Tessera.Core.Clients;
 using Tessera.Core.Devices;
 using Tessera.Core.Devices.UapCore;
 using Tessera.Core.Diagnostics;
+using Tessera.Core.ExternalLogin;
 using Tessera.Core.Invalidations;
 using Tessera.Core.Notifications;
 using Tessera.Core.Options;
@@ -73,6 +74,9 @@ public static class TesseraCoreServiceCollectionExtensions
         services.TryAddSingleton<AccessChanges>();
         services.TryAddSingleton<Registration>();
         services.TryAddSingleton<SignIn>();
+        services.TryAddSingleton<ExternalSignIn>();
+        services.TryAddSingleton<ExternalIdentities>();
+        services.TryAddSingleton<IProviderTokenRevoker, NoProviderTokenRevoker>();
         services.TryAddSingleton<SignOut>();
         services.TryAddSingleton<PasswordChange>();
         services.TryAddSingleton<PasswordReset>();

@@ -20,6 +20,24 @@ public static class ErrorCodes
     public const string WeakPassword = "weak_password";
     public const string ClientDisabled = "client_disabled";
 
+    /// <summary>An OpenID Connect provider's answer at the callback did not hold (state, code, nonce, audience, lifetime, or the provider refused).</summary>
+    public const string ExternalLoginFailed = "external_login_failed";
+
+    /// <summary>A first sign-in at a provider whose email belongs to an account, but the provider does not vouch for the address.</summary>
+    public const string ExternalEmailUnverified = "external_email_unverified";
+
+    /// <summary>A first sign-in at a provider that gave no usable email address to make an account with.</summary>
+    public const string ExternalEmailMissing = "external_email_missing";
+
+    /// <summary>A first sign-in at a provider with no account to link to, where the deployment does not make accounts that way.</summary>
+    public const string ExternalRegistrationClosed = "external_registration_closed";
+
+    /// <summary>Unlinking the last way an account has to sign in (no password and no other link).</summary>
+    public const string LastSignInMethod = "last_sign_in_method";
+
+    /// <summary>A provider name that no configured provider has.</summary>
+    public const string UnknownProvider = "unknown_provider";
+
     /// <summary>A service client's credentials on a /v1 route that takes them (sign-in for a visitor, the revocation stream): unknown, wrong or disabled (401).</summary>
     public const string InvalidClient = "invalid_client";
 

@@ -1,4 +1,5 @@
 using Tessera.Server.Authentication;
+using Tessera.Server.ExternalLogin;
 using Tessera.Server.Hosting;
 using Tessera.Server.Http;
 
@@ -12,6 +13,7 @@ builder.AddTesseraCluster();   // Redis, when Tessera:Redis:Configuration is set
 builder.AddTesseraApi();       // event streams, metrics, OpenAPI, readiness
 builder.AddTesseraHttp();      // the body limit, strict JSON, problems with a code
 builder.AddTesseraSessions();  // the Tessera scheme (the relying apps' handler) over the session cache, and its policies
+builder.AddTesseraExternalLogin(); // one OpenID Connect scheme per configured provider (Google, others)
 builder.AddTesseraWeb();       // the web console: pages, antiforgery, the key ring
 
 var app = builder.Build();

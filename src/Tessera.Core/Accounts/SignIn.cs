@@ -60,7 +60,7 @@ public sealed class SignIn(
 
         await throttle.RecordSuccessAsync(ThrottledAction.Login, email, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        ThrowIfCannotSignIn(user, now);
+        SignInRule.ThrowIfCannotSignIn(user, now);
 
         var token = SecretTokens.Create(out var tokenHash);
         var session = new Session
@@ -90,7 +90,7 @@ public sealed class SignIn(
                     throw new TesseraException(ErrorCodes.InvalidCredentials, "Wrong email or password.");
                 }
 
-                ThrowIfCannotSignIn(current, change.Now);
+                SignInRule.ThrowIfCannotSignIn(current, change.Now);
                 if (rehash is not null)
                 {
                     current = current with { PasswordHash = rehash, UpdatedAt = change.Now };
@@ -134,24 +134,5 @@ public sealed class SignIn(
                 return 0;
             },
             cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void ThrowIfCannotSignIn(User user, DateTimeOffset now)
-    {
-        switch (user.Status)
-        {
-            case UserStatus.Deleted:
-                throw new TesseraException(ErrorCodes.AccountDeleted, "This account has been deleted.");
-            case UserStatus.Deactivated:
-                throw new TesseraException(ErrorCodes.AccountDeactivated, "Your account has been deactivated.");
-        }
-
-        if (user.IsBannedAt(now))
-        {
-            var message = user.BannedUntil is { } until
-                ? $"Your account is banned until {until.UtcDateTime:yyyy-MM-dd HH:mm} UTC."
-                : "Your account is banned.";
-            throw new TesseraException(ErrorCodes.AccountBanned, message, new Dictionary<string, object?> { ["bannedUntil"] = user.BannedUntil });
-        }
     }
 }

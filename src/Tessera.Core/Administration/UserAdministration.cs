@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Tessera.Core.Access;
 using Tessera.Core.Audit;
+using Tessera.Core.ExternalLogin;
 using Tessera.Core.Options;
 using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
@@ -10,7 +11,12 @@ namespace Tessera.Core.Administration;
 
 /// <summary>The admin's decisions about users. Each one ends the sessions it must and holds on the very next request.</summary>
 public sealed class UserAdministration(
-    ITesseraStore store, AccessChanges changes, SessionService sessions, TimeProvider clock, IOptions<TesseraOptions> options)
+    ITesseraStore store,
+    AccessChanges changes,
+    SessionService sessions,
+    TimeProvider clock,
+    IOptions<TesseraOptions> options,
+    IProviderTokenRevoker providerTokens)
 {
     private readonly TimeSpan _recentSignIn = options.Value.Admin.RecentSignIn;
 
@@ -138,7 +144,7 @@ public sealed class UserAdministration(
         return await read.Audit.QueryAsync(query, cancellationToken).ConfigureAwait(false);
     }
 
-    private Task<UserChangeResult> ChangeAsync(
+    private async Task<UserChangeResult> ChangeAsync(
         Actor admin, string userId, string? ipAddress, Decision decision, string? auditReason, Func<User, User> apply, CancellationToken cancellationToken)
     {
         if (decision.ForbiddenOnSelf && admin.Id == userId)
@@ -146,7 +152,8 @@ public sealed class UserAdministration(
             throw new TesseraException(ErrorCodes.CannotTargetSelf, "Admins cannot do this to their own account.");
         }
 
-        return changes.ApplyAsync(
+        IReadOnlyList<ExternalIdentity> releasedTokens = [];
+        var result = await changes.ApplyAsync(
             async change =>
             {
                 var users = change.Transaction.Users;
@@ -172,9 +179,35 @@ public sealed class UserAdministration(
                     ? await change.RevokeSessionsAsync(userId, RevocationScope.All, reason, admin, ipAddress, cancellationToken).ConfigureAwait(false)
                     : [];
                 await change.AuditAsync(decision.AuditAction, admin, userId, ipAddress, auditReason, revoked, cancellationToken).ConfigureAwait(false);
+                if (decision.Revokes is not null)
+                {
+                    releasedTokens = await ReleaseProviderTokensAsync(change, userId, cancellationToken).ConfigureAwait(false);
+                }
+
                 return new UserChangeResult(changed, revoked.Count);
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+
+        // Once committed: the provider's refresh tokens no longer serve this person here, so the provider ends them too.
+        if (releasedTokens.Count > 0 && decision.Revokes is { } ended)
+        {
+            await providerTokens.RevokeAsync(releasedTokens, ended.ToWireName(), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>Clears the providers' refresh tokens kept for the user's links (the links stay) and returns the links as they were.</summary>
+    private static async Task<IReadOnlyList<ExternalIdentity>> ReleaseProviderTokensAsync(AccessChange change, string userId, CancellationToken cancellationToken)
+    {
+        var links = await change.Transaction.ExternalIdentities.ListByUserAsync(userId, cancellationToken).ConfigureAwait(false);
+        var withTokens = links.Where(link => link.ProtectedRefreshToken is not null).ToList();
+        foreach (var link in withTokens)
+        {
+            await change.Transaction.ExternalIdentities.UpdateAsync(link with { ProtectedRefreshToken = null }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return withTokens;
     }
 
     private bool SignedInRecently(Actor admin, DateTimeOffset now) =>

@@ -44,10 +44,20 @@ public static class AuditActions
     public const string ClientRotated = "client.rotated";
     public const string ClientDisabled = "client.disabled";
 
+    /// <summary>A sign-in method at an OpenID Connect provider was linked to the user (reason: the provider's name).</summary>
+    public const string ExternalLinked = "external.linked";
+
+    /// <summary>The user unlinked a provider (reason: the provider's name).</summary>
+    public const string ExternalUnlinked = "external.unlinked";
+
+    /// <summary>A provider's refresh token was sent to its revocation endpoint (reason: provider, why, and the outcome).</summary>
+    public const string ExternalTokenRevoked = "external.token_revoked";
+
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         SessionCreated, SessionRevoked, UserRegistered, UserDeactivated, UserReactivated, UserBanned,
         UserUnbanned, UserDeleted, PasswordChanged, PasswordReset, LoginFailed, ClientCreated, ClientRotated, ClientDisabled,
+        ExternalLinked, ExternalUnlinked, ExternalTokenRevoked,
     };
 }
 

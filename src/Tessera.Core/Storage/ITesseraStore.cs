@@ -1,5 +1,6 @@
 using Tessera.Core.Audit;
 using Tessera.Core.Clients;
+using Tessera.Core.ExternalLogin;
 using Tessera.Core.Sessions;
 using Tessera.Core.Users;
 
@@ -36,6 +37,8 @@ public interface IStoreTransaction : IAsyncDisposable
     IPasswordResetTokenStore PasswordResetTokens { get; }
 
     IServiceClientStore ServiceClients { get; }
+
+    IExternalIdentityStore ExternalIdentities { get; }
 
     Task CommitAsync(CancellationToken cancellationToken);
 }
@@ -166,4 +169,23 @@ public interface IServiceClientStore
 
     /// <summary>Writes every field of <paramref name="client"/> over the row with its id.</summary>
     Task UpdateAsync(ServiceClient client, CancellationToken cancellationToken);
+}
+
+/// <summary>The sign-in methods at OpenID Connect providers linked to users, keyed by (provider, subject).</summary>
+public interface IExternalIdentityStore
+{
+    /// <summary>The link of this subject at this provider; in a write transaction, its row is locked until the transaction ends where the store locks rows.</summary>
+    Task<ExternalIdentity?> FindAsync(string provider, string subject, CancellationToken cancellationToken);
+
+    /// <summary>The user's links, oldest first (ties by provider, then subject).</summary>
+    Task<IReadOnlyList<ExternalIdentity>> ListByUserAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>Adds a link; false when this (provider, subject) is already linked (to anyone).</summary>
+    Task<bool> InsertAsync(ExternalIdentity identity, CancellationToken cancellationToken);
+
+    /// <summary>Writes every field of <paramref name="identity"/> over the row with its (provider, subject).</summary>
+    Task UpdateAsync(ExternalIdentity identity, CancellationToken cancellationToken);
+
+    /// <summary>Removes the link of this subject at this provider if it belongs to <paramref name="userId"/>; true when it did.</summary>
+    Task<bool> DeleteAsync(string userId, string provider, string subject, CancellationToken cancellationToken);
 }

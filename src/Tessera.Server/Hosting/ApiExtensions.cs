@@ -4,6 +4,7 @@ using Tessera.Core.Invalidations;
 using Tessera.Server.Admin;
 using Tessera.Server.Accounts;
 using Tessera.Server.Events;
+using Tessera.Server.ExternalLogin;
 using Tessera.Server.OAuth;
 using Tessera.Server.Operations;
 using Tessera.Server.Revocations;
@@ -37,6 +38,7 @@ internal static class ApiExtensions
     public static WebApplication MapTesseraApi(this WebApplication app)
     {
         app.MapAccountsApi();
+        app.MapExternalLoginApi();
         app.MapSessionsApi();
         app.MapAdminApi();
         app.MapClientsApi();

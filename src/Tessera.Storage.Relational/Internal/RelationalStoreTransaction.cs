@@ -25,6 +25,7 @@ internal sealed class RelationalStoreTransaction : IStoreTransaction
         Audit = new RelationalAuditLog(context);
         PasswordResetTokens = new RelationalPasswordResetTokenStore(context);
         ServiceClients = new RelationalServiceClientStore(context);
+        ExternalIdentities = new RelationalExternalIdentityStore(context);
     }
 
     public IUserStore Users { get; }
@@ -36,6 +37,8 @@ internal sealed class RelationalStoreTransaction : IStoreTransaction
     public IPasswordResetTokenStore PasswordResetTokens { get; }
 
     public IServiceClientStore ServiceClients { get; }
+
+    public IExternalIdentityStore ExternalIdentities { get; }
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {

@@ -72,9 +72,12 @@ public sealed class ErrorCatalogTests
             or ErrorCodes.CannotRevokeCurrent or ErrorCodes.CannotTargetSelf => 400,
         // invalid_client and insufficient_scope came after the table (sign-in through a client, the revocation stream's client refusals).
         ErrorCodes.InvalidCredentials or ErrorCodes.AccountDeleted or ErrorCodes.InvalidClient => 401,
-        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired or ErrorCodes.InsufficientScope => 403,
-        ErrorCodes.NotFound => 404,
-        ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled => 409,
+        // The external sign-in codes came with issue 13 (external_login_failed and external_email_missing are 400).
+        ErrorCodes.AccountDeactivated or ErrorCodes.AccountBanned or ErrorCodes.ReauthenticationRequired or ErrorCodes.InsufficientScope
+            or ErrorCodes.ExternalRegistrationClosed => 403,
+        ErrorCodes.NotFound or ErrorCodes.UnknownProvider => 404,
+        ErrorCodes.EmailTaken or ErrorCodes.UserDeleted or ErrorCodes.ClientDisabled or ErrorCodes.ExternalEmailUnverified
+            or ErrorCodes.LastSignInMethod => 409,
         ErrorCodes.RateLimited => 429,
         _ => 400,
     };

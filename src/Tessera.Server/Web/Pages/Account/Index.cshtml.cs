@@ -1,12 +1,19 @@
 using Microsoft.AspNetCore.Mvc;
 using Tessera.Core;
 using Tessera.Core.Accounts;
+using Tessera.Core.ExternalLogin;
 using Tessera.Core.Sessions;
 
 namespace Tessera.Server.Web.Pages.Account;
 
 /// <summary>/account: who I am, my display name, and changing my password (which signs my other devices out).</summary>
-internal sealed class IndexModel(PasswordChange passwordChange, Profile profile, SessionService sessions) : SignedInPageModel
+internal sealed class IndexModel(
+    PasswordChange passwordChange,
+    Profile profile,
+    SessionService sessions,
+    ExternalIdentities externalIdentities,
+    IProviderTokenRevoker providerTokens,
+    ExternalLogin.ExternalProviders providers) : SignedInPageModel
 {
     [BindProperty]
     public string? CurrentPassword { get; set; }
@@ -25,6 +32,33 @@ internal sealed class IndexModel(PasswordChange passwordChange, Profile profile,
     public string? NameError { get; private set; }
 
     public string? PasswordError { get; private set; }
+
+    /// <summary>The sign-in methods at OpenID Connect providers linked to this account.</summary>
+    public IReadOnlyList<ExternalIdentity> LinkedMethods { get; private set; } = [];
+
+    public string? UnlinkError { get; private set; }
+
+    /// <summary>The provider's name as people know it; its bare name once it is no longer configured.</summary>
+    public string ProviderName(string provider) => providers.Find(provider)?.DisplayName ?? provider;
+
+    /// <summary>The same as <c>DELETE /v1/auth/external/identities/{provider}</c>.</summary>
+    public async Task<IActionResult> OnPostUnlinkAsync(string? provider)
+    {
+        try
+        {
+            var removed = await externalIdentities.UnlinkAsync(CurrentUser.Id, provider ?? "", ClientIp, HttpContext.RequestAborted);
+            await providerTokens.RevokeAsync(removed, "unlinked", HttpContext.RequestAborted);
+        }
+        catch (TesseraException refused)
+        {
+            UnlinkError = Describe(refused);
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            await LoadAsync();
+            return Page();
+        }
+
+        return Back($"{ProviderName(provider ?? "")} was unlinked from your account.");
+    }
 
     public async Task<IActionResult> OnGetAsync()
     {
@@ -78,6 +112,9 @@ internal sealed class IndexModel(PasswordChange passwordChange, Profile profile,
         return Page();
     }
 
-    private async Task LoadAsync() =>
+    private async Task LoadAsync()
+    {
         ActiveSessions = (await sessions.ListActiveAsync(CurrentUser.Id, HttpContext.RequestAborted)).Count;
+        LinkedMethods = await externalIdentities.ListAsync(CurrentUser.Id, HttpContext.RequestAborted);
+    }
 }

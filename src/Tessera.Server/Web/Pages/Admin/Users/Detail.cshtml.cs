@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
+using Tessera.Core.ExternalLogin;
 using Tessera.Core;
 using Tessera.Core.Administration;
 using Tessera.Core.Clients;
@@ -13,7 +14,7 @@ namespace Tessera.Server.Web.Pages.Admin.Users;
 /// /admin/users/{id}: one user's state, live sessions and recent audit events, and the decisions about them. Each
 /// decision is the same <see cref="UserAdministration"/> call as the admin API, refusals included (an admin's own account).
 /// </summary>
-internal sealed class DetailModel(UserAdministration admin, ServiceClients clients, TimeProvider clock) : AdminPageModel
+internal sealed class DetailModel(UserAdministration admin, ServiceClients clients, ExternalIdentities externalIdentities, TimeProvider clock) : AdminPageModel
 {
     public const int RecentEventCount = 20;
 
@@ -34,6 +35,9 @@ internal sealed class DetailModel(UserAdministration admin, ServiceClients clien
     public AuditTable RecentEvents { get; private set; } = AuditTable.Empty;
 
     public DateTimeOffset Now { get; private set; }
+
+    /// <summary>The user's sign-in methods at OpenID Connect providers.</summary>
+    public IReadOnlyList<ExternalIdentity> LinkedMethods { get; private set; } = [];
 
     public bool IsSelf => Id == CurrentUser.Id;
 
@@ -59,6 +63,7 @@ internal sealed class DetailModel(UserAdministration admin, ServiceClients clien
         {
             (Target, _) = await admin.GetAsync(Id, HttpContext.RequestAborted);
             Sessions = await admin.ListSessionsAsync(Id, HttpContext.RequestAborted);
+            LinkedMethods = await externalIdentities.ListAsync(Id, HttpContext.RequestAborted);
             ClientNames = await clients.NamesAsync(Sessions.Select(s => s.Session.ClientId), HttpContext.RequestAborted);
             var events = await admin.QueryAuditAsync(new AuditQuery(Id, null, null, null, RecentEventCount), HttpContext.RequestAborted);
             RecentEvents = await AuditTable.CreateAsync(events, admin, HttpContext.RequestAborted);

@@ -1,0 +1,218 @@
+using Microsoft.Extensions.Options;
+using Tessera.Core.Access;
+using Tessera.Core.Accounts;
+using Tessera.Core.Audit;
+using Tessera.Core.Devices;
+using Tessera.Core.Diagnostics;
+using Tessera.Core.Sessions;
+using Tessera.Core.Options;
+using Tessera.Core.Users;
+
+namespace Tessera.Core.ExternalLogin;
+
+/// <summary>What an OpenID Connect provider vouched for at the callback, once its handler checked state, nonce, PKCE and the ID token.</summary>
+/// <param name="Provider">The provider's configured name.</param>
+/// <param name="ProviderDisplayName">Its name as people see it ("Google"), for messages.</param>
+/// <param name="Subject">The ID token's <c>sub</c>.</param>
+/// <param name="Email">The <c>email</c> claim, if any.</param>
+/// <param name="EmailVerified">The <c>email_verified</c> claim: only then may a first sign-in join an existing account by email.</param>
+/// <param name="Name">The <c>name</c> claim, the new account's display name.</param>
+/// <param name="ProtectedRefreshToken">The provider's refresh token, already protected; null unless offline access was asked for.</param>
+/// <param name="AllowNewAccounts">Whether a first sign-in with no account to join makes one (registration open).</param>
+public sealed record ExternalSignInRequest(
+    string Provider,
+    string ProviderDisplayName,
+    string Subject,
+    string? Email,
+    bool EmailVerified,
+    string? Name,
+    string? ProtectedRefreshToken,
+    bool AllowNewAccounts,
+    DeviceDescription? Device,
+    string? UserAgent,
+    string? IpAddress);
+
+/// <summary>
+/// A person signing in through an OpenID Connect provider: the provider's handler has only produced an identity; this
+/// finds (or links, or makes) the account and applies the one sign-in rule (<see cref="SignInRule"/>) inside the write
+/// that would create the session. A refusal leaves no session row, no link and no account, and is audited as a failed
+/// login naming the provider.
+/// </summary>
+public sealed class ExternalSignIn(
+    AccessChanges changes,
+    DeviceResolver devices,
+    TesseraMetrics metrics,
+    TimeProvider clock,
+    IOptions<TesseraOptions> options)
+{
+    private readonly TesseraOptions _options = options.Value;
+
+    public async Task<LoginResult> SignInAsync(ExternalSignInRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var device = devices.Resolve(request.Device, request.UserAgent);
+        string? refusedUserId = null;
+        try
+        {
+            return await changes.ApplyAsync(
+                async change =>
+                {
+                    var (user, link, isNewLink) = await FindOrMakeAccountAsync(change, request, id => refusedUserId = id, cancellationToken).ConfigureAwait(false);
+
+                    // The one rule, on the row read in this write: a ban or deactivation committed before it wins.
+                    SignInRule.ThrowIfCannotSignIn(user, change.Now);
+                    return await CreateSessionAsync(change, request, user, link, isNewLink, device, cancellationToken).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (TesseraException refusal) when (refusal.Code is not ErrorCodes.RateLimited)
+        {
+            await FailLoginAsync(refusedUserId, request, refusal.Code, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<(User User, ExternalIdentity Link, bool IsNewLink)> FindOrMakeAccountAsync(
+        AccessChange change, ExternalSignInRequest request, Action<string> found, CancellationToken cancellationToken)
+    {
+        var transaction = change.Transaction;
+        var link = await transaction.ExternalIdentities.FindAsync(request.Provider, request.Subject, cancellationToken).ConfigureAwait(false);
+        if (link is not null)
+        {
+            found(link.UserId);
+
+            // A link outlives its user's deletion: a deleted account is found here and refused, never made again.
+            var linked = await transaction.Users.FindByIdAsync(link.UserId, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The link of '{request.Subject}' at '{request.Provider}' names no user.");
+            return (linked, link, false);
+        }
+
+        var email = NormalizedEmailOrNull(request.Email);
+        var byEmail = email is null ? null : await transaction.Users.FindByEmailAsync(email, cancellationToken).ConfigureAwait(false);
+        var newLink = new ExternalIdentity
+        {
+            Provider = request.Provider,
+            Subject = request.Subject,
+            UserId = byEmail?.Id ?? Ids.NewUserId(clock),
+            Email = email,
+            LinkedAt = change.Now,
+        };
+        if (byEmail is not null)
+        {
+            found(byEmail.Id);
+            if (!request.EmailVerified)
+            {
+                // Anyone can type any address at some providers: an unverified one never reaches an account.
+                throw new TesseraException(ErrorCodes.ExternalEmailUnverified,
+                    $"An account with this email already exists, and {request.ProviderDisplayName} has not verified the address. " +
+                    $"Sign in with your password, then link {request.ProviderDisplayName} from your account page.");
+            }
+
+            return (byEmail, newLink, true);
+        }
+
+        if (!request.AllowNewAccounts)
+        {
+            throw new TesseraException(ErrorCodes.ExternalRegistrationClosed,
+                $"No account is linked to this {request.ProviderDisplayName} sign-in, and new accounts cannot be made this way. " +
+                "Sign in with your password, then link it from your account page.");
+        }
+
+        if (email is null)
+        {
+            throw new TesseraException(ErrorCodes.ExternalEmailMissing,
+                $"{request.ProviderDisplayName} did not share a valid email address, which a new account needs.");
+        }
+
+        var user = new User
+        {
+            Id = newLink.UserId,
+            Email = email,
+            DisplayName = AccountInput.ValidateDisplayName(request.Name?.Trim() is { Length: > 0 and <= 100 } name ? name : null)
+                ?? email[..email.IndexOf('@', StringComparison.Ordinal)],
+            // No password: this account signs in through its provider until the person sets one (a reset).
+            PasswordHash = null,
+            CreatedAt = change.Now,
+            UpdatedAt = change.Now,
+        };
+        if (!await transaction.Users.InsertAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");
+        }
+
+        await change.AuditAsync(AuditActions.UserRegistered, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+            reason: request.Provider, cancellationToken: cancellationToken).ConfigureAwait(false);
+        found(user.Id);
+        return (user, newLink, true);
+    }
+
+    private async Task<LoginResult> CreateSessionAsync(
+        AccessChange change, ExternalSignInRequest request, User user, ExternalIdentity link, bool isNewLink, DeviceInfo device, CancellationToken cancellationToken)
+    {
+        var transaction = change.Transaction;
+        var used = link with
+        {
+            LastUsedAt = change.Now,
+            // A new refresh token replaces the old one (the provider may have rotated it); none asked for keeps what is kept.
+            ProtectedRefreshToken = request.ProtectedRefreshToken ?? link.ProtectedRefreshToken,
+        };
+        if (isNewLink)
+        {
+            if (!await transaction.ExternalIdentities.InsertAsync(used, cancellationToken).ConfigureAwait(false))
+            {
+                // The same person's first sign-in twice at once: the other one linked it; this one may simply try again.
+                throw new TesseraException(ErrorCodes.ExternalLoginFailed, "This sign-in was completed elsewhere a moment ago; try again.");
+            }
+
+            await change.AuditAsync(AuditActions.ExternalLinked, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+                reason: request.Provider, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await transaction.ExternalIdentities.UpdateAsync(used, cancellationToken).ConfigureAwait(false);
+        }
+
+        var token = SecretTokens.Create(out var tokenHash);
+        var session = new Session
+        {
+            Id = Ids.NewSessionId(clock),
+            TokenHash = tokenHash,
+            UserId = user.Id,
+            Device = device,
+            IpAddress = request.IpAddress,
+            CreatedAt = change.Now,
+            LastActiveAt = change.Now,
+            AbsoluteExpiresAt = change.Now + _options.Sessions.AbsoluteLifetime,
+        };
+        await transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
+        await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+            reason: request.Provider, sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new LoginResult(token, session, user);
+    }
+
+    /// <summary>Audited like a refused password login, with the provider beside the code (<c>account_banned via google</c>).</summary>
+    private async Task FailLoginAsync(string? userId, ExternalSignInRequest request, string code, CancellationToken cancellationToken)
+    {
+        metrics.LoginFailed();
+        await changes.ApplyAsync(
+            async change =>
+            {
+                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, request.IpAddress, $"{code} via {request.Provider}",
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                return 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string? NormalizedEmailOrNull(string? email)
+    {
+        try
+        {
+            return string.IsNullOrWhiteSpace(email) ? null : AccountInput.ValidateEmail(email);
+        }
+        catch (TesseraException)
+        {
+            return null;
+        }
+    }
+}
