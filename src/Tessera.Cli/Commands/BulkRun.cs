@@ -11,7 +11,7 @@ namespace Tessera.Cli.Commands;
 /// every user is either done (and audited) or untouched. Users already in the wanted state are left alone, so a re-run
 /// changes nothing. Ctrl+C stops between batches: the batch in flight finishes, the rest is reported as not attempted.
 /// </summary>
-internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction action, string? reason, DateTimeOffset? until, bool dryRun, bool yes) : IDisposable
+internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction action, string? reason, DateTimeOffset? until, bool dryRun, bool yes, int batchSize = BulkRun.BatchSize) : IDisposable
 {
     /// <summary>Users per bulk request: small enough for a progress bar that moves and a quick stop on Ctrl+C.</summary>
     public const int BatchSize = 100;
@@ -213,7 +213,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
 
     private async Task ApplyAsync(List<BulkEntry> pending, Action<int> applied, CancellationToken cancellationToken)
     {
-        foreach (var batch in pending.Chunk(BatchSize))
+        foreach (var batch in pending.Chunk(batchSize))
         {
             if (_stop.IsCancellationRequested)
             {

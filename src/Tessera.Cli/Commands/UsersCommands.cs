@@ -96,7 +96,9 @@ internal static class UsersCommands
         var fromFile = new Option<string?>("--from-file") { Description = "Bulk: one user id or email a line, from this file (- for standard input)." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for a confirmation." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Bulk: say what would be done and change nothing." };
-        var command = new Command(action.Name, description) { user, email, fromFile, dryRun, yes };
+        // Batches per bulk request; hidden, for tests that need many batches from few users.
+        var batchSize = new Option<int>("--batch-size") { Hidden = true, DefaultValueFactory = _ => BulkRun.BatchSize };
+        var command = new Command(action.Name, description) { user, email, fromFile, dryRun, yes, batchSize };
         Option<string?>? reason = null;
         Option<string?>? until = null;
         if (action == UserAction.Deactivate || action == UserAction.Ban)
@@ -124,7 +126,7 @@ internal static class UsersCommands
                 }
 
                 using var bulkApi = context.SignedIn();
-                using var run = new BulkRun(context, bulkApi, action, why, end, parse.GetValue(dryRun), parse.GetValue(yes));
+                using var run = new BulkRun(context, bulkApi, action, why, end, parse.GetValue(dryRun), parse.GetValue(yes), Math.Clamp(parse.GetValue(batchSize), 1, 1000));
                 return await run.RunAsync(file, cancellationToken);
             }
 
