@@ -98,8 +98,13 @@ internal sealed class TesseraApi : IDisposable
 
     private CliException Unreachable(HttpRequestException exception)
     {
-        var why = exception.InnerException is SocketException socket ? socket.Message : exception.Message;
-        return new CliException($"Cannot reach Tessera at {BaseUrl}: {why}. Nothing was changed.", ExitCodes.Failed, "unreachable");
+        Exception innermost = exception;
+        while (innermost.InnerException is { } inner)
+        {
+            innermost = inner;
+        }
+
+        return new CliException($"Cannot reach Tessera at {BaseUrl}: {innermost.Message.TrimEnd('.')}.", ExitCodes.Failed, "unreachable");
     }
 
     public void Dispose() => _http.Dispose();

@@ -22,6 +22,8 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
     private const int ShownProblems = 50;
 
     private readonly CancellationTokenSource _stop = new();
+    private int _batchesDone;
+    private Exception? _failure;
 
     public async Task<int> RunAsync(string file, CancellationToken cancellationToken)
     {
@@ -221,8 +223,25 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
             }
 
             // Not cancelled by Ctrl+C: the server does each user in its own transaction, and the answer says which were done.
-            var answer = await api.PostAsync("/v1/admin/users/bulk",
-                new { action = action.Name, userIds = batch.Select(entry => entry.UserId!).ToArray(), reason, until }, cancellationToken);
+            JsonElement answer;
+            try
+            {
+                answer = await api.PostAsync("/v1/admin/users/bulk",
+                    new { action = action.Name, userIds = batch.Select(entry => entry.UserId!).ToArray(), reason, until }, cancellationToken);
+            }
+            catch (Exception exception) when (exception is CliException or ApiException && _batchesDone > 0)
+            {
+                // Some batches are done: report them. This batch's users may or may not be (each all or nothing); a re-run settles it.
+                _failure = exception;
+                foreach (var entry in batch)
+                {
+                    entry.Outcome = Outcome.Unknown;
+                    entry.Detail = exception.Message;
+                }
+
+                return;
+            }
+
             var byId = batch.ToDictionary(entry => entry.UserId!, StringComparer.Ordinal);
             foreach (var result in answer.Prop("results").EnumerateArray())
             {
@@ -243,6 +262,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
                 }
             }
 
+            _batchesDone++;
             applied(batch.Length);
         }
     }
@@ -252,9 +272,9 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
         var counts = Enum.GetValues<Outcome>().Where(outcome => outcome != Outcome.Pending)
             .ToDictionary(outcome => outcome, outcome => entries.Count(entry => entry.Outcome == outcome));
         var interrupted = _stop.IsCancellationRequested;
-        var failures = counts[Outcome.Invalid] + counts[Outcome.NotFound] + counts[Outcome.Refused] + counts[Outcome.NotAttempted];
+        var failures = counts[Outcome.Invalid] + counts[Outcome.NotFound] + counts[Outcome.Refused] + counts[Outcome.NotAttempted] + counts[Outcome.Unknown];
         var succeeded = counts[Outcome.Done] + counts[Outcome.Unchanged] + counts[Outcome.WouldDo];
-        var exitCode = interrupted ? ExitCodes.PartlyDone : failures == 0 ? ExitCodes.Done : succeeded > 0 ? ExitCodes.PartlyDone : ExitCodes.Failed;
+        var exitCode = interrupted || _failure is not null ? ExitCodes.PartlyDone : failures == 0 ? ExitCodes.Done : succeeded > 0 ? ExitCodes.PartlyDone : ExitCodes.Failed;
         if (context.Json)
         {
             CliContext.WriteJson(new
@@ -262,6 +282,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
                 action = action.Name,
                 dryRun,
                 interrupted,
+                error = _failure?.Message,
                 counts = counts.ToDictionary(pair => Name(pair.Key), pair => pair.Value),
                 revokedSessions = entries.Sum(entry => entry.RevokedSessions),
                 items = entries.Select(entry => new
@@ -279,7 +300,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
             return exitCode;
         }
 
-        var problems = entries.Where(entry => entry.Outcome is Outcome.Invalid or Outcome.Duplicate or Outcome.NotFound or Outcome.Refused or Outcome.NotAttempted).ToList();
+        var problems = entries.Where(entry => entry.Outcome is Outcome.Invalid or Outcome.Duplicate or Outcome.NotFound or Outcome.Refused or Outcome.NotAttempted or Outcome.Unknown).ToList();
         if (problems.Count > 0)
         {
             var table = new Table().Title("Lines not done").AddColumns("Line", "Entry", "Outcome", "Why");
@@ -295,7 +316,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
             }
         }
 
-        var summary = new Table().Title(dryRun ? $"{action.Verb} (dry run: nothing changed)" : action.Verb).AddColumns("Outcome", "Users");
+        var summary = new Table().Title(action.Verb).AddColumns("Outcome", "Users");
         summary.Columns[1].RightAligned();
         foreach (var (outcome, count) in counts.Where(pair => pair.Value > 0 || pair.Key is Outcome.Done or Outcome.Refused or Outcome.NotFound))
         {
@@ -311,6 +332,17 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
         if (entries.Sum(entry => entry.RevokedSessions) is > 0 and var revoked)
         {
             context.Out.WriteLine($"{revoked.ToString("N0", CultureInfo.InvariantCulture)} session(s) ended.");
+        }
+
+        if (dryRun)
+        {
+            context.Out.WriteLine("Dry run: nothing changed.");
+        }
+
+        if (_failure is not null)
+        {
+            context.Error.MarkupLine($"[red]error:[/] {Markup.Escape(_failure.Message)}");
+            context.Out.WriteLine($"Stopped by an error after {counts[Outcome.Done]} done (and audited); {counts[Outcome.Unknown]} in the failed batch may or may not be done, {counts[Outcome.NotAttempted]} not attempted. Run the same command again to finish: what is done is left alone.");
         }
 
         if (interrupted)
@@ -338,6 +370,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
         Outcome.Invalid => "garbage lines",
         Outcome.Duplicate => "duplicates (done once)",
         Outcome.NotAttempted => "not attempted",
+        Outcome.Unknown => "not confirmed (error)",
         _ => Name(outcome),
     };
 
@@ -360,6 +393,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
         Invalid,
         Duplicate,
         NotAttempted,
+        Unknown,
     }
 
     private sealed class BulkEntry(int line, string input)

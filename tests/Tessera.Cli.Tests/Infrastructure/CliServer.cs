@@ -9,6 +9,7 @@ namespace Tessera.Cli.Tests.Infrastructure;
 public sealed class CliServer : IAsyncLifetime
 {
     private int _next;
+    private string? _adminToken;
 
     public LoopbackTesseraServer Server { get; } = new();
 
@@ -62,8 +63,8 @@ public sealed class CliServer : IAsyncLifetime
     /// <summary>GET as the bootstrap admin (a session of its own, made directly, not through the tool).</summary>
     public async Task<JsonElement> AdminGetAsync(string path)
     {
-        var token = await LoginAsync(LoopbackTesseraServer.AdminEmail, LoopbackTesseraServer.AdminPassword);
-        using var api = Server.Api(token);
+        _adminToken ??= await LoginAsync(LoopbackTesseraServer.AdminEmail, LoopbackTesseraServer.AdminPassword);
+        using var api = Server.Api(_adminToken);
         var response = await api.GetAsync(path);
         Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return await response.Content.ReadFromJsonAsync<JsonElement>();
