@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace Tessera.Cli.Tests;
 
 /// <summary>Bulk decisions from a file or standard input: the table, --json, partly refused, garbage lines, re-runs, dry runs, and a re-run.</summary>
@@ -103,6 +106,89 @@ public sealed class BulkTests(CliServer tessera) : IClassFixture<CliServer>
 
         Assert.True(refused.ExitCode == 2, refused.ToString());
         Assert.Equal("active", (await tessera.UserAsync(a)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Ctrl_C_in_the_middle_of_a_bulk_stops_between_batches_and_reports_what_was_done()
+    {
+        var tool = await tessera.SignedInToolAsync();
+        var users = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            users.Add((await tessera.NewUserAsync(prefix: "ctrlc")).Id);
+        }
+
+        var file = WriteFile(string.Join('\n', users));
+
+        // The tool reaches Tessera through a proxy that holds the third bulk request: Ctrl+C lands while it is in flight.
+        await using var proxy = new HoldingProxy(new Uri(tessera.Url).Port, holdAt: 3);
+        tool.Environment["TESSERA_URL"] = $"http://127.0.0.1:{proxy.Port}";
+        using var process = Process.Start(tool.StartInfo("users", "deactivate", "--from-file", file, "--yes", "--json", "--batch-size", "1"))!;
+        var stdout = Task.Run(() => process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stderr = Task.Run(() => ReadErrorsAsync(process, stopping), TestContext.Current.CancellationToken);
+
+        await proxy.Holding.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(0, kill.ExitCode);
+        }
+
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        proxy.Release();
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        tool.Environment.Remove("TESSERA_URL");
+
+        var result = new CliResult(process.ExitCode, await stdout, await stderr);
+        Assert.True(result.ExitCode == 3, result.ToString());
+        Assert.True(result.Json.GetProperty("interrupted").GetBoolean());
+        var counts = result.Json.GetProperty("counts");
+
+        // The batch in flight when Ctrl+C came finished; none started after it.
+        var done = counts.GetProperty("done").GetInt32();
+        Assert.True(done == 3, result.ToString());
+        Assert.Equal(users.Count, done + counts.GetProperty("not_attempted").GetInt32());
+
+        // Nothing half-done: every user is exactly as reported, and each one done is audited with actor kind cli.
+        foreach (var item in result.Json.GetProperty("items").EnumerateArray())
+        {
+            var id = item.GetProperty("userId").GetString()!;
+            var status = (await tessera.UserAsync(id)).GetProperty("status").GetString();
+            var events = (await tessera.AdminGetAsync($"/v1/admin/audit?userId={id}&action=user.deactivated")).GetProperty("events");
+            if (item.GetProperty("outcome").GetString() == "done")
+            {
+                Assert.Equal("deactivated", status);
+                Assert.Equal("cli", Assert.Single(events.EnumerateArray()).GetProperty("actor").GetProperty("kind").GetString());
+            }
+            else
+            {
+                Assert.Equal("not_attempted", item.GetProperty("outcome").GetString());
+                Assert.Equal("active", status);
+                Assert.Empty(events.EnumerateArray());
+            }
+        }
+
+        // Running it again finishes the job and leaves the done ones alone.
+        var rerun = await tool.RunAsync("users", "deactivate", "--from-file", file, "--yes", "--json");
+        Assert.True(rerun.ExitCode == 0, rerun.ToString());
+        Assert.Equal(done, rerun.Json.GetProperty("counts").GetProperty("unchanged").GetInt32());
+        Assert.Equal(users.Count - done, rerun.Json.GetProperty("counts").GetProperty("done").GetInt32());
+    }
+
+    private static async Task<string> ReadErrorsAsync(Process process, TaskCompletionSource stopping)
+    {
+        var all = new System.Text.StringBuilder();
+        while (await process.StandardError.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+        {
+            all.AppendLine(line);
+            if (line.Contains("Stopping after the current batch", StringComparison.Ordinal))
+            {
+                stopping.TrySetResult();
+            }
+        }
+
+        return all.ToString();
     }
 
     private async Task<int> AuditCountAsync(params string[] ids)
