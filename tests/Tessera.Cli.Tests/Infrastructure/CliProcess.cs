@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Tessera.Cli.Tests.Infrastructure;
+
+/// <summary>What a run of the tool gave: its exit code and everything it wrote.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public JsonElement Json => JsonDocument.Parse(Stdout).RootElement;
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>
+/// The built <c>tessera</c> tool (its dll, run by the same dotnet as the tests) as a child process, with a config file
+/// of its own: every test signs in afresh and never reads the operator's real profiles.
+/// </summary>
+public sealed class CliProcess(string configPath)
+{
+    public static readonly string Dll = Path.GetFullPath(typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(attribute => attribute.Key == "TesseraCliDll").Value!);
+
+    public string ConfigPath { get; } = configPath;
+
+    public Dictionary<string, string?> Environment { get; } = new();
+
+    public ProcessStartInfo StartInfo(params string[] args)
+    {
+        if (!File.Exists(Dll))
+        {
+            throw new InvalidOperationException($"The tool is not built at {Dll}.");
+        }
+
+        var info = new ProcessStartInfo(DotnetHost(), [Dll, .. args])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        info.Environment["TESSERA_CONFIG"] = ConfigPath;
+        info.Environment["TESSERA_URL"] = null;
+        info.Environment["TESSERA_PROFILE"] = null;
+        info.Environment["NO_COLOR"] = "1";
+        foreach (var (key, value) in Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        return info;
+    }
+
+    /// <summary>Runs the tool to its end (at most two minutes), with <paramref name="stdin"/> as its standard input.</summary>
+    public async Task<CliResult> RunWithInputAsync(string? stdin, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"tessera {string.Join(' ', args)} did not end within two minutes.");
+        }
+
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    public Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync(stdin: null, args);
+
+    /// <summary>The dotnet that runs these tests runs the tool too.</summary>
+    public static string DotnetHost() =>
+        System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
+            ? host
+            : Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+}
