@@ -124,6 +124,15 @@ public sealed class ExternalSignIn(
                 $"{request.ProviderDisplayName} did not share a valid email address, which a new account needs.");
         }
 
+        if (!request.EmailVerified)
+        {
+            // An account made on an address its owner never proved would be theirs to claim later, pre-set by whoever
+            // typed it at the provider (account pre-hijacking): a new account takes a verified address only.
+            throw new TesseraException(ErrorCodes.ExternalEmailUnverified,
+                $"{request.ProviderDisplayName} has not verified this email address, which a new account needs. " +
+                $"Verify it at {request.ProviderDisplayName}, or register with a password.");
+        }
+
         var user = new User
         {
             Id = newLink.UserId,

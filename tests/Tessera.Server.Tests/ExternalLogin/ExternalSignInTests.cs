@@ -112,6 +112,21 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         Assert.Empty(await SessionsOfAsync(userId));
     }
 
+    [Fact]
+    public async Task A_first_sign_in_with_an_unverified_email_makes_no_account()
+    {
+        // Otherwise whoever typed someone else's address at the provider would own that address here before its owner
+        // registered (account pre-hijacking).
+        _provider.Person = ProviderPerson.New(emailVerified: false);
+
+        var response = await SignInAsync();
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Conflict, "external_email_unverified");
+        Assert.Contains("has not verified this email address", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        AssertNoSessionCookie(response);
+        Assert.Null(await FindByEmailAsync(_provider.Person.Email));
+    }
+
     [Theory]
     [InlineData("deactivate", HttpStatusCode.Forbidden, "account_deactivated", "Your account has been deactivated.")]
     [InlineData("ban", HttpStatusCode.Forbidden, "account_banned", "Your account is banned.")]
