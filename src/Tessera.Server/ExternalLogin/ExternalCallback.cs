@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Mvc.ViewFeatures;
 using Tessera.Core;
 using Tessera.Core.ExternalLogin;
 using Tessera.Server.Authentication;
@@ -19,6 +20,7 @@ internal sealed partial class ExternalCallback(
     ExternalSignIn signIn,
     ExternalProviders providers,
     IDataProtectionProvider dataProtection,
+    ITempDataDictionaryFactory tempData,
     ILogger<ExternalCallback> logger)
 {
     /// <summary>The item of the authentication properties that holds where to go after signing in (a local path).</summary>
@@ -38,7 +40,7 @@ internal sealed partial class ExternalCallback(
         var subject = principal.FindFirst("sub")?.Value;
         if (string.IsNullOrEmpty(subject))
         {
-            await RefuseAsync(httpContext, provider, new TesseraException(ErrorCodes.ExternalLoginFailed, $"{provider.DisplayName} did not say who signed in (no subject)."));
+            await RefuseAsync(httpContext, context.Properties, provider, new TesseraException(ErrorCodes.ExternalLoginFailed, $"{provider.DisplayName} did not say who signed in (no subject)."));
             return;
         }
 
@@ -59,12 +61,11 @@ internal sealed partial class ExternalCallback(
         {
             var result = await signIn.SignInAsync(request, httpContext.RequestAborted);
             SessionCredentials.SetCookie(httpContext.Response, result.Token, result.Session.AbsoluteExpiresAt, httpContext.Request.IsHttps);
-            var returnUrl = context.Properties?.Items.TryGetValue(ReturnUrlItem, out var url) == true ? url : null;
-            httpContext.Response.Redirect(WebSessions.SafeReturnUrl(returnUrl));
+            httpContext.Response.Redirect(WebSessions.SafeReturnUrl(ReturnUrlOf(context.Properties)));
         }
         catch (TesseraException refusal)
         {
-            await RefuseAsync(httpContext, provider, refusal);
+            await RefuseAsync(httpContext, context.Properties, provider, refusal);
         }
     }
 
@@ -73,7 +74,7 @@ internal sealed partial class ExternalCallback(
     {
         context.HandleResponse();
         ExternalLoginFailed(logger, context.Failure, provider.Name);
-        await RefuseAsync(context.HttpContext, provider, new TesseraException(ErrorCodes.ExternalLoginFailed,
+        await RefuseAsync(context.HttpContext, context.Properties, provider, new TesseraException(ErrorCodes.ExternalLoginFailed,
             $"Signing in with {provider.DisplayName} did not complete: its answer could not be checked. Start again from the sign-in page."));
     }
 
@@ -81,15 +82,32 @@ internal sealed partial class ExternalCallback(
     public async Task AccessDeniedAsync(AccessDeniedContext context, ExternalProvider provider)
     {
         context.HandleResponse();
-        await RefuseAsync(context.HttpContext, provider, new TesseraException(ErrorCodes.ExternalLoginFailed,
+        await RefuseAsync(context.HttpContext, context.Properties, provider, new TesseraException(ErrorCodes.ExternalLoginFailed,
             $"Signing in with {provider.DisplayName} was cancelled there."));
     }
 
-    private async Task RefuseAsync(HttpContext httpContext, ExternalProvider provider, TesseraException refusal)
+    /// <summary>
+    /// A person's browser (it asks for HTML, as every navigation back from a provider does) goes back to <c>/login</c>,
+    /// which shows the sentence once (the pages' one-shot notice, in its protected cookie: never text in the URL that a
+    /// link could forge); a program gets the problem with its code and status.
+    /// </summary>
+    private async Task RefuseAsync(HttpContext httpContext, AuthenticationProperties? properties, ExternalProvider provider, TesseraException refusal)
     {
         ExternalLoginRefused(logger, provider.Name, refusal.Code);
+        if (httpContext.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            var notices = tempData.GetTempData(httpContext);
+            notices[nameof(TesseraPageModel.ErrorNotice)] = refusal.Message;
+            notices.Save();
+            httpContext.Response.Redirect(WebSessions.LoginUrl(ReturnUrlOf(properties)));
+            return;
+        }
+
         await Problems.WriteAsync(httpContext, Problems.From(refusal));
     }
+
+    private static string? ReturnUrlOf(AuthenticationProperties? properties) =>
+        properties?.Items.TryGetValue(ReturnUrlItem, out var url) == true ? url : null;
 
     /// <summary>Providers send <c>email_verified</c> as a JSON boolean (a claim "true") or, some of them, as the string "true".</summary>
     private static bool IsTrue(string? value) => bool.TryParse(value, out var verified) && verified;

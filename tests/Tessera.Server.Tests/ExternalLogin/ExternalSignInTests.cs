@@ -127,6 +127,31 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         Assert.Null(await FindByEmailAsync(_provider.Person.Email));
     }
 
+    [Fact]
+    public async Task A_browser_refused_at_the_callback_is_sent_to_the_sign_in_page_which_says_why_once()
+    {
+        var (userId, person) = await LinkedAccountAsync();
+        using var admin = await _app.AdminAsync();
+        (await admin.Post($"/v1/admin/users/{userId}/deactivate")).EnsureSuccessStatusCode();
+        _provider.Person = person;
+
+        var response = await SignInAsync(returnUrl: "/account/sessions", accept: "text/html,application/xhtml+xml,*/*;q=0.8");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/login?returnUrl=%2Faccount%2Fsessions", response.Headers.Location!.OriginalString);
+        AssertNoSessionCookie(response);
+        Assert.Empty(await SessionsOfAsync(userId));
+
+        // The sentence rides in the pages' protected one-shot cookie, never in the URL.
+        var notice = response.Headers.GetValues("Set-Cookie").Single(cookie => cookie.StartsWith("tessera_notice=", StringComparison.Ordinal));
+        using var browser = _app.Anonymous();
+        using var login = new HttpRequestMessage(HttpMethod.Get, response.Headers.Location);
+        login.Headers.Add("Accept", "text/html");
+        login.Headers.Add("Cookie", notice[..notice.IndexOf(';', StringComparison.Ordinal)]);
+        var page = await (await browser.SendAsync(login, TestContext.Current.CancellationToken)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("Your account has been deactivated.", page, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("deactivate", HttpStatusCode.Forbidden, "account_deactivated", "Your account has been deactivated.")]
     [InlineData("ban", HttpStatusCode.Forbidden, "account_banned", "Your account is banned.")]
@@ -336,10 +361,10 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         return (userId, person);
     }
 
-    private async Task<HttpResponseMessage> SignInAsync(string? returnUrl = null)
+    private async Task<HttpResponseMessage> SignInAsync(string? returnUrl = null, string? accept = null)
     {
         var (cookies, authorize) = await StartAsync(returnUrl);
-        return await CallbackAsync(await AuthorizeAsync(authorize), cookies);
+        return await CallbackAsync(await AuthorizeAsync(authorize), cookies, accept);
     }
 
     /// <summary>Tessera's start: the redirect to the provider, and the correlation and nonce cookies it set.</summary>
@@ -372,11 +397,16 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         return location;
     }
 
-    private async Task<HttpResponseMessage> CallbackAsync(string callback, CookieContainer cookies)
+    private async Task<HttpResponseMessage> CallbackAsync(string callback, CookieContainer cookies, string? accept = null)
     {
         using var client = _app.Anonymous();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(callback).PathAndQuery);
         request.Headers.Add("Cookie", cookies.GetCookieHeader(new Uri(CallbackUri)));
+        if (accept is not null)
+        {
+            request.Headers.Add("Accept", accept);
+        }
+
         return await client.SendAsync(request, TestContext.Current.CancellationToken);
     }
 
