@@ -54,5 +54,26 @@ ratio_table() {
     "$(awk -v a="$other_sum" -v n="$rounds" 'BEGIN { print a / n }')" "$ratio"
 }
 
+# stop_process PID: asks a process the script started to stop (SIGTERM), gives it 10 s, then kills it, and reaps it.
+# Nothing for an empty PID or a process that is gone.
+stop_process() {
+  local pid=$1
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2> /dev/null; then
+    kill -TERM "$pid" 2> /dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2> /dev/null || true
+  fi
+  [[ -n "$pid" ]] && { wait "$pid" 2> /dev/null || true; }
+  return 0
+}
+
+# show_log_tail FILE WHAT: the last lines of a server's log on standard error, after a failed run.
+show_log_tail() {
+  if [[ -f "$1" ]]; then
+    echo "--- last lines of the $2 log ---" >&2
+    tail -n 30 "$1" >&2 || true
+  fi
+}
+
 # True when something listens on 127.0.0.1:$1.
 port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }

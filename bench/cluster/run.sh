@@ -84,21 +84,12 @@ names=()            # single A B C, in start order
 declare -A pids=()  # name -> pid
 declare -A bases=() # name -> http://127.0.0.1:port
 pg_dir="" redis_dir=""
-stop_node() {
-  local pid=$1
-  if kill -0 "$pid" 2> /dev/null; then
-    kill -TERM "$pid" 2> /dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2> /dev/null || true
-  fi
-  wait "$pid" 2> /dev/null || true
-}
 cleanup() {
   local status=$?
   trap - INT TERM
   local name
   for name in "${names[@]}"; do
-    [[ -n "${pids[$name]:-}" ]] && stop_node "${pids[$name]}"
+    [[ -n "${pids[$name]:-}" ]] && stop_process "${pids[$name]}"
   done
   if [[ $status -ne 0 ]]; then
     for name in "${names[@]}"; do

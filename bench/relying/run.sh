@@ -70,20 +70,11 @@ command -v curl > /dev/null || { echo "run.sh: curl is needed" >&2; exit 1; }
 # --- workspace and clean-up ------------------------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-relying.XXXXXX")
 server_pid="" app_pid="" floor_pid=""
-stop() { # pid
-  local pid=$1
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2> /dev/null; then
-    kill -TERM "$pid" 2> /dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-  fi
-}
 cleanup() {
   local status=$?
-  stop "$floor_pid"
-  stop "$app_pid"
-  stop "$server_pid"
+  stop_process "$floor_pid"
+  stop_process "$app_pid"
+  stop_process "$server_pid"
   if [[ $status -ne 0 ]]; then
     for log_file in server app floor; do
       if [[ -f "$work/$log_file.log" ]]; then

@@ -64,16 +64,8 @@ cleanup() {
   local status=$? name pid
   for name in "${!pids[@]}"; do
     pid=${pids[$name]}
-    if kill -0 "$pid" 2> /dev/null; then
-      kill -TERM "$pid" 2> /dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2> /dev/null || true
-      wait "$pid" 2> /dev/null || true
-    fi
-    if [[ $status -ne 0 && -f "$work/$name.log" ]]; then
-      echo "--- last lines of the $name server log ---" >&2
-      tail -n 30 "$work/$name.log" >&2 || true
-    fi
+    stop_process "$pid"
+    [[ $status -ne 0 ]] && show_log_tail "$work/$name.log" "$name server"
   done
   rm -rf "$work"
   exit $status

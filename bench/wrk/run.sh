@@ -35,16 +35,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-wrk.XXXXXX")
 server_pid=""
 cleanup() {
   local status=$?
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2> /dev/null; then
-    kill -TERM "$server_pid" 2> /dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2> /dev/null || true
-    wait "$server_pid" 2> /dev/null || true
-  fi
-  if [[ $status -ne 0 && -f "$work/server.log" ]]; then
-    echo "--- last lines of the server log ---" >&2
-    tail -n 30 "$work/server.log" >&2 || true
-  fi
+  stop_process "$server_pid"
+  [[ $status -ne 0 ]] && show_log_tail "$work/server.log" server
   rm -rf "$work"
   exit $status
 }

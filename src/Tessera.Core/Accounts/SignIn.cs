@@ -62,19 +62,7 @@ public sealed class SignIn(
         var now = clock.GetUtcNow();
         SignInRule.ThrowIfCannotSignIn(user, now);
 
-        var token = SecretTokens.Create(out var tokenHash);
-        var session = new Session
-        {
-            Id = Ids.NewSessionId(clock),
-            TokenHash = tokenHash,
-            UserId = user.Id,
-            Device = device,
-            IpAddress = request.IpAddress,
-            ClientId = request.ClientId,
-            CreatedAt = now,
-            LastActiveAt = now,
-            AbsoluteExpiresAt = now + _options.Sessions.AbsoluteLifetime,
-        };
+        var (session, token) = Session.Begin(user.Id, device, request.IpAddress, request.ClientId, now, _options.Sessions.AbsoluteLifetime, clock);
         var rehash = check == PasswordCheck.SuccessRehashNeeded ? hasher.Hash(request.Password) : null;
         user = await changes.ApplyAsync(
             async change =>

@@ -181,18 +181,7 @@ public sealed class ExternalSignIn(
             await transaction.ExternalIdentities.UpdateAsync(used, cancellationToken).ConfigureAwait(false);
         }
 
-        var token = SecretTokens.Create(out var tokenHash);
-        var session = new Session
-        {
-            Id = Ids.NewSessionId(clock),
-            TokenHash = tokenHash,
-            UserId = user.Id,
-            Device = device,
-            IpAddress = request.IpAddress,
-            CreatedAt = change.Now,
-            LastActiveAt = change.Now,
-            AbsoluteExpiresAt = change.Now + _options.Sessions.AbsoluteLifetime,
-        };
+        var (session, token) = Session.Begin(user.Id, device, request.IpAddress, clientId: null, change.Now, _options.Sessions.AbsoluteLifetime, clock);
         await transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
         await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
             reason: request.Provider, sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -49,6 +49,29 @@ public sealed record Session
 
     public bool IsRevoked => RevokedAt is not null;
 
+    /// <summary>
+    /// A new session for <paramref name="userId"/> from <paramref name="now"/>, and its secret token (the session keeps
+    /// only the hash): what every way of signing in creates once the account may sign in.
+    /// </summary>
+    public static (Session Session, string Token) Begin(
+        string userId, DeviceInfo device, string? ipAddress, string? clientId, DateTimeOffset now, TimeSpan absoluteLifetime, TimeProvider clock)
+    {
+        var token = SecretTokens.Create(out var tokenHash);
+        var session = new Session
+        {
+            Id = Ids.NewSessionId(clock),
+            TokenHash = tokenHash,
+            UserId = userId,
+            Device = device,
+            IpAddress = ipAddress,
+            ClientId = clientId,
+            CreatedAt = now,
+            LastActiveAt = now,
+            AbsoluteExpiresAt = now + absoluteLifetime,
+        };
+        return (session, token);
+    }
+
     /// <summary>When the session ends if it stays unused from <paramref name="lastActiveAt"/>.</summary>
     public DateTimeOffset ExpiresAt(DateTimeOffset lastActiveAt, TimeSpan idleTimeout)
     {

@@ -33,7 +33,10 @@ public sealed class CliProcess(string configPath)
             throw new InvalidOperationException($"The tool is not built at {Dll}.");
         }
 
-        var info = new ProcessStartInfo(DotnetHost(), [Dll, .. args])
+        // Through coreutils' env with SIGINT back to its default: a test run started in the background by a
+        // non-interactive shell (as CI may start test.sh) inherits SIGINT ignored, and .NET keeps an ignored SIGINT
+        // ignored, so the tool would never see the Ctrl+C that a terminal sends it (BulkTests' Ctrl+C test).
+        var info = new ProcessStartInfo("env", ["--default-signal=INT", DotnetHost(), Dll, .. args])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
