@@ -19,8 +19,8 @@ internal sealed class DesktopApp : IDisposable
     /// watcher's <c>SessionEnded</c>) waits for the next turn: the loop sleeps out the rest of each turn in
     /// <c>Task.Delay(…).Wait()</c> and nothing in Terminal.Gui 2.5.0 wakes it early. Its default, 25, adds up to 40 ms
     /// to "the session ended" reaching the screen; 100 makes that at most 10 ms, for an idle loop that costs about
-    /// 1% of a core (measured in docs/performance.md, "Clients (issue 12)"). A WPF or Avalonia dispatcher wakes at
-    /// once and needs nothing like it.
+    /// 4% of a core instead of 3% (measured in docs/performance.md, "Clients (issue 12)"). A WPF or Avalonia dispatcher
+    /// wakes at once and needs nothing like it.
     /// </summary>
     public const int DefaultIterationsPerSecond = 100;
 

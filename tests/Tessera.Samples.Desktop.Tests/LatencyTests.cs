@@ -92,7 +92,8 @@ public sealed class LatencyTests : IAsyncLifetime
             var lines = await File.ReadAllLinesAsync(traceFile, TestContext.Current.CancellationToken);
             Assert.Equal(run + 1, lines.Length);
             var trace = lines[^1].Split(' ').Select(pair => pair.Split('=')).ToDictionary(pair => pair[0], pair => long.Parse(pair[1], CultureInfo.InvariantCulture));
-            Assert.True(trace["posted"] > 0 && trace["handler"] >= trace["posted"] && trace["drawn"] >= trace["handler"] && seen >= trace["drawn"], lines[^1]);
+            // (The capture may see the dialog before "drawn": Terminal.Gui writes the screen, then raises the event.)
+            Assert.True(trace["posted"] > 0 && trace["handler"] >= trace["posted"] && trace["drawn"] >= trace["handler"], lines[^1]);
             if (run > 0)
             {
                 parts[PushPart].Add(Milliseconds(returned, trace["posted"]));
@@ -128,7 +129,7 @@ public sealed class LatencyTests : IAsyncLifetime
     private const string PushPart = "call returned -> watcher posted SessionEnded (push, library)";
     private const string DispatchPart = "posted -> handler running (Terminal.Gui's loop)";
     private const string DrawPart = "handler -> dialog drawn and written (layout, draw)";
-    private const string TerminalPart = "drawn -> seen in a capture (tmux, capture-pane)";
+    private const string TerminalPart = "drawn -> seen in a capture (tmux, capture-pane; < 0: seen first)";
 
     private static double Milliseconds(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 

@@ -13,6 +13,12 @@ public sealed class JsClientTests(WebConsole web)
 {
     private const string Prefix = "/js-client/";
 
+    /// <summary>
+    /// Each test takes seconds; one that waits on the browser for minutes has hung, and fails with its name instead of
+    /// holding the suite (a page evaluation has no timeout of its own). test.sh bounds every suite as well.
+    /// </summary>
+    private const int HangTimeout = 180_000;
+
     /// <summary>A page that signs in (or uses the console's cookie) and shows the watcher's state and what it was told.</summary>
     private const string PageHtml = """
         <!doctype html>
@@ -48,7 +54,7 @@ public sealed class JsClientTests(WebConsole web)
         </body></html>
         """;
 
-    [Fact]
+    [Fact(Timeout = HangTimeout)]
     public async Task A_page_signed_in_with_the_client_hears_on_its_EventSource_that_an_admin_ended_the_session_and_shows_the_sentence_once()
     {
         var email = WebConsole.NewEmail("jsadmin");
@@ -75,9 +81,10 @@ public sealed class JsClientTests(WebConsole web)
         // A check after the end announces nothing more.
         Assert.Equal("ended", await page.EvaluateAsync<string>("() => window.jsClient.checkNow()"));
         await Expect(page.Locator("#ended")).ToHaveAttributeAsync("data-count", "1");
+        await CloseAsync(device, page);
     }
 
-    [Fact]
+    [Fact(Timeout = HangTimeout)]
     public async Task A_page_on_the_consoles_cookie_session_hears_a_ban_and_offline_is_never_a_sign_out()
     {
         var email = WebConsole.NewEmail("jsban");
@@ -100,6 +107,17 @@ public sealed class JsClientTests(WebConsole web)
         await Expect(page.Locator("#ended")).ToHaveTextAsync("Your account has been banned.");
         await Expect(page.Locator("#ended")).ToHaveAttributeAsync("data-reason", "user_banned");
         await Expect(page.Locator("#ended")).ToHaveAttributeAsync("data-count", "1");
+        await CloseAsync(device, page);
+    }
+
+    /// <summary>
+    /// Closes the page first (its stream and timers go with it), then drops the routing without waiting for a handler
+    /// still answering, so that nothing of this test is in flight when its device is closed.
+    /// </summary>
+    private static async Task CloseAsync(IBrowserContext device, IPage page)
+    {
+        await page.CloseAsync();
+        await device.UnrouteAllAsync(new() { Behavior = UnrouteBehavior.IgnoreErrors });
     }
 
     /// <summary>A page of this device at Tessera's origin, with the client's modules answered from the repository.</summary>
