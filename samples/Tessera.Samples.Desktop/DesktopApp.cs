@@ -138,22 +138,29 @@ internal sealed class DesktopApp : IDisposable
     {
         var posted = LatencyTrace.CurrentPostedAt;
         var handler = Stopwatch.GetTimestamp();
+        long begun = 0;
         long drawn = 0;
+        void OnBegun(object? s, SessionTokenEventArgs a) => begun = begun == 0 ? Stopwatch.GetTimestamp() : begun;
         void OnDrawn(object? s, EventArgs a)
         {
-            // The first draw after this point is the dialog's (Query runs a loop of its own and draws it first).
-            drawn = Stopwatch.GetTimestamp();
-            _app.LayoutAndDrawComplete -= OnDrawn;
+            // The first draw after this point is the dialog's: Query's Run draws it as its session begins.
+            drawn = drawn == 0 ? Stopwatch.GetTimestamp() : drawn;
         }
 
         if (_trace is not null)
         {
+            _app.SessionBegun += OnBegun;
             _app.LayoutAndDrawComplete += OnDrawn;
         }
 
         MessageBox.Query(_app, "Session ended", e.Sentence, "OK");
-        _app.LayoutAndDrawComplete -= OnDrawn;
-        _trace?.Write(posted, handler, drawn);
+        if (_trace is not null)
+        {
+            _app.SessionBegun -= OnBegun;
+            _app.LayoutAndDrawComplete -= OnDrawn;
+            _trace.Write(posted, handler, begun, drawn);
+        }
+
         // Another copy of the app sharing the token file may have signed in again meanwhile.
         if (_client.IsSignedIn)
         {

@@ -6,11 +6,12 @@ namespace Tessera.Samples.Desktop;
 /// <summary>
 /// Where the time goes between the watcher learning that the session ended and the dialog being on screen, for the
 /// latency test (<c>TESSERA_LATENCY_TRACE</c>, a file): for each ended session one line
-/// <c>posted=… handler=… drawn=…</c> of <see cref="Stopwatch"/> timestamps, which on Linux are the machine's monotonic
+/// <c>posted=… handler=… begun=… drawn=…</c> of <see cref="Stopwatch"/> timestamps, which on Linux are the machine's monotonic
 /// clock in nanoseconds, so that the test can set them against its own (the revoking call's return, the capture).
 /// <list type="bullet">
 /// <item><c>posted</c>: the watcher handed <c>SessionEnded</c> to the UI's <see cref="SynchronizationContext"/>;</item>
 /// <item><c>handler</c>: the main loop ran it;</item>
+/// <item><c>begun</c>: the dialog was built and its session begins (Terminal.Gui's <c>SessionBegun</c>);</item>
 /// <item><c>drawn</c>: the dialog was laid out, drawn and written to the terminal (Terminal.Gui's <c>LayoutAndDrawComplete</c>).</item>
 /// </list>
 /// Off unless the variable is set: an app has no use for it.
@@ -28,8 +29,8 @@ internal sealed class LatencyTrace(string path)
     /// <summary>When the callback running now on the UI thread was posted (0 when it was not posted through <see cref="Wrap"/>).</summary>
     public static long CurrentPostedAt => PostTimingContext.CurrentPostedAt;
 
-    public void Write(long posted, long handler, long drawn) =>
-        File.AppendAllText(path, string.Create(CultureInfo.InvariantCulture, $"posted={posted} handler={handler} drawn={drawn}\n"));
+    public void Write(long posted, long handler, long begun, long drawn) =>
+        File.AppendAllText(path, string.Create(CultureInfo.InvariantCulture, $"posted={posted} handler={handler} begun={begun} drawn={drawn}\n"));
 
     private sealed class PostTimingContext(SynchronizationContext inner) : SynchronizationContext
     {
