@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tessera.Client;
 using Terminal.Gui.App;
 using Terminal.Gui.Input;
@@ -13,17 +14,29 @@ namespace Tessera.Samples.Desktop;
 /// </summary>
 internal sealed class DesktopApp : IDisposable
 {
+    /// <summary>
+    /// How often Terminal.Gui's main loop turns. A callback posted to its <see cref="SynchronizationContext"/> (the
+    /// watcher's <c>SessionEnded</c>) waits for the next turn: the loop sleeps out the rest of each turn in
+    /// <c>Task.Delay(…).Wait()</c> and nothing in Terminal.Gui 2.5.0 wakes it early. Its default, 25, adds up to 40 ms
+    /// to "the session ended" reaching the screen; 100 makes that at most 10 ms, for an idle loop that costs about
+    /// 4% of a core instead of 3% (measured in docs/performance.md, "Clients (issue 12)"). A WPF or Avalonia dispatcher
+    /// wakes at once and needs nothing like it.
+    /// </summary>
+    public const int DefaultIterationsPerSecond = 100;
+
     private readonly IApplication _app;
     private readonly TesseraClient _client;
     private readonly SessionWatcher _watcher;
     private readonly Window _window;
     private readonly Shortcut _connection;
+    private readonly LatencyTrace? _trace;
     private View? _screen;
 
-    private DesktopApp(IApplication app, TesseraClient client)
+    private DesktopApp(IApplication app, TesseraClient client, LatencyTrace? trace)
     {
         _app = app;
         _client = client;
+        _trace = trace;
         _watcher = client.CreateWatcher();
         _watcher.SessionEnded += OnSessionEnded;
         _watcher.StateChanged += (_, e) => ShowState(e.Current);
@@ -50,11 +63,16 @@ internal sealed class DesktopApp : IDisposable
     private Runnable Top { get; }
 
     /// <summary>Runs the app until the person quits. The token stays stored: the next start opens on the devices screen.</summary>
-    public static void Run(TesseraClient client)
+    /// <param name="client">The app's client.</param>
+    /// <param name="iterationsPerSecond">See <see cref="DefaultIterationsPerSecond"/>.</param>
+    /// <param name="trace">Timings of each ended session, for the latency test; null in an app.</param>
+    public static void Run(TesseraClient client, int iterationsPerSecond = DefaultIterationsPerSecond, LatencyTrace? trace = null)
     {
+        // Terminal.Gui reads it at every turn of its loop; it is a static of the library, not of one application.
+        Application.MaximumIterationsPerSecond = (ushort)Math.Clamp(iterationsPerSecond, 1, 1000);
         using var app = Application.Create();
         app.Init();
-        using var desktop = new DesktopApp(app, client);
+        using var desktop = new DesktopApp(app, client, trace);
         // Inside the main loop, where Terminal.Gui has set its SynchronizationContext (it has none between Init and Run):
         // the watcher raises its events there, so that the handlers below may touch the views.
         app.AddTimeout(TimeSpan.Zero, () =>
@@ -80,6 +98,12 @@ internal sealed class DesktopApp : IDisposable
         if (SynchronizationContext.Current is null)
         {
             throw new InvalidOperationException("Terminal.Gui's main loop has no SynchronizationContext: the watcher's events would arrive on the thread pool.");
+        }
+
+        if (_trace is not null)
+        {
+            // The watcher keeps the context that is current when it starts.
+            SynchronizationContext.SetSynchronizationContext(LatencyTrace.Wrap(SynchronizationContext.Current));
         }
 
         _watcher.Start();
@@ -112,7 +136,31 @@ internal sealed class DesktopApp : IDisposable
     /// </summary>
     private void OnSessionEnded(object? sender, SessionEndedEventArgs e)
     {
+        var posted = LatencyTrace.CurrentPostedAt;
+        var handler = Stopwatch.GetTimestamp();
+        long begun = 0;
+        long drawn = 0;
+        void OnBegun(object? s, SessionTokenEventArgs a) => begun = begun == 0 ? Stopwatch.GetTimestamp() : begun;
+        void OnDrawn(object? s, EventArgs a)
+        {
+            // The first draw after this point is the dialog's: Query's Run draws it as its session begins.
+            drawn = drawn == 0 ? Stopwatch.GetTimestamp() : drawn;
+        }
+
+        if (_trace is not null)
+        {
+            _app.SessionBegun += OnBegun;
+            _app.LayoutAndDrawComplete += OnDrawn;
+        }
+
         MessageBox.Query(_app, "Session ended", e.Sentence, "OK");
+        if (_trace is not null)
+        {
+            _app.SessionBegun -= OnBegun;
+            _app.LayoutAndDrawComplete -= OnDrawn;
+            _trace.Write(posted, handler, begun, drawn);
+        }
+
         // Another copy of the app sharing the token file may have signed in again meanwhile.
         if (_client.IsSignedIn)
         {

@@ -3,7 +3,9 @@ using Tessera.Client;
 using Tessera.Samples.Desktop;
 
 // Settings: --url or TESSERA_URL (the Tessera server), --app-name or TESSERA_APP_NAME (the folder of the token file,
-// under ~/.local/share on Linux). The command line wins over the environment.
+// under ~/.local/share on Linux). The command line wins over the environment. For measuring only:
+// TESSERA_UI_ITERATIONS_PER_SECOND (Terminal.Gui's loop rate, DesktopApp.DefaultIterationsPerSecond) and
+// TESSERA_LATENCY_TRACE (a file of timings per ended session, see LatencyTrace).
 var configuration = new ConfigurationBuilder()
     .AddEnvironmentVariables("TESSERA_")
     .AddCommandLine(args, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
@@ -26,5 +28,8 @@ using var client = new TesseraClient(new TesseraClientOptions
     AppName = configuration["APP_NAME"] ?? "Tessera.Samples.Desktop",
 });
 
-DesktopApp.Run(client);
+var iterationsPerSecond = int.TryParse(configuration["UI_ITERATIONS_PER_SECOND"], System.Globalization.CultureInfo.InvariantCulture, out var rate) && rate > 0
+    ? rate
+    : DesktopApp.DefaultIterationsPerSecond;
+DesktopApp.Run(client, iterationsPerSecond, LatencyTrace.FromSetting(configuration["LATENCY_TRACE"]));
 return 0;

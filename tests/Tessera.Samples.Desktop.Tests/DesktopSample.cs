@@ -22,8 +22,10 @@ internal sealed class DesktopSample : IAsyncDisposable
     /// <summary>The token file the sample keeps (FileTokenStore.ForApp under XDG_DATA_HOME).</summary>
     public string TokenFile => Path.Combine(_dataHome, "Tessera.Samples.Desktop", "session.token");
 
-    public static Task<DesktopSample> StartAsync(string url) =>
-        StartAsync(url, Path.Combine(Path.GetTempPath(), "tessera-desktop-tests", Guid.NewGuid().ToString("N")));
+    /// <param name="url">The server.</param>
+    /// <param name="environment">More variables for the sample (TESSERA_LATENCY_TRACE...).</param>
+    public static Task<DesktopSample> StartAsync(string url, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(url, Path.Combine(Path.GetTempPath(), "tessera-desktop-tests", Guid.NewGuid().ToString("N")), environment);
 
     /// <summary>
     /// Closes this terminal and starts the sample again with the same token file, as a person starts the app again.
@@ -36,15 +38,21 @@ internal sealed class DesktopSample : IAsyncDisposable
         return await StartAsync(url, _dataHome);
     }
 
-    private static async Task<DesktopSample> StartAsync(string url, string dataHome)
+    private static async Task<DesktopSample> StartAsync(string url, string dataHome, IReadOnlyDictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(dataHome);
-        var terminal = await TmuxTerminal.StartAsync($"dotnet {Quote(SampleDll())} --url {Quote(url)}", new Dictionary<string, string>
+        var variables = new Dictionary<string, string>
         {
             ["XDG_DATA_HOME"] = dataHome,
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["TESSERA_URL"] = "http://127.0.0.1:9/not-this-one",
-        });
+        };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            variables[name] = value;
+        }
+
+        var terminal = await TmuxTerminal.StartAsync($"dotnet {Quote(SampleDll())} --url {Quote(url)}", variables);
         return new DesktopSample(terminal, dataHome);
     }
 

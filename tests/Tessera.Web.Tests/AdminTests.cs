@@ -295,11 +295,15 @@ public sealed class AdminTests(WebConsole web)
         var email = WebConsole.NewEmail("audited");
         await web.RegisterAsync(email, "Audited Person");
         await using var userDevice = await web.NewDeviceAsync();
-        var userPage = await WebConsole.SignInAsync(userDevice, email);
-        await userPage.GotoAsync("/login");
-        await userPage.Context.ClearCookiesAsync();
-        await userPage.GotoAsync("/login");
-        await WebConsole.SubmitSignInAsync(userPage, email, "not-the-password-1");
+        await WebConsole.SignInAsync(userDevice, email);
+        // The failed sign-in from another browser. On the signed-in one, /login leads to /account, whose watcher, if its
+        // stream is still connecting when the cookie is cleared, finds no session and goes to /login by itself
+        // (tessera.js), racing a navigation of the test's own: "interrupted by another navigation", once, under load.
+        await using var otherDevice = await web.NewDeviceAsync();
+        var otherPage = await otherDevice.NewPageAsync();
+        await otherPage.GotoAsync("/login");
+        await WebConsole.SubmitSignInAsync(otherPage, email, "not-the-password-1");
+        await Expect(otherPage.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Wrong email or password.");
 
         await using var adminDevice = await web.NewDeviceAsync(timezone: "America/New_York");
         var admin = await WebConsole.SignInAsync(adminDevice, TesseraWebServer.AdminEmail, TesseraWebServer.AdminPassword, "/login?returnUrl=%2Fadmin%2Fusers");
