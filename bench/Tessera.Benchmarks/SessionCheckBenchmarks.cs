@@ -138,7 +138,7 @@ public class SessionCheckBenchmarks
         for (var i = 0; i < count; i++)
         {
             SecretTokens.TryKey(SecretTokens.Create(out var hash), out var key);
-            yield return (key, new CachedSession(_services.Session with { TokenHash = hash }, user, _services.Session.LastActiveAt));
+            yield return (key, new CachedSession(key, _services.Session with { TokenHash = hash }, user, _services.Session.LastActiveAt));
         }
     }
 

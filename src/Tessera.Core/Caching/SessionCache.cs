@@ -32,10 +32,10 @@ public sealed class CachedUser
 
 /// <summary>
 /// A session as this node last read it, with the in-memory last-active time that runs ahead of the store.
-/// <para>A node holds up to a million of these (<c>Tessera:Sessions:CacheCapacity</c>), so an entry keeps the session's
-/// fields rather than its <see cref="Sessions.Session"/> record, shares its user, device and address strings with other
-/// entries (<see cref="SessionCache"/> interns them) and takes its user id from its user: about 130 bytes besides the id
-/// string (docs/performance.md, "Scale (issue 15)"). <see cref="Session"/> makes the record when something asks for it.</para>
+/// <para>A node holds up to a million of these (<c>Tessera:Sessions:CacheCapacity</c>), so an entry keeps the few fields a
+/// check and the who-am-I answer read rather than its <see cref="Sessions.Session"/> record, shares its user, device and
+/// address strings with other entries (<see cref="SessionCache"/> interns them) and takes its user id from its user:
+/// about 130 bytes besides the id string (docs/performance.md, "Scale (issue 15)"). <see cref="Session"/> makes the record when something asks for it.</para>
 /// </summary>
 public sealed class CachedSession
 {
@@ -44,13 +44,12 @@ public sealed class CachedSession
     private readonly DeviceInfo _device;
     private readonly string? _ipAddress;
     private readonly string? _clientId;
-    private readonly TokenHash _tokenHash;
     private readonly long _createdAtTicks;
     private readonly long _absoluteExpiresAtTicks;
     private long _lastActiveTicks;
     private volatile bool _stale;
 
-    public CachedSession(Session session, CachedUser user, DateTimeOffset lastActiveAt)
+    public CachedSession(TokenKey key, Session session, CachedUser user, DateTimeOffset lastActiveAt)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(user);
@@ -60,13 +59,16 @@ public sealed class CachedSession
         _device = session.Device;
         _ipAddress = session.IpAddress;
         _clientId = session.ClientId;
-        _tokenHash = session.TokenHash;
+        Key = key;
         _createdAtTicks = session.CreatedAt.UtcTicks;
         _absoluteExpiresAtTicks = session.AbsoluteExpiresAt.UtcTicks;
         _lastActiveTicks = lastActiveAt.UtcTicks;
     }
 
     public string Id { get; }
+
+    /// <summary>The key of the token it was read for.</summary>
+    public TokenKey Key { get; }
 
     public CachedUser User { get; }
 
@@ -80,12 +82,14 @@ public sealed class CachedSession
 
     /// <summary>
     /// The session as a record, made on each read from what the entry keeps (its last-active time is the in-memory one);
-    /// the check itself reads the fields above and allocates nothing.
+    /// the check itself reads the fields above and allocates nothing. The entry does not keep the token's SHA-256 (no
+    /// reader of a cached session needs it, and a million of them would cost 32 MB): the record's
+    /// <see cref="Session.TokenHash"/> is empty, and finds nothing in the store.
     /// </summary>
     public Session Session => _revoked ?? new Session
     {
         Id = Id,
-        TokenHash = _tokenHash,
+        TokenHash = default,
         UserId = User.User.Id,
         Device = _device,
         IpAddress = _ipAddress,
@@ -125,7 +129,7 @@ public sealed class SessionCache : IInvalidationHandler
     private const int MaxInterned = 65_536;
 
     private readonly ConcurrentDictionary<TokenKey, CachedSession> _byKey = new();
-    private readonly Dictionary<string, TokenKey> _keyBySessionId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
     private readonly Dictionary<DeviceInfo, DeviceInfo> _devices = [];
     private readonly HashSet<string> _strings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
@@ -204,10 +208,10 @@ public sealed class SessionCache : IInvalidationHandler
                 : new CachedUser(user);
             if (!_trusted || Epoch != epochBeforeRead || Count >= _capacity)
             {
-                return new CachedSession(session, cachedUser, lastActiveAt);
+                return new CachedSession(key, session, cachedUser, lastActiveAt);
             }
 
-            var entry = new CachedSession(Interned(session), cachedUser, lastActiveAt);
+            var entry = new CachedSession(key, Interned(session), cachedUser, lastActiveAt);
 
             // A user copy that leaves the map is marked stale, so that no session goes on trusting a copy that
             // invalidations can no longer reach. (A different copy here means the row changed without an
@@ -229,7 +233,7 @@ public sealed class SessionCache : IInvalidationHandler
                 Interlocked.Increment(ref _count);
             }
 
-            _keyBySessionId[session.Id] = key;
+            _bySessionId[session.Id] = entry;
             return entry;
         }
     }
@@ -241,10 +245,15 @@ public sealed class SessionCache : IInvalidationHandler
             Interlocked.Increment(ref _epoch);
             foreach (var sessionId in invalidation.SessionIds)
             {
-                if (_keyBySessionId.Remove(sessionId, out var key) && _byKey.TryRemove(key, out var entry))
+                if (_bySessionId.Remove(sessionId, out var entry))
                 {
                     entry.MarkStale();
-                    Interlocked.Decrement(ref _count);
+                    if (_byKey.TryRemove(entry.Key, out var byKey))
+                    {
+                        // A newer copy under the same key goes too: at worst it is read again.
+                        byKey.MarkStale();
+                        Interlocked.Decrement(ref _count);
+                    }
                 }
             }
 
@@ -419,9 +428,9 @@ public sealed class SessionCache : IInvalidationHandler
                     {
                         pair.Value.MarkStale();
                         removed++;
-                        if (_keyBySessionId.TryGetValue(pair.Value.Id, out var key) && key == pair.Key)
+                        if (_bySessionId.TryGetValue(pair.Value.Id, out var byId) && ReferenceEquals(byId, pair.Value))
                         {
-                            _keyBySessionId.Remove(pair.Value.Id);
+                            _bySessionId.Remove(pair.Value.Id);
                         }
                     }
                 }
@@ -460,7 +469,7 @@ public sealed class SessionCache : IInvalidationHandler
         }
 
         _byKey.Clear();
-        _keyBySessionId.Clear();
+        _bySessionId.Clear();
         _users.Clear();
         _devices.Clear();
         _strings.Clear();
