@@ -143,7 +143,7 @@ requests_of() { awk '/requests in/ { print $1 }' "$work/$1.txt"; }
 log "filling the cache: wrk through every token, first minute"
 wrk_tokens fill-1 60s 0 0
 offset=$(requests_of fill-1)
-misses=$(metric tessera_session_cache_misses)
+misses=$(metric tessera_session_cache_misses_total)
 echo "first minute (cold cache, every request a new token): $(rps_of fill-1) req/s, $misses store reads, cache entries $(metric tessera_session_cache_entries); load $(load)"
 memory_line "after the first minute"
 fill_seconds=60
