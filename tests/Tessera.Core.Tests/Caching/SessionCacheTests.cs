@@ -41,6 +41,25 @@ public sealed class SessionCacheTests
     }
 
     [Fact]
+    public void Sessions_share_one_copy_of_their_user_device_and_address_and_the_cache_keeps_no_password_hash()
+    {
+        // As two store reads give them: equal values, distinct objects.
+        var a = NewUser("usr_a");
+        var device = new DeviceInfo("Chrome on Windows", DevicePlatform.Web, "Windows 10", "Chrome 131", "Mozilla/5.0 (Windows NT 10.0)");
+        var a1 = NewSession("ses_a1", a) with { Device = device, IpAddress = new string("203.0.113.7") };
+        var a2 = NewSession("ses_a2", a) with { Device = device with { }, IpAddress = new string("203.0.113.7") };
+
+        var first = _cache.Add(KeyOf(a1), a1, a, Now, _cache.Epoch);
+        var second = _cache.Add(KeyOf(a2), a2, a with { }, Now, _cache.Epoch);
+
+        Assert.Same(first.User, second.User);
+        Assert.Same(first.Session.Device, second.Session.Device);
+        Assert.Same(first.Session.IpAddress, second.Session.IpAddress);
+        Assert.Equal(CachedUser.PasswordWithheld, second.User.User.PasswordHash);
+        Assert.Equal(a with { PasswordHash = CachedUser.PasswordWithheld }, second.User.User);
+    }
+
+    [Fact]
     public void Invalidating_a_session_drops_that_entry_and_no_other()
     {
         var (a, b) = (NewUser("usr_a"), NewUser("usr_b"));
