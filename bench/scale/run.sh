@@ -13,7 +13,8 @@
 #
 # knobs: USERS (200000), SESSIONS_PER_USER (5), BIG_USERS (3), BIG_SESSIONS (1000), FILL_MAX (seconds of wrk to fill
 #        the cache, 600), WRK_THREADS (1), WRK_CONNECTIONS (32), WRK_DURATION (10s), WRK_WARMUP (5s), ROUNDS (2),
-#        PORT (5201), POSTGRES (0)
+#        PORT (5201), POSTGRES (0), SERVER_ARGS (more server settings, e.g.
+#        "--Tessera:Sessions:ActivityFlushInterval=00:10:00" to see what the write-behind of last-active costs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -108,7 +109,8 @@ started=$(date +%s.%N)
     --urls "$base" \
     --Tessera:DataDirectory="$work/data" \
     --Tessera:Sessions:CacheCapacity="$((sessions + big_users * big_sessions))" \
-    --Logging:LogLevel:Default=Warning
+    --Logging:LogLevel:Default=Warning \
+    ${SERVER_ARGS:-}
 ) > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 1200); do
