@@ -97,9 +97,9 @@ public sealed class BenchmarkServices : IDisposable
         var user = User with { Id = "usr_filler", Email = "filler@example.test" };
         for (var i = 0; i < count; i++)
         {
-            SecretTokens.Create(out var hash);
+            SecretTokens.TryKey(SecretTokens.Create(out var hash), out var key);
             var session = Session with { Id = $"ses_filler_{i}", TokenHash = hash, UserId = user.Id };
-            Cache.Add(session, user, now, Cache.Epoch);
+            Cache.Add(key, session, user, now, Cache.Epoch);
         }
     }
 

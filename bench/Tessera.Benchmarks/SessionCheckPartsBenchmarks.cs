@@ -1,6 +1,4 @@
 using System.Buffers.Text;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using Tessera.Core.Caching;
 using Tessera.Core.Diagnostics;
@@ -9,21 +7,17 @@ using Tessera.Core.Sessions;
 namespace Tessera.Benchmarks;
 
 /// <summary>
-/// The steps of a cache hit one by one, to see what each costs: base64url decode, SHA-256, the node-cache lookup
-/// (<see cref="SessionCache.TryGet"/>: the trust flag, the map, the staleness flags), the clock, the rule and the
-/// counters. Their sum should come close to <see cref="SessionCheckBenchmarks.CacheHit"/>. Then two copies of the hit
-/// path made of the same public pieces: one exactly as <see cref="SessionValidator.CheckAsync"/> does it (to show the
-/// copy costs what the real thing costs) and one that hashes with a per-thread <see cref="IncrementalHash"/> instead
-/// of <see cref="SHA256.HashData(ReadOnlySpan{byte}, Span{byte})"/> (what the change suggested in
-/// docs/performance.md would save).
+/// The steps of a cache hit one by one, to see what each costs: base64url decode, BLAKE3 (the cache key), the node-cache
+/// lookup (<see cref="SessionCache.TryGet"/>: the trust flag, the map, the staleness flags), the clock, the rule and the
+/// counters, and SHA-256 (what a miss adds, and what every hit paid before the cache was keyed by BLAKE3). Their sum
+/// should come close to <see cref="SessionCheckBenchmarks.CacheHit"/>. Then two copies of the hit path made of the same
+/// public pieces: one exactly as <see cref="SessionValidator.CheckAsync"/> does it (to show the copy costs what the real
+/// thing costs) and one that also computes the SHA-256, as the hit did when the cache was keyed by it (issue 15).
 /// </summary>
 [MemoryDiagnoser]
 public class SessionCheckPartsBenchmarks
 {
     private readonly byte[] _secret = new byte[SecretTokens.SecretBytes];
-    private readonly byte[] _digest = new byte[TokenHash.Size];
-    [ThreadStatic]
-    private static IncrementalHash? t_sha256;
 
     private TesseraMetrics _metrics = null!;
     private ActivityTracker _activity = null!;
@@ -32,7 +26,7 @@ public class SessionCheckPartsBenchmarks
     private TimeProvider _clock = null!;
     private CachedSession _entry = null!;
     private string _token = null!;
-    private TokenHash _tokenHash;
+    private TokenKey _key;
     private TimeSpan _idleTimeout;
     private DateTimeOffset _now;
 
@@ -50,15 +44,14 @@ public class SessionCheckPartsBenchmarks
         _now = _clock.GetUtcNow();
         var first = _services.Validator.CheckAsync(_token).AsTask().GetAwaiter().GetResult();
         _entry = first.Entry ?? throw new InvalidOperationException("The login token does not name a session.");
-        if (!SecretTokens.TryHash(_token, out _tokenHash) || !_cache.TryGet(_tokenHash, out _))
+        if (!SecretTokens.TryDecode(_token, _secret) || !SecretTokens.TryKey(_token, out _key) || !_cache.TryGet(_key, out _))
         {
             throw new InvalidOperationException("The session is not in the node cache.");
         }
 
-        if (!TryHashPerThread(_token, out var perThread) || perThread != _tokenHash
-            || !HitPathAsShipped().Holds || !HitPathPerThreadSha256().Holds)
+        if (!HitPathAsShipped().Holds || !HitPathWithSha256().Holds)
         {
-            throw new InvalidOperationException("The hit-path copies do not agree with SecretTokens.TryHash.");
+            throw new InvalidOperationException("The hit-path copies do not hold.");
         }
     }
 
@@ -72,18 +65,23 @@ public class SessionCheckPartsBenchmarks
         return written;
     }
 
+    /// <summary>The cache key: BLAKE3 of the 32-byte secret.</summary>
     [Benchmark]
-    public int Sha256Of32Bytes() => SHA256.HashData(_secret, _digest);
+    public TokenKey Blake3Of32Bytes() => SecretTokens.Key(_secret);
+
+    /// <summary>The store's key: SHA-256 of the 32-byte secret (per-thread context, as shipped); only a miss computes it.</summary>
+    [Benchmark]
+    public TokenHash Sha256Of32Bytes() => SecretTokens.Hash(_secret);
 
     [Benchmark]
-    public bool SessionCacheTryGet() => _cache.TryGet(_tokenHash, out _);
+    public bool SessionCacheTryGet() => _cache.TryGet(_key, out _);
 
     [Benchmark]
     public DateTimeOffset ClockGetUtcNow() => _clock.GetUtcNow();
 
     [Benchmark]
     public SessionVerdict SessionRuleEvaluate() =>
-        SessionRule.Evaluate(_entry.Session, _entry.LastActiveAt, _entry.User.User, _now, _idleTimeout);
+        SessionRule.Evaluate(_entry.IsRevoked, _entry.RevokeReason, _entry.AbsoluteExpiresAt, _entry.LastActiveAt, _entry.User.User, _now, _idleTimeout);
 
     /// <summary>The two interlocked increments a hit makes (hit counter, verdict counter); the meter reads them when collected.</summary>
     [Benchmark]
@@ -95,24 +93,36 @@ public class SessionCheckPartsBenchmarks
 
     /// <summary>The cache-hit path of <see cref="SessionValidator.CheckAsync"/>, step by step, as shipped.</summary>
     [Benchmark]
-    public SessionCheck HitPathAsShipped() =>
-        SecretTokens.TryHash(_token, out var hash) ? HitPath(hash) : SessionCheck.Unauthenticated;
-
-    /// <summary>The same path with the token hashed by a per-thread <see cref="IncrementalHash"/>.</summary>
-    [Benchmark]
-    public SessionCheck HitPathPerThreadSha256() =>
-        TryHashPerThread(_token, out var hash) ? HitPath(hash) : SessionCheck.Unauthenticated;
-
-    private SessionCheck HitPath(TokenHash hash)
+    public SessionCheck HitPathAsShipped()
     {
-        if (!_cache.TryGet(hash, out var entry))
+        Span<byte> secret = stackalloc byte[SecretTokens.SecretBytes];
+        return SecretTokens.TryDecode(_token, secret) ? HitPath(SecretTokens.Key(secret)) : SessionCheck.Unauthenticated;
+    }
+
+    /// <summary>The same path computing the token's SHA-256 as well: what a hit cost when the cache was keyed by it.</summary>
+    [Benchmark]
+    public SessionCheck HitPathWithSha256()
+    {
+        Span<byte> secret = stackalloc byte[SecretTokens.SecretBytes];
+        if (!SecretTokens.TryDecode(_token, secret))
+        {
+            return SessionCheck.Unauthenticated;
+        }
+
+        var hash = SecretTokens.Hash(secret);
+        return hash == default ? SessionCheck.Unauthenticated : HitPath(SecretTokens.Key(secret));
+    }
+
+    private SessionCheck HitPath(TokenKey key)
+    {
+        if (!_cache.TryGet(key, out var entry))
         {
             throw new InvalidOperationException("The copy of the hit path missed the cache.");
         }
 
         _services.Metrics.CacheHit();
         var now = _clock.GetUtcNow();
-        var verdict = SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
+        var verdict = SessionRule.Evaluate(entry.IsRevoked, entry.RevokeReason, entry.AbsoluteExpiresAt, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
         _services.Metrics.SessionChecked(verdict.Kind);
         if (verdict.Holds)
         {
@@ -120,25 +130,5 @@ public class SessionCheckPartsBenchmarks
         }
 
         return new SessionCheck(verdict, entry);
-    }
-
-    /// <summary><see cref="SecretTokens.TryHash"/> with the digest context kept per thread.</summary>
-    private static bool TryHashPerThread(ReadOnlySpan<char> token, out TokenHash hash)
-    {
-        Span<byte> secret = stackalloc byte[SecretTokens.SecretBytes];
-        if (token.Length != SecretTokens.TokenLength
-            || Base64Url.DecodeFromChars(token, secret, out _, out var written) != System.Buffers.OperationStatus.Done
-            || written != SecretTokens.SecretBytes)
-        {
-            hash = default;
-            return false;
-        }
-
-        var sha256 = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha256.AppendData(secret);
-        Span<byte> digest = stackalloc byte[TokenHash.Size];
-        sha256.GetHashAndReset(digest);
-        hash = MemoryMarshal.Read<TokenHash>(digest);
-        return true;
     }
 }

@@ -129,13 +129,18 @@ public sealed class ClusterNode : IAsyncDisposable
             LastActiveAt = now,
             AbsoluteExpiresAt = now.AddDays(1),
         };
-        Cache.Add(session, user, now, epochBeforeRead);
+        Cache.Add(KeyOf(userId), session, user, now, epochBeforeRead);
     }
 
     /// <summary>Whether this node would answer a check of the user's session from memory.</summary>
-    public bool ServesFromCache(string userId) => Cache.TryGet(TokenOf(userId), out _);
+    public bool ServesFromCache(string userId) => Cache.TryGet(KeyOf(userId), out _);
 
-    private static TokenHash TokenOf(string userId) => TokenHash.FromBytes(SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
+    // The user's made-up token secret, and the two hashes of it: the store's and the node cache's.
+    private static byte[] SecretOf(string userId) => SHA256.HashData(Encoding.UTF8.GetBytes(userId));
+
+    private static TokenHash TokenOf(string userId) => SecretTokens.Hash(SecretOf(userId));
+
+    private static TokenKey KeyOf(string userId) => SecretTokens.Key(SecretOf(userId));
 
     /// <summary>Publishes an invalidation for a new user id and returns the id and how long the call took.</summary>
     public async Task<(string UserId, TimeSpan Took)> PublishAsync(string? userId = null)

@@ -268,7 +268,7 @@ public sealed class NodeFenceTests
     public void A_node_frozen_past_its_lease_answers_nothing_from_memory_before_its_watchdog_runs()
     {
         EarnTrust();
-        var token = TokenHash.FromBytes(SHA256.HashData("frozen"u8));
+        var token = SecretTokens.Key(SHA256.HashData("frozen"u8));
         Fill(token);
         Assert.True(_cache.TryGet(token, out _));
 
@@ -287,7 +287,7 @@ public sealed class NodeFenceTests
     public void A_proof_older_than_the_newest_does_not_shorten_the_lease()
     {
         EarnTrust();
-        var token = TokenHash.FromBytes(SHA256.HashData("late"u8));
+        var token = SecretTokens.Key(SHA256.HashData("late"u8));
         Fill(token);
         var newest = Now;
         _fence.OnPing("inc-1", 0, newest - Options.FenceAfter, Now);
@@ -296,21 +296,21 @@ public sealed class NodeFenceTests
         Assert.True(_cache.TryGet(token, out _));
     }
 
-    private void Fill(TokenHash token)
+    private void Fill(TokenKey token)
     {
         var at = DateTimeOffset.UnixEpoch;
         var user = new User { Id = "u-1", Email = "u1@example.test", DisplayName = "u1", CreatedAt = at, UpdatedAt = at };
         var session = new Session
         {
             Id = "s-1",
-            TokenHash = token,
+            TokenHash = default,
             UserId = user.Id,
             Device = new DeviceInfo("test", DevicePlatform.Cli, null, null, null),
             CreatedAt = at,
             LastActiveAt = at,
             AbsoluteExpiresAt = at.AddDays(1),
         };
-        _cache.Add(session, user, at, _cache.Epoch);
+        _cache.Add(token, session, user, at, _cache.Epoch);
     }
 
     [Fact]

@@ -108,17 +108,18 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         var node = await StartAsync();
         var user = NewUser() with { SecurityVersion = 4 };
         var session = NewSession(user.Id);
+        var key = NewKey();
         await InsertAsync(node.Store, user, session);
         await node.Handler.WaitForAsync(i => i.UserId == user.Id, Promptly); // the insert
         node.Handler.Clear();
-        var cached = node.Cache.Add(session, user, session.LastActiveAt, node.Cache.Epoch);
-        Assert.True(node.Cache.TryGet(session.TokenHash, out _));
+        var cached = node.Cache.Add(key, session, user, session.LastActiveAt, node.Cache.Epoch);
+        Assert.True(node.Cache.TryGet(key, out _));
 
         await node.Database.ExecuteAsync("UPDATE users SET status = 'deactivated' WHERE id = @id", ("id", user.Id));
         await node.Handler.WaitForAsync(i => i.UserId == user.Id && i.UserChanged, Promptly);
 
         Assert.True(cached.IsStale);
-        Assert.False(node.Cache.TryGet(session.TokenHash, out _));
+        Assert.False(node.Cache.TryGet(key, out _));
         Assert.Equal(5, (await FindUserAsync(node.Store, user.Id))!.SecurityVersion);
     }
 
@@ -128,15 +129,16 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         var node = await StartAsync();
         var user = NewUser();
         var session = NewSession(user.Id);
+        var key = NewKey();
         await InsertAsync(node.Store, user, session);
-        node.Cache.Add(session, user, session.LastActiveAt, node.Cache.Epoch);
+        node.Cache.Add(key, session, user, session.LastActiveAt, node.Cache.Epoch);
         Assert.Equal(1, node.Cache.Count);
 
         await node.Database.ExecuteAsync("TRUNCATE sessions");
         await WaitUntilAsync(() => node.Cache.Count == 0, Promptly);
 
         Assert.True(node.Cache.IsTrusted);
-        Assert.False(node.Cache.TryGet(session.TokenHash, out _));
+        Assert.False(node.Cache.TryGet(key, out _));
     }
 
     [Fact]
@@ -183,8 +185,9 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         var node = await StartAsync();
         var user = NewUser();
         var session = NewSession(user.Id);
+        var key = NewKey();
         await InsertAsync(node.Store, user, session);
-        node.Cache.Add(session, user, session.LastActiveAt, node.Cache.Epoch);
+        node.Cache.Add(key, session, user, session.LastActiveAt, node.Cache.Epoch);
         var states = new ConcurrentQueue<(bool Listening, bool Trusted, int Cached)>();
         node.Listener.ListeningChanged += listening => states.Enqueue((listening, node.Cache.IsTrusted, node.Cache.Count));
 
@@ -197,7 +200,7 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         // Lost: distrusted and emptied before anything else; back: trusted only once LISTEN held again.
         Assert.Equal([(false, false, 0), (true, true, 0)], states);
         Assert.True(node.Listener.IsListening);
-        Assert.False(node.Cache.TryGet(session.TokenHash, out _));
+        Assert.False(node.Cache.TryGet(key, out _));
         Assert.Equal(1L, await node.Database.ScalarAsync(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = @name AND datname = current_database()",
             ("name", PostgresChangeListener.ApplicationName)));
@@ -316,6 +319,13 @@ public sealed class PostgresChangeListenerTests(PostgresServer server) : IAsyncD
         {
             await _cleanup[i].DisposeAsync();
         }
+    }
+
+    /// <summary>A cache key as a presented token gives one (the cache is keyed by the token's secret, which a session does not keep).</summary>
+    private static TokenKey NewKey()
+    {
+        Assert.True(SecretTokens.TryKey(SecretTokens.Create(out _), out var key));
+        return key;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)

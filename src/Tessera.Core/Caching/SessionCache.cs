@@ -5,29 +5,99 @@ using Tessera.Core.Users;
 
 namespace Tessera.Core.Caching;
 
-/// <summary>A user as this node last read it. Marked stale, never edited, when an invalidation names it.</summary>
-public sealed class CachedUser(User user)
+/// <summary>
+/// A user as this node last read it. Marked stale, never edited, when an invalidation names it. One copy is shared by
+/// all the user's cached sessions. The password hash is not kept (a placeholder says whether there is one): nothing in
+/// a check reads it, password checks read the store, and a node's memory is no place for it.
+/// </summary>
+public sealed class CachedUser
 {
+    /// <summary>What a cached user's <see cref="User.PasswordHash"/> holds when the user has a password.</summary>
+    public const string PasswordWithheld = "(withheld: read the store)";
+
     private volatile bool _stale;
 
-    public User User { get; } = user;
+    public CachedUser(User user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        User = user.PasswordHash is null or PasswordWithheld ? user : user with { PasswordHash = PasswordWithheld };
+    }
+
+    public User User { get; }
 
     public bool IsStale => _stale;
 
     internal void MarkStale() => _stale = true;
 }
 
-/// <summary>A session as this node last read it, with the in-memory last-active time that runs ahead of the store.</summary>
-public sealed class CachedSession(Session session, CachedUser user, DateTimeOffset lastActiveAt)
+/// <summary>
+/// A session as this node last read it, with the in-memory last-active time that runs ahead of the store.
+/// <para>A node holds up to a million of these (<c>Tessera:Sessions:CacheCapacity</c>), so an entry keeps the few fields a
+/// check and the who-am-I answer read rather than its <see cref="Sessions.Session"/> record, shares its user, device and
+/// address strings with other entries (<see cref="SessionCache"/> interns them) and takes its user id from its user:
+/// about 130 bytes besides the id string (docs/performance.md, "Scale (issue 15)"). <see cref="Session"/> makes the record when something asks for it.</para>
+/// </summary>
+public sealed class CachedSession
 {
-    private long _lastActiveTicks = lastActiveAt.UtcTicks;
+    // The whole record, for a revoked session only: rare, and swept within a flush interval.
+    private readonly Session? _revoked;
+    private readonly DeviceInfo _device;
+    private readonly string? _ipAddress;
+    private readonly string? _clientId;
+    private readonly long _createdAtTicks;
+    private readonly long _absoluteExpiresAtTicks;
+    private long _lastActiveTicks;
     private volatile bool _stale;
 
-    public Session Session { get; } = session;
+    public CachedSession(TokenKey key, Session session, CachedUser user, DateTimeOffset lastActiveAt)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(user);
+        Id = session.Id;
+        User = user;
+        _revoked = session.IsRevoked ? session : null;
+        _device = session.Device;
+        _ipAddress = session.IpAddress;
+        _clientId = session.ClientId;
+        Key = key;
+        _createdAtTicks = session.CreatedAt.UtcTicks;
+        _absoluteExpiresAtTicks = session.AbsoluteExpiresAt.UtcTicks;
+        _lastActiveTicks = lastActiveAt.UtcTicks;
+    }
 
-    public CachedUser User { get; } = user;
+    public string Id { get; }
+
+    /// <summary>The key of the token it was read for.</summary>
+    public TokenKey Key { get; }
+
+    public CachedUser User { get; }
+
+    public bool IsRevoked => _revoked is not null;
+
+    public RevocationReason? RevokeReason => _revoked?.RevokeReason;
+
+    public DateTimeOffset AbsoluteExpiresAt => new(_absoluteExpiresAtTicks, TimeSpan.Zero);
 
     public DateTimeOffset LastActiveAt => new(Volatile.Read(ref _lastActiveTicks), TimeSpan.Zero);
+
+    /// <summary>
+    /// The session as a record, made on each read from what the entry keeps (its last-active time is the in-memory one);
+    /// the check itself reads the fields above and allocates nothing. The entry does not keep the token's SHA-256 (no
+    /// reader of a cached session needs it, and a million of them would cost 32 MB): the record's
+    /// <see cref="Session.TokenHash"/> is empty, and finds nothing in the store.
+    /// </summary>
+    public Session Session => _revoked ?? new Session
+    {
+        Id = Id,
+        TokenHash = default,
+        UserId = User.User.Id,
+        Device = _device,
+        IpAddress = _ipAddress,
+        ClientId = _clientId,
+        CreatedAt = new DateTimeOffset(_createdAtTicks, TimeSpan.Zero),
+        LastActiveAt = LastActiveAt,
+        AbsoluteExpiresAt = AbsoluteExpiresAt,
+    };
 
     /// <summary>Stale when it or its user was invalidated after it was read.</summary>
     public bool IsStale => _stale || User.IsStale;
@@ -45,14 +115,23 @@ public sealed class CachedSession(Session session, CachedUser user, DateTimeOffs
 }
 
 /// <summary>
-/// The node's in-memory copy of sessions and users: a hit is two dictionary lookups and no I/O. Entries are
+/// The node's in-memory copy of sessions and users: a hit is one dictionary lookup and no I/O. Entries are
 /// dropped by invalidations, never by a TTL. A fill that raced with an invalidation is not kept (see
 /// <see cref="Epoch"/>), so a stale read can answer the request that made it but can never stay cached.
+/// <para>Sessions are held under their token's <see cref="TokenKey"/> (BLAKE3 of the secret, cheap on every check) and
+/// indexed by session id for invalidations, which name sessions by id. The id index, the users and the interned
+/// strings are only touched under the write lock, so they are plain dictionaries: a hit reads the key map alone.</para>
 /// </summary>
 public sealed class SessionCache : IInvalidationHandler
 {
-    private readonly ConcurrentDictionary<TokenHash, CachedSession> _byTokenHash = new();
-    private readonly ConcurrentDictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
+    // Distinct devices and strings (addresses, client ids) interned across entries; bounded, so that a flood of
+    // distinct values costs only their own copies.
+    private const int MaxInterned = 65_536;
+
+    private readonly ConcurrentDictionary<TokenKey, CachedSession> _byKey = new();
+    private readonly Dictionary<string, CachedSession> _bySessionId = new(StringComparer.Ordinal);
+    private readonly Dictionary<DeviceInfo, DeviceInfo> _devices = [];
+    private readonly HashSet<string> _strings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedUser> _users = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
     private readonly HashSet<string> _distrustedBy = new(StringComparer.Ordinal);
@@ -67,7 +146,7 @@ public sealed class SessionCache : IInvalidationHandler
 
     private const long NoLease = long.MaxValue;
 
-    public SessionCache(int capacity = 100_000, TimeProvider? clock = null)
+    public SessionCache(int capacity = Options.SessionOptions.DefaultCacheCapacity, TimeProvider? clock = null)
     {
         _capacity = capacity;
         Clock = clock ?? TimeProvider.System;
@@ -98,9 +177,9 @@ public sealed class SessionCache : IInvalidationHandler
     /// A hit: the entry when the cache is trusted, within its lease, current by every currency check, holds the token,
     /// and it is not stale.
     /// </summary>
-    public bool TryGet(TokenHash tokenHash, out CachedSession entry)
+    public bool TryGet(TokenKey key, out CachedSession entry)
     {
-        if (_trusted && WithinLease() && IsCurrent() && _byTokenHash.TryGetValue(tokenHash, out entry!) && !entry.IsStale)
+        if (_trusted && WithinLease() && IsCurrent() && _byKey.TryGetValue(key, out entry!) && !entry.IsStale)
         {
             return true;
         }
@@ -110,11 +189,15 @@ public sealed class SessionCache : IInvalidationHandler
     }
 
     /// <summary>
-    /// Makes the entry for a freshly read session and user, and keeps it when no invalidation ran since
+    /// Makes the entry for a freshly read session and user, and keeps it under <paramref name="key"/> (the key of the
+    /// token that was presented, never one made from the stored hash) when no invalidation ran since
     /// <paramref name="epochBeforeRead"/>. The entry is returned either way, to answer the request that read it.
     /// </summary>
-    public CachedSession Add(Session session, User user, DateTimeOffset lastActiveAt, long epochBeforeRead)
+    public CachedSession Add(TokenKey key, Session session, User user, DateTimeOffset lastActiveAt, long epochBeforeRead)
     {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(user);
+
         // Fills and invalidations take one lock, so an invalidation either runs before a fill (which then sees the
         // epoch moved and keeps nothing) or after it (and removes what it put). Without it, a fill could insert a
         // copy read before a revocation just after the revocation returned. Hits never take the lock.
@@ -123,11 +206,12 @@ public sealed class SessionCache : IInvalidationHandler
             var cachedUser = _users.TryGetValue(user.Id, out var existing) && !existing.IsStale && SameAccess(existing.User, user)
                 ? existing
                 : new CachedUser(user);
-            var entry = new CachedSession(session, cachedUser, lastActiveAt);
             if (!_trusted || Epoch != epochBeforeRead || Count >= _capacity)
             {
-                return entry;
+                return new CachedSession(key, session, cachedUser, lastActiveAt);
             }
+
+            var entry = new CachedSession(key, Interned(session), cachedUser, lastActiveAt);
 
             // A user copy that leaves the map is marked stale, so that no session goes on trusting a copy that
             // invalidations can no longer reach. (A different copy here means the row changed without an
@@ -138,13 +222,13 @@ public sealed class SessionCache : IInvalidationHandler
             }
 
             _users[user.Id] = cachedUser;
-            if (_byTokenHash.TryGetValue(session.TokenHash, out var older))
+            if (_byKey.TryGetValue(key, out var older))
             {
                 // Two requests missed on the same token at once; keep the newer read.
                 older.MarkStale();
-                _byTokenHash[session.TokenHash] = entry;
+                _byKey[key] = entry;
             }
-            else if (_byTokenHash.TryAdd(session.TokenHash, entry))
+            else if (_byKey.TryAdd(key, entry))
             {
                 Interlocked.Increment(ref _count);
             }
@@ -161,9 +245,15 @@ public sealed class SessionCache : IInvalidationHandler
             Interlocked.Increment(ref _epoch);
             foreach (var sessionId in invalidation.SessionIds)
             {
-                if (_bySessionId.TryGetValue(sessionId, out var entry))
+                if (_bySessionId.Remove(sessionId, out var entry))
                 {
-                    Remove(entry);
+                    entry.MarkStale();
+                    if (_byKey.TryRemove(entry.Key, out var byKey))
+                    {
+                        // A newer copy under the same key goes too: at worst it is read again.
+                        byKey.MarkStale();
+                        Interlocked.Decrement(ref _count);
+                    }
                 }
             }
 
@@ -304,42 +394,71 @@ public sealed class SessionCache : IInvalidationHandler
         }
     }
 
-    /// <summary>Drops entries that can no longer answer "valid": revoked, expired, or not seen for a long time.</summary>
+    /// <summary>
+    /// Drops entries that can no longer answer "valid": revoked, expired, or not seen for a long time. Looks without the
+    /// write lock and removes under it, a batch at a time, so that fills and invalidations wait for a batch at most.
+    /// </summary>
     public int Sweep(DateTimeOffset now, TimeSpan idleTimeout)
     {
+        const int Batch = 4096;
         var removed = 0;
-        foreach (var (_, entry) in _byTokenHash)
-        {
-            if (entry.IsStale || entry.Session.IsRevoked || now >= entry.Session.AbsoluteExpiresAt || now >= entry.LastActiveAt + idleTimeout)
-            {
-                Remove(entry);
-                removed++;
-            }
-        }
-
-        // Users no remaining session points at are dropped too; a later fill reads them again.
+        var dead = new List<KeyValuePair<TokenKey, CachedSession>>();
         var referenced = new HashSet<CachedUser>(ReferenceEqualityComparer.Instance);
-        foreach (var (_, entry) in _byTokenHash)
+        foreach (var pair in _byKey)
         {
-            referenced.Add(entry.User);
-        }
-
-        foreach (var (id, user) in _users)
-        {
-            if ((user.IsStale || !referenced.Contains(user)) && _users.TryRemove(new KeyValuePair<string, CachedUser>(id, user)))
+            var entry = pair.Value;
+            if (entry.IsStale || entry.IsRevoked || now >= entry.AbsoluteExpiresAt || now >= entry.LastActiveAt + idleTimeout)
             {
-                user.MarkStale();
+                dead.Add(pair);
+            }
+            else
+            {
+                referenced.Add(entry.User);
             }
         }
 
-        // The counter is kept without locks and can drift under races; set it right once per sweep.
-        Volatile.Write(ref _count, _byTokenHash.Count);
+        for (var start = 0; start < dead.Count; start += Batch)
+        {
+            lock (_writeLock)
+            {
+                foreach (var pair in dead.Skip(start).Take(Batch))
+                {
+                    // Only the entry seen dead: a newer one under the same key is left alone.
+                    if (_byKey.TryRemove(pair))
+                    {
+                        pair.Value.MarkStale();
+                        removed++;
+                        if (_bySessionId.TryGetValue(pair.Value.Id, out var byId) && ReferenceEquals(byId, pair.Value))
+                        {
+                            _bySessionId.Remove(pair.Value.Id);
+                        }
+                    }
+                }
+            }
+        }
+
+        // Users no remaining session points at are dropped too; a later fill reads them again. (A user whose session was
+        // added after the look above is dropped as well: its sessions then miss once and read it again.)
+        lock (_writeLock)
+        {
+            foreach (var (id, user) in _users)
+            {
+                if ((user.IsStale || !referenced.Contains(user)) && _users.TryRemove(new KeyValuePair<string, CachedUser>(id, user)))
+                {
+                    user.MarkStale();
+                }
+            }
+
+            // The counter is kept without locks and can drift under races; set it right once per sweep.
+            Volatile.Write(ref _count, _byKey.Count);
+        }
+
         return removed;
     }
 
     private void Clear()
     {
-        foreach (var (_, entry) in _byTokenHash)
+        foreach (var (_, entry) in _byKey)
         {
             entry.MarkStale();
         }
@@ -349,9 +468,11 @@ public sealed class SessionCache : IInvalidationHandler
             user.MarkStale();
         }
 
-        _byTokenHash.Clear();
+        _byKey.Clear();
         _bySessionId.Clear();
         _users.Clear();
+        _devices.Clear();
+        _strings.Clear();
         Volatile.Write(ref _count, 0);
     }
 
@@ -369,19 +490,47 @@ public sealed class SessionCache : IInvalidationHandler
         && held.BanReason == read.BanReason
         && held.Role == read.Role;
 
-    /// <summary>Drops whatever is cached under the entry's token and id (a newer copy too: at worst it is read again).</summary>
-    private void Remove(CachedSession entry)
+    /// <summary>
+    /// The session with its device and strings replaced by copies other entries already share (under the write lock).
+    /// Most sessions come from a handful of browsers and apps, and a user's sessions often from one address.
+    /// </summary>
+    private Session Interned(Session session)
     {
-        entry.MarkStale();
-        if (_byTokenHash.TryRemove(entry.Session.TokenHash, out var byHash))
+        var device = session.Device;
+        if (_devices.TryGetValue(device, out var sharedDevice))
         {
-            byHash.MarkStale();
-            Interlocked.Decrement(ref _count);
+            device = sharedDevice;
+        }
+        else if (_devices.Count < MaxInterned)
+        {
+            device = device with { Name = Intern(device.Name), Os = Intern(device.Os), Browser = Intern(device.Browser), UserAgent = Intern(device.UserAgent) };
+            _devices.Add(device, device);
         }
 
-        if (_bySessionId.TryRemove(entry.Session.Id, out var byId))
+        var ipAddress = Intern(session.IpAddress);
+        var clientId = Intern(session.ClientId);
+        return ReferenceEquals(device, session.Device) && ReferenceEquals(ipAddress, session.IpAddress) && ReferenceEquals(clientId, session.ClientId)
+            ? session
+            : session with { Device = device, IpAddress = ipAddress, ClientId = clientId };
+    }
+
+    private string? Intern(string? value)
+    {
+        if (value is null)
         {
-            byId.MarkStale();
+            return null;
         }
+
+        if (_strings.TryGetValue(value, out var shared))
+        {
+            return shared;
+        }
+
+        if (_strings.Count < MaxInterned)
+        {
+            _strings.Add(value);
+        }
+
+        return value;
     }
 }

@@ -28,7 +28,7 @@ public sealed class ActivityTracker(IOptions<TesseraOptions> options)
     {
         if (entry.TryAdvanceLastActive(now, _granularity))
         {
-            _pending[entry.Session.Id] = now.UtcTicks;
+            _pending[entry.Id] = now.UtcTicks;
         }
     }
 

@@ -58,29 +58,34 @@ public readonly record struct SessionVerdict(SessionVerdictKind Kind, Revocation
 /// </summary>
 public static class SessionRule
 {
-    public static SessionVerdict Evaluate(Session session, DateTimeOffset lastActiveAt, User user, DateTimeOffset now, TimeSpan idleTimeout)
+    public static SessionVerdict Evaluate(Session session, DateTimeOffset lastActiveAt, User user, DateTimeOffset now, TimeSpan idleTimeout) =>
+        Evaluate(session.RevokedAt is not null, session.RevokeReason, session.AbsoluteExpiresAt, lastActiveAt, user, now, idleTimeout);
+
+    /// <summary>The same rule over the few fields of a session it reads (what the node cache keeps of one).</summary>
+    public static SessionVerdict Evaluate(
+        bool revoked, RevocationReason? revokeReason, DateTimeOffset absoluteExpiresAt, DateTimeOffset lastActiveAt, User user, DateTimeOffset now, TimeSpan idleTimeout)
     {
         if (user.Status == UserStatus.Deleted)
         {
-            return new(SessionVerdictKind.AccountDeleted, session.RevokeReason);
+            return new(SessionVerdictKind.AccountDeleted, revokeReason);
         }
 
         if (user.Status == UserStatus.Deactivated)
         {
-            return new(SessionVerdictKind.AccountDeactivated, session.RevokeReason);
+            return new(SessionVerdictKind.AccountDeactivated, revokeReason);
         }
 
         if (user.IsBannedAt(now))
         {
-            return new(SessionVerdictKind.AccountBanned, session.RevokeReason, user.BannedUntil);
+            return new(SessionVerdictKind.AccountBanned, revokeReason, user.BannedUntil);
         }
 
-        if (session.RevokedAt is not null)
+        if (revoked)
         {
-            return new(SessionVerdictKind.Revoked, session.RevokeReason ?? RevocationReason.TokenRevoked);
+            return new(SessionVerdictKind.Revoked, revokeReason ?? RevocationReason.TokenRevoked);
         }
 
-        if (now >= session.AbsoluteExpiresAt || now >= lastActiveAt + idleTimeout)
+        if (now >= absoluteExpiresAt || now >= lastActiveAt + idleTimeout)
         {
             return SessionVerdict.Expired;
         }

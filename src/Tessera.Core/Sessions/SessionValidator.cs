@@ -24,8 +24,8 @@ public enum SessionUse
 }
 
 /// <summary>
-/// Answers "does this token's session hold?" on every request. A hit in the node's cache costs a SHA-256 of the
-/// token, two dictionary lookups and a clock read, allocates nothing and does no I/O; a miss reads the store
+/// Answers "does this token's session hold?" on every request. A hit in the node's cache costs a BLAKE3 of the
+/// token's secret, one dictionary lookup and a clock read, allocates nothing and does no I/O; a miss reads the store
 /// once and fills the cache.
 /// <para>One answer from memory is checked against the store before it is given: "idle too long". In a cluster a
 /// session may be in use on another node, whose activity reaches this node only through the store (written behind
@@ -51,30 +51,35 @@ public sealed class SessionValidator(
     /// </summary>
     public ValueTask<SessionCheck> CheckAsync(string? token, SessionUse use, CancellationToken cancellationToken = default)
     {
-        if (!SecretTokens.TryHash(token, out var tokenHash))
+        Span<byte> secret = stackalloc byte[SecretTokens.SecretBytes];
+        if (!SecretTokens.TryDecode(token, secret))
         {
             metrics.SessionChecked(SessionVerdictKind.Unauthenticated);
             return new(SessionCheck.Unauthenticated);
         }
 
-        if (cache.TryGet(tokenHash, out var entry))
+        // The cache is keyed by the secret's BLAKE3; the SHA-256 the store is keyed by is computed only when the store
+        // is read (docs/security.md, "Session tokens").
+        var key = SecretTokens.Key(secret);
+        if (cache.TryGet(key, out var entry))
         {
             metrics.CacheHit();
             var now = clock.GetUtcNow();
-            var verdict = SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
-            if (verdict.Kind == SessionVerdictKind.Expired && now < entry.Session.AbsoluteExpiresAt)
+            var verdict = Evaluate(entry, now);
+            if (verdict.Kind == SessionVerdictKind.Expired && now < entry.AbsoluteExpiresAt)
             {
-                return LoadAndCheckAsync(tokenHash, store, use, cancellationToken);
+                return LoadAndCheckAsync(key, SecretTokens.Hash(secret), store, use, cancellationToken);
             }
 
             return new(Conclude(entry, verdict, now, use));
         }
 
         metrics.CacheMiss();
-        return LoadAndCheckAsync(tokenHash, source, use, cancellationToken);
+        return LoadAndCheckAsync(key, SecretTokens.Hash(secret), source, use, cancellationToken);
     }
 
-    private async ValueTask<SessionCheck> LoadAndCheckAsync(TokenHash tokenHash, ISessionSource from, SessionUse use, CancellationToken cancellationToken)
+    private async ValueTask<SessionCheck> LoadAndCheckAsync(
+        TokenKey key, TokenHash tokenHash, ISessionSource from, SessionUse use, CancellationToken cancellationToken)
     {
         var epoch = cache.Epoch;
         var found = await from.FindAsync(tokenHash, cancellationToken).ConfigureAwait(false);
@@ -84,10 +89,13 @@ public sealed class SessionValidator(
             return SessionCheck.Unauthenticated;
         }
 
-        var entry = cache.Add(found.Session, found.User, activity.LastActiveAt(found.Session), epoch);
+        var entry = cache.Add(key, found.Session, found.User, activity.LastActiveAt(found.Session), epoch);
         var now = clock.GetUtcNow();
-        return Conclude(entry, SessionRule.Evaluate(entry.Session, entry.LastActiveAt, entry.User.User, now, _idleTimeout), now, use);
+        return Conclude(entry, Evaluate(entry, now), now, use);
     }
+
+    private SessionVerdict Evaluate(CachedSession entry, DateTimeOffset now) =>
+        SessionRule.Evaluate(entry.IsRevoked, entry.RevokeReason, entry.AbsoluteExpiresAt, entry.LastActiveAt, entry.User.User, now, _idleTimeout);
 
     private SessionCheck Conclude(CachedSession entry, SessionVerdict verdict, DateTimeOffset now, SessionUse use)
     {

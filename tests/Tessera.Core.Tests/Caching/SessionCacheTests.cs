@@ -17,27 +17,46 @@ public sealed class SessionCacheTests
     private readonly SessionCache _cache = new();
 
     [Fact]
-    public void A_session_added_is_found_by_its_token_hash()
+    public void A_session_added_is_found_by_its_token_key()
     {
         var user = NewUser("usr_a");
         var session = NewSession("ses_a1", user);
 
-        var added = _cache.Add(session, user, Now, _cache.Epoch);
+        var added = _cache.Add(KeyOf(session), session, user, Now, _cache.Epoch);
 
-        Assert.True(_cache.TryGet(session.TokenHash, out var found));
+        Assert.True(_cache.TryGet(KeyOf(session), out var found));
         Assert.Same(added, found);
-        Assert.Same(session, found.Session);
-        Assert.Same(user, found.User.User);
+        Assert.Equal(session with { TokenHash = default }, found.Session);
+        Assert.Equal(user with { PasswordHash = CachedUser.PasswordWithheld }, found.User.User);
         Assert.Equal(Now, found.LastActiveAt);
         Assert.Equal(1, _cache.Count);
     }
 
     [Fact]
-    public void A_token_hash_never_added_is_a_miss()
+    public void A_token_never_added_is_a_miss()
     {
-        SecretTokens.Create(out var unknown);
+        Assert.True(SecretTokens.TryKey(SecretTokens.Create(out _), out var unknown));
 
         Assert.False(_cache.TryGet(unknown, out _));
+    }
+
+    [Fact]
+    public void Sessions_share_one_copy_of_their_user_device_and_address_and_the_cache_keeps_no_password_hash()
+    {
+        // As two store reads give them: equal values, distinct objects.
+        var a = NewUser("usr_a");
+        var device = new DeviceInfo("Chrome on Windows", DevicePlatform.Web, "Windows 10", "Chrome 131", "Mozilla/5.0 (Windows NT 10.0)");
+        var a1 = NewSession("ses_a1", a) with { Device = device, IpAddress = new string("203.0.113.7") };
+        var a2 = NewSession("ses_a2", a) with { Device = device with { }, IpAddress = new string("203.0.113.7") };
+
+        var first = _cache.Add(KeyOf(a1), a1, a, Now, _cache.Epoch);
+        var second = _cache.Add(KeyOf(a2), a2, a with { }, Now, _cache.Epoch);
+
+        Assert.Same(first.User, second.User);
+        Assert.Same(first.Session.Device, second.Session.Device);
+        Assert.Same(first.Session.IpAddress, second.Session.IpAddress);
+        Assert.Equal(CachedUser.PasswordWithheld, second.User.User.PasswordHash);
+        Assert.Equal(a with { PasswordHash = CachedUser.PasswordWithheld }, second.User.User);
     }
 
     [Fact]
@@ -47,14 +66,14 @@ public sealed class SessionCacheTests
         var (a1, a2, b1) = (NewSession("ses_a1", a), NewSession("ses_a2", a), NewSession("ses_b1", b));
         foreach (var (session, user) in new[] { (a1, a), (a2, a), (b1, b) })
         {
-            _cache.Add(session, user, Now, _cache.Epoch);
+            _cache.Add(KeyOf(session), session, user, Now, _cache.Epoch);
         }
 
         _cache.Handle(Invalidation.ForSessions(a.Id, [a1.Id], RevocationReason.RevokedByUser));
 
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
-        Assert.True(_cache.TryGet(a2.TokenHash, out _));
-        Assert.True(_cache.TryGet(b1.TokenHash, out _));
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
+        Assert.True(_cache.TryGet(KeyOf(a2), out _));
+        Assert.True(_cache.TryGet(KeyOf(b1), out _));
     }
 
     [Fact]
@@ -62,17 +81,17 @@ public sealed class SessionCacheTests
     {
         var (a, b) = (NewUser("usr_a"), NewUser("usr_b"));
         var (a1, a2, b1) = (NewSession("ses_a1", a), NewSession("ses_a2", a), NewSession("ses_b1", b));
-        var entryA1 = _cache.Add(a1, a, Now, _cache.Epoch);
-        var entryA2 = _cache.Add(a2, a, Now, _cache.Epoch);
-        _cache.Add(b1, b, Now, _cache.Epoch);
+        var entryA1 = _cache.Add(KeyOf(a1), a1, a, Now, _cache.Epoch);
+        var entryA2 = _cache.Add(KeyOf(a2), a2, a, Now, _cache.Epoch);
+        _cache.Add(KeyOf(b1), b1, b, Now, _cache.Epoch);
 
         _cache.Handle(Invalidation.ForUser(a.Id, [], reason: null));
 
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
-        Assert.False(_cache.TryGet(a2.TokenHash, out _));
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
+        Assert.False(_cache.TryGet(KeyOf(a2), out _));
         Assert.True(entryA1.IsStale);
         Assert.True(entryA2.IsStale);
-        Assert.True(_cache.TryGet(b1.TokenHash, out _));
+        Assert.True(_cache.TryGet(KeyOf(b1), out _));
     }
 
     [Fact]
@@ -80,13 +99,13 @@ public sealed class SessionCacheTests
     {
         var a = NewUser("usr_a");
         var a1 = NewSession("ses_a1", a);
-        _cache.Add(a1, a, Now, _cache.Epoch);
+        _cache.Add(KeyOf(a1), a1, a, Now, _cache.Epoch);
         _cache.Handle(Invalidation.ForUser(a.Id, [], reason: null));
 
         var banned = a with { Banned = true, SecurityVersion = a.SecurityVersion + 1 };
-        _cache.Add(a1, banned, Now, _cache.Epoch);
+        _cache.Add(KeyOf(a1), a1, banned, Now, _cache.Epoch);
 
-        Assert.True(_cache.TryGet(a1.TokenHash, out var found));
+        Assert.True(_cache.TryGet(KeyOf(a1), out var found));
         Assert.True(found.User.User.Banned);
     }
 
@@ -99,11 +118,11 @@ public sealed class SessionCacheTests
 
         // Any invalidation, even of another user, may have raced with the read.
         _cache.Handle(Invalidation.ForUser(b.Id, [], reason: null));
-        var entry = _cache.Add(a1, a, Now, epochBeforeRead);
+        var entry = _cache.Add(KeyOf(a1), a1, a, Now, epochBeforeRead);
 
         Assert.NotNull(entry);
-        Assert.Same(a1, entry.Session);
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        Assert.Equal(a1 with { TokenHash = default }, entry.Session);
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
         Assert.Equal(0, _cache.Count);
     }
 
@@ -113,13 +132,13 @@ public sealed class SessionCacheTests
         // A user row changed without an invalidation (someone wrote to the store directly): the newer read wins.
         var a = NewUser("usr_a");
         var (a1, a2) = (NewSession("ses_a1", a), NewSession("ses_a2", a));
-        var older = _cache.Add(a1, a, Now, _cache.Epoch);
+        var older = _cache.Add(KeyOf(a1), a1, a, Now, _cache.Epoch);
 
-        _cache.Add(a2, a with { Status = UserStatus.Deactivated, SecurityVersion = a.SecurityVersion + 1 }, Now, _cache.Epoch);
+        _cache.Add(KeyOf(a2), a2, a with { Status = UserStatus.Deactivated, SecurityVersion = a.SecurityVersion + 1 }, Now, _cache.Epoch);
 
         Assert.True(older.IsStale);
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
-        Assert.True(_cache.TryGet(a2.TokenHash, out var newer));
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
+        Assert.True(_cache.TryGet(KeyOf(a2), out var newer));
         Assert.Equal(UserStatus.Deactivated, newer.User.User.Status);
     }
 
@@ -128,23 +147,23 @@ public sealed class SessionCacheTests
     {
         var a = NewUser("usr_a");
         var (a1, a2) = (NewSession("ses_a1", a), NewSession("ses_a2", a));
-        _cache.Add(a1, a, Now, _cache.Epoch);
+        _cache.Add(KeyOf(a1), a1, a, Now, _cache.Epoch);
 
         _cache.Distrust();
 
         Assert.False(_cache.IsTrusted);
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
-        var answered = _cache.Add(a2, a, Now, _cache.Epoch);
-        Assert.Same(a2, answered.Session);
-        Assert.False(_cache.TryGet(a2.TokenHash, out _));
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
+        var answered = _cache.Add(KeyOf(a2), a2, a, Now, _cache.Epoch);
+        Assert.Equal(a2 with { TokenHash = default }, answered.Session);
+        Assert.False(_cache.TryGet(KeyOf(a2), out _));
         Assert.Equal(0, _cache.Count);
 
         _cache.Trust();
 
         Assert.True(_cache.IsTrusted);
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
-        _cache.Add(a2, a, Now, _cache.Epoch);
-        Assert.True(_cache.TryGet(a2.TokenHash, out _));
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
+        _cache.Add(KeyOf(a2), a2, a, Now, _cache.Epoch);
+        Assert.True(_cache.TryGet(KeyOf(a2), out _));
     }
 
     [Fact]
@@ -154,22 +173,22 @@ public sealed class SessionCacheTests
         var cache = new SessionCache(clock: clock);
         var a = NewUser("usr_a");
         var a1 = NewSession("ses_a1", a);
-        cache.Add(a1, a, Now, cache.Epoch);
+        cache.Add(KeyOf(a1), a1, a, Now, cache.Epoch);
         var second = clock.TimestampFrequency;
 
         cache.RenewLease("bus", clock.GetTimestamp() + (3 * second));
         cache.RenewLease("other", clock.GetTimestamp() + (1 * second));
         cache.RenewLease("bus", clock.GetTimestamp() + (2 * second));
-        Assert.True(cache.TryGet(a1.TokenHash, out _));
+        Assert.True(cache.TryGet(KeyOf(a1), out _));
 
         clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(cache.TryGet(a1.TokenHash, out _));
+        Assert.False(cache.TryGet(KeyOf(a1), out _));
         Assert.True(cache.IsTrusted, "a lease that ran out is not a distrust: the entries stay for the next renewal");
 
         cache.RenewLease("other", clock.GetTimestamp() + (5 * second));
-        Assert.True(cache.TryGet(a1.TokenHash, out _), "the earliest deadline is now the bus's, 3 s after the start");
+        Assert.True(cache.TryGet(KeyOf(a1), out _), "the earliest deadline is now the bus's, 3 s after the start");
         clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.False(cache.TryGet(a1.TokenHash, out _));
+        Assert.False(cache.TryGet(KeyOf(a1), out _));
     }
 
     [Fact]
@@ -181,9 +200,9 @@ public sealed class SessionCacheTests
         var epochBeforeRead = _cache.Epoch;
 
         _cache.Trust();
-        _cache.Add(a1, a, Now, epochBeforeRead);
+        _cache.Add(KeyOf(a1), a1, a, Now, epochBeforeRead);
 
-        Assert.False(_cache.TryGet(a1.TokenHash, out _));
+        Assert.False(_cache.TryGet(KeyOf(a1), out _));
     }
 
     [Fact]
@@ -194,19 +213,19 @@ public sealed class SessionCacheTests
         var revoked = NewSession("ses_revoked", a) with { RevokedAt = Now, RevokedBy = a.Id, RevokeReason = RevocationReason.SignedOut };
         var pastAbsolute = NewSession("ses_absolute", a) with { AbsoluteExpiresAt = Now };
         var idle = NewSession("ses_idle", a);
-        _cache.Add(live, a, Now, _cache.Epoch);
-        _cache.Add(revoked, a, Now, _cache.Epoch);
-        _cache.Add(pastAbsolute, a, Now, _cache.Epoch);
-        _cache.Add(idle, a, Now - Idle, _cache.Epoch);
+        _cache.Add(KeyOf(live), live, a, Now, _cache.Epoch);
+        _cache.Add(KeyOf(revoked), revoked, a, Now, _cache.Epoch);
+        _cache.Add(KeyOf(pastAbsolute), pastAbsolute, a, Now, _cache.Epoch);
+        _cache.Add(KeyOf(idle), idle, a, Now - Idle, _cache.Epoch);
 
         var removed = _cache.Sweep(Now, Idle);
 
         Assert.Equal(3, removed);
         Assert.Equal(1, _cache.Count);
-        Assert.True(_cache.TryGet(live.TokenHash, out _));
-        Assert.False(_cache.TryGet(revoked.TokenHash, out _));
-        Assert.False(_cache.TryGet(pastAbsolute.TokenHash, out _));
-        Assert.False(_cache.TryGet(idle.TokenHash, out _));
+        Assert.True(_cache.TryGet(KeyOf(live), out _));
+        Assert.False(_cache.TryGet(KeyOf(revoked), out _));
+        Assert.False(_cache.TryGet(KeyOf(pastAbsolute), out _));
+        Assert.False(_cache.TryGet(KeyOf(idle), out _));
     }
 
     [Fact]
@@ -216,11 +235,11 @@ public sealed class SessionCacheTests
         var a = NewUser("usr_a");
         var sessions = Enumerable.Range(0, 3).Select(i => NewSession($"ses_{i}", a)).ToList();
 
-        var entries = sessions.ConvertAll(s => cache.Add(s, a, Now, cache.Epoch));
+        var entries = sessions.ConvertAll(s => cache.Add(KeyOf(s), s, a, Now, cache.Epoch));
 
         Assert.All(entries, Assert.NotNull);
         Assert.Equal(2, cache.Count);
-        Assert.False(cache.TryGet(sessions[2].TokenHash, out _));
+        Assert.False(cache.TryGet(KeyOf(sessions[2]), out _));
     }
 
     [Fact]
@@ -271,7 +290,7 @@ public sealed class SessionCacheTests
         {
             foreach (var target in r.Store.Targets)
             {
-                if (r.Cache.TryGet(target.TokenHash, out var entry) && servedStale(entry))
+                if (r.Cache.TryGet(KeyOf(target), out var entry) && servedStale(entry))
                 {
                     violations.Enqueue($"{who} saw {entry.Session.Id}");
                 }
@@ -288,8 +307,8 @@ public sealed class SessionCacheTests
 
                 // The other user's session is not touched by the invalidation and is still served from memory.
                 var (bystander, bystanderUser) = ended.Store.Read(ended.Store.Targets.Length);
-                ended.Cache.Add(bystander, bystanderUser, Now, ended.Cache.Epoch);
-                if (!ended.Cache.TryGet(bystander.TokenHash, out _))
+                ended.Cache.Add(KeyOf(bystander), bystander, bystanderUser, Now, ended.Cache.Epoch);
+                if (!ended.Cache.TryGet(KeyOf(bystander), out _))
                 {
                     violations.Enqueue("the other user's session was dropped");
                 }
@@ -324,7 +343,7 @@ public sealed class SessionCacheTests
                         var i = random.Next(r.Store.Targets.Length + 1);
                         var epoch = r.Cache.Epoch;
                         var (session, user) = r.Store.Read(i);
-                        r.Cache.Add(session, user, Now, epoch);
+                        r.Cache.Add(KeyOf(session), session, user, Now, epoch);
 
                         // The flag is read before looking up: a hit seen with it set happened after Handle returned.
                         if (Volatile.Read(ref r.Invalidated) == 1)
@@ -430,9 +449,16 @@ public sealed class SessionCacheTests
         UpdatedAt = Now,
     };
 
+    // The cache key of each test session's token (the cache is keyed by the token, which a session does not keep).
+    private static readonly ConcurrentDictionary<TokenHash, TokenKey> Keys = new();
+
+    private static TokenKey KeyOf(Session session) => Keys[session.TokenHash];
+
     private static Session NewSession(string id, User user)
     {
-        SecretTokens.Create(out var tokenHash);
+        var token = SecretTokens.Create(out var tokenHash);
+        Assert.True(SecretTokens.TryKey(token, out var key));
+        Keys[tokenHash] = key;
         return new Session
         {
             Id = id,
