@@ -58,6 +58,43 @@ public sealed class UserAdministration(
         }
     }
 
+    /// <summary>
+    /// A live session by its id alone, with its user: what an operator holding only a session id (from a log, a
+    /// support ticket) needs to see before ending it. Not found unless it is live (not revoked, within its idle and
+    /// absolute ends), as in the per-user list.
+    /// </summary>
+    public async Task<(User User, ActiveSession Session)> GetSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var session = await FindSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        var user = await FindAsync(session.UserId, cancellationToken).ConfigureAwait(false);
+        var live = (await sessions.ListActiveAsync(session.UserId, cancellationToken).ConfigureAwait(false)).FirstOrDefault(s => s.Session.Id == sessionId)
+            ?? throw TesseraException.NotFound("The session");
+        return (user, live);
+    }
+
+    /// <summary>Ends a live session named by its id alone (reason <c>revoked_by_admin</c>, audited as the per-user route is); returns its user's id.</summary>
+    public async Task<string> RevokeSessionAsync(Actor admin, string sessionId, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var session = await FindSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (!await sessions.RevokeAsync(session.UserId, sessionId, RevocationReason.RevokedByAdmin, admin, ipAddress, cancellationToken).ConfigureAwait(false))
+        {
+            throw TesseraException.NotFound("The session");
+        }
+
+        return session.UserId;
+    }
+
+    private async Task<Session> FindSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (!Ids.CanExist(sessionId))
+        {
+            throw TesseraException.NotFound("The session");
+        }
+
+        await using var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false);
+        return await read.Sessions.FindByIdAsync(sessionId, cancellationToken).ConfigureAwait(false) ?? throw TesseraException.NotFound("The session");
+    }
+
     private static readonly Decision Deactivation = new(AuditActions.UserDeactivated, RevocationReason.UserDeactivated, ForbiddenOnSelf: true);
     private static readonly Decision Reactivation = new(AuditActions.UserReactivated, Revokes: null, ForbiddenOnSelf: false);
     private static readonly Decision Ban = new(AuditActions.UserBanned, RevocationReason.UserBanned, ForbiddenOnSelf: true);
