@@ -93,50 +93,6 @@ internal static class SessionsCommands
             using var api = context.SignedIn();
             var found = await UserLookup.RequireAsync(api, context.ParseResult.GetValue(user)!, cancellationToken);
             var id = found.Prop("user").Str("id")!;
-            var answer = await api.GetAsync($"/v1/admin/users/{Uri.EscapeDataString(id)}/sessions", cancellationToken);
-            if (context.Json)
-            {
-                CliContext.WriteJson(new { userId = id, sessions = answer.Prop("sessions") });
-                return ExitCodes.Done;
-            }
-
-            var table = new Table().Title($"Live sessions of {Markup.Escape(found.Prop("user").Str("email") ?? id)}")
-                .AddColumns("Id", "Device", "Platform", "IP address", "Created", "Last active", "Expires");
-            foreach (var session in answer.Prop("sessions").EnumerateArray())
-            {
-                var device = session.Prop("device");
-                table.AddRow(new[]
-                {
-                    session.Str("id"), device.Str("name"), device.Str("platform"), session.Str("ipAddress"),
-                    session.Str("createdAt"), session.Str("lastActiveAt"), session.Str("expiresAt"),
-                }.Select(value => Markup.Escape(value ?? string.Empty)).ToArray());
-            }
-
-            context.Out.Write(table);
-            return ExitCodes.Done;
-        });
-        return command;
-    }
-
-    private static Command Revoke()
-    {
-        var session = new Argument<string?>("session") { Description = "The session's id (ses_…); needs --user.", Arity = ArgumentArity.ZeroOrOne };
-        var user = new Option<string>("--user") { Description = "The user's id (usr_…) or email.", Required = true };
-        var all = new Option<bool>("--all") { Description = "End every session of the user." };
-        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for a confirmation (with --all)." };
-        var command = new Command("revoke", "End one session of a user, or all of them with --all; each ends on every node at once.") { session, user, all, yes };
-        command.SetRun(async (context, cancellationToken) =>
-        {
-            var sessionId = context.ParseResult.GetValue(session);
-            var everything = context.ParseResult.GetValue(all);
-            if ((sessionId is null) == !everything)
-            {
-                throw new CliException("Name one session (ses_…) or pass --all, not both.", ExitCodes.Usage, "usage");
-            }
-
-            using var api = context.SignedIn();
-            var found = await UserLookup.RequireAsync(api, context.ParseResult.GetValue(user)!, cancellationToken);
-            var id = found.Prop("user").Str("id")!;
             var email = found.Prop("user").Str("email") ?? id;
             var path = $"/v1/admin/users/{Uri.EscapeDataString(id)}/sessions";
             if (everything)

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
@@ -45,15 +46,16 @@ internal sealed class RelationalAuditLog(StoreContext db) : IAuditLog
                 ArgumentNullException.ThrowIfNull(e);
                 sql.Append(i == 0 ? "" : ", ")
                     .Append(CultureInfo.InvariantCulture, $"(@Id{i}, @At{i}, @Action{i}, @ActorKind{i}, @ActorId{i}, @TargetUserId{i}, @SessionIds{i}, @Reason{i}, @IpAddress{i})");
-                parameters.Add($"Id{i}", e.Id);
+                // Text typed explicitly: a null without a type would leave the database to guess it.
+                parameters.Add($"Id{i}", e.Id, DbType.String);
                 parameters.Add($"At{i}", db.Dialect.ToStored(e.At));
-                parameters.Add($"Action{i}", e.Action);
-                parameters.Add($"ActorKind{i}", WireNames.ActorKindName(e.Actor.Kind));
-                parameters.Add($"ActorId{i}", e.Actor.Id);
-                parameters.Add($"TargetUserId{i}", e.TargetUserId);
+                parameters.Add($"Action{i}", e.Action, DbType.String);
+                parameters.Add($"ActorKind{i}", WireNames.ActorKindName(e.Actor.Kind), DbType.String);
+                parameters.Add($"ActorId{i}", e.Actor.Id, DbType.String);
+                parameters.Add($"TargetUserId{i}", e.TargetUserId, DbType.String);
                 parameters.Add($"SessionIds{i}", db.Dialect.ToStored(e.SessionIds));
-                parameters.Add($"Reason{i}", e.Reason);
-                parameters.Add($"IpAddress{i}", e.IpAddress);
+                parameters.Add($"Reason{i}", e.Reason, DbType.String);
+                parameters.Add($"IpAddress{i}", e.IpAddress, DbType.String);
             }
 
             await db.Connection.ExecuteAsync(db.Command(sql.ToString(), parameters, cancellationToken));
