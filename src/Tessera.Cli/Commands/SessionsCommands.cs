@@ -74,10 +74,10 @@ internal static class SessionsCommands
             {
                 // By the session's id alone: the server says whose it is, then ends it (revoked_by_admin, audited).
                 using var byId = context.SignedIn();
-                var path = $"/v1/admin/sessions/{Uri.EscapeDataString(sessionId!)}";
-                var shown = await byId.GetAsync(path, cancellationToken);
+                var byIdPath = $"/v1/admin/sessions/{Uri.EscapeDataString(sessionId!)}";
+                var shown = await byId.GetAsync(byIdPath, cancellationToken);
                 var owner = shown.Prop("user");
-                await byId.DeleteAsync(path, cancellationToken);
+                await byId.DeleteAsync(byIdPath, cancellationToken);
                 if (context.Json)
                 {
                     CliContext.WriteJson(new { userId = owner.Str("id"), sessionId, revoked = 1 });
