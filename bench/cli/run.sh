@@ -4,13 +4,17 @@
 #   1. end to end: `tessera users deactivate --from-file ids.txt --yes --json`, process start to exit; target < 60 s;
 #   2. the server's own part: the time the CLI spent waiting on POST /v1/admin/users/bulk (its --json `seconds`);
 #      target < 10 s;
-#   3. then every one of the 2 x USERS session tokens is checked (GET /v1/auth/session): all must be refused (401).
+#   3. then every one of the 2 x USERS session tokens is checked (GET /v1/auth/session): all must be refused (401);
+#   4. revoke-all of one user with SESSIONS (1,000) sessions, answer to answer, by both routes (the admin's
+#      DELETE /v1/admin/users/{id}/sessions and the user's POST /v1/sessions/revoke-all), ROUNDS (3) times each;
+#      issue 15's target < 50 ms.
 # See docs/performance.md ("Command line bulk (issue 14)").
 #
 #   bench/cli/run.sh
 #   USERS=2000 bench/cli/run.sh
 #
-# Knobs: USERS (10000), PORT (5481), SETUP_THREADS (8: concurrent registrations and sign-ins while preparing).
+# Knobs: USERS (10000), PORT (5481), SETUP_THREADS (8: concurrent registrations and sign-ins while preparing),
+# SESSIONS (1000), ROUNDS (3).
 # Builds the server and the CLI in Release into a temporary directory, starts the server with a temporary data
 # directory and a bootstrap admin (and fewer PBKDF2 rounds, so that preparing 30,000 sign-ins is quick: deactivation
 # hashes nothing), and removes all of it on exit. Needs python3 for the preparation and the final check.
@@ -24,7 +28,9 @@ source "$root/bench/common.sh"
 users=${USERS:-10000}
 port=${PORT:-5481}
 threads=${SETUP_THREADS:-8}
-check_knobs 1s 1s 1 "$users" "$port" "$threads"
+sessions=${SESSIONS:-1000}
+rounds=${ROUNDS:-3}
+check_knobs 1s 1s "$rounds" "$users" "$port" "$threads" "$sessions"
 port_in_use "$port" && { echo "cli: port $port is in use" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -77,3 +83,6 @@ PY
 
 log "checking that all $((users * 2)) sessions are refused"
 python3 "$here/prepare.py" check "$url" "$threads" "$work/tokens.txt"
+
+log "revoke-all of one user with $sessions sessions ($rounds rounds per route)"
+python3 "$here/prepare.py" revoke-all "$url" "$sessions" "$threads" "$rounds" "$admin" "$password"

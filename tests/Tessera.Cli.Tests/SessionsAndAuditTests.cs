@@ -82,6 +82,34 @@ public sealed class SessionsAndAuditTests(CliServer tessera) : IClassFixture<Cli
     }
 
     [Fact]
+    public async Task Sessions_revoke_by_id_alone_finds_the_user_and_ends_only_that_session()
+    {
+        var tool = await tessera.SignedInToolAsync();
+        var (id, email) = await tessera.NewUserAsync();
+        var first = await tessera.LoginAsync(email);
+        var second = await tessera.LoginAsync(email);
+        var sessions = (await tessera.AdminGetAsync($"/v1/admin/users/{id}/sessions")).GetProperty("sessions").EnumerateArray()
+            .Select(s => s.GetProperty("id").GetString()!).ToList();
+
+        var one = await tool.RunAsync("sessions", "revoke", sessions[0], "--json");
+
+        Assert.True(one.ExitCode == 0, one.ToString());
+        Assert.Equal(id, one.Json.GetProperty("userId").GetString());
+        Assert.Equal(sessions[0], one.Json.GetProperty("sessionId").GetString());
+        Assert.Equal(1, new[] { await tessera.HoldsAsync(first), await tessera.HoldsAsync(second) }.Count(holds => holds));
+
+        var text = await tool.RunAsync("sessions", "revoke", sessions[1]);
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains(email, text.Stdout, StringComparison.Ordinal);
+        Assert.False(await tessera.HoldsAsync(first) || await tessera.HoldsAsync(second));
+
+        var again = await tool.RunAsync("sessions", "revoke", sessions[0], "--json");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Equal("not_found", again.Json.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(2, (await tool.RunAsync("sessions", "revoke", "--all")).ExitCode);
+    }
+
+    [Fact]
     public async Task Audit_export_streams_every_event_since_a_time_as_csv_or_json()
     {
         var tool = await tessera.SignedInToolAsync();

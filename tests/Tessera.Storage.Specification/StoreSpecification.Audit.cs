@@ -29,6 +29,30 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task Events_appended_many_at_once_are_the_same_rows_as_one_by_one_past_one_statement()
+    {
+        var store = await CreateStoreAsync();
+        // More than one multi-row INSERT's worth (200), every field used, some in one millisecond, some with no sessions.
+        var events = Enumerable.Range(0, 450).Select(i =>
+            NewEvent(i % 3 == 0 ? AuditActions.SessionRevoked : AuditActions.UserDeactivated, new Actor(ActorKind.Cli, "usr_admin"), $"usr_{i:D4}",
+                T0.AddMilliseconds(-(i / 7)), i % 2 == 0 ? [$"ses_{i}a", $"ses_{i}b"] : []) with
+            {
+                Reason = i % 5 == 0 ? null : $"reason {i}",
+                IpAddress = i % 4 == 0 ? null : "192.0.2.7",
+            }).ToList();
+
+        await WriteAsync(store, transaction => transaction.Audit.AppendManyAsync(events, Ct));
+        await WriteAsync(store, transaction => transaction.Audit.AppendManyAsync([], Ct));
+
+        var read = await QueryAuditAsync(store, new AuditQuery(null, null, null, null, 1000));
+        Assert.Equal(events.Count, read.Count);
+        foreach (var (expected, actual) in events.OrderByDescending(e => e.At).ThenByDescending(e => e.Id, StringComparer.Ordinal).Zip(read))
+        {
+            AssertSameEvent(expected, actual);
+        }
+    }
+
+    [Fact]
     public async Task Querying_the_audit_log_by_user_finds_events_about_them_and_events_by_them()
     {
         var store = await CreateStoreAsync();

@@ -127,6 +127,46 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task Revoking_all_sessions_of_many_users_at_once_ends_exactly_theirs_and_says_whose_each_was()
+    {
+        var store = await CreateStoreAsync();
+        var (ada, bob, cy, other) = (NewUser(), NewUser(), NewUser(), NewUser());
+        var adas = new[] { NewSession(ada.Id), NewSession(ada.Id), NewSession(ada.Id) };
+        var bobs = NewSession(bob.Id);
+        var alreadyRevoked = NewSession(bob.Id) with { RevokedAt = T0.AddMinutes(-5), RevokedBy = "usr_self", RevokeReason = RevocationReason.SignedOut };
+        var expired = NewSession(cy.Id, absoluteExpiresAt: T0.AddMinutes(-1));
+        var othersSession = NewSession(other.Id);
+        await InsertAsync(store, ada, bob, cy, other);
+        await InsertAsync(store, [.. adas, bobs, alreadyRevoked, expired, othersSession]);
+        var revocation = new SessionRevocation(T0, "usr_admin", RevocationReason.UserDeactivated);
+
+        IReadOnlyDictionary<string, IReadOnlyList<string>> revoked = null!;
+        await WriteAsync(store, async transaction => revoked = await transaction.Sessions.RevokeAllOfUsersAsync(
+            [ada.Id, bob.Id, cy.Id, "usr_nobody"], revocation, Ct));
+
+        Assert.Equal(Sorted([ada.Id, bob.Id]), Sorted(revoked.Keys));
+        Assert.Equal(Sorted(adas.Select(s => s.Id)), revoked[ada.Id]);
+        Assert.Equal([bobs.Id], revoked[bob.Id]);
+        foreach (var session in adas.Append(bobs))
+        {
+            Assert.Equal(
+                session with { RevokedAt = T0, RevokedBy = "usr_admin", RevokeReason = RevocationReason.UserDeactivated },
+                await FindSessionAsync(store, session.Id));
+        }
+
+        Assert.Equal(alreadyRevoked, await FindSessionAsync(store, alreadyRevoked.Id));
+        Assert.Equal(expired, await FindSessionAsync(store, expired.Id));
+        Assert.Equal(othersSession, await FindSessionAsync(store, othersSession.Id));
+
+        // Nothing left to end: an empty answer, and no user at all is no statement at all.
+        await WriteAsync(store, async transaction =>
+        {
+            Assert.Empty(await transaction.Sessions.RevokeAllOfUsersAsync([ada.Id, bob.Id], revocation, Ct));
+            Assert.Empty(await transaction.Sessions.RevokeAllOfUsersAsync([], revocation, Ct));
+        });
+    }
+
+    [Fact]
     public async Task Revoking_one_session_ends_only_that_session()
     {
         var store = await CreateStoreAsync();

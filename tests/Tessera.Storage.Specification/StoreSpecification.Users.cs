@@ -28,6 +28,24 @@ public abstract partial class StoreSpecification
     }
 
     [Fact]
+    public async Task Users_are_found_many_at_once_by_id_in_id_order_leaving_out_unknown_ids()
+    {
+        var store = await CreateStoreAsync();
+        var users = Enumerable.Range(0, 5).Select(_ => NewUser()).ToArray();
+        await InsertAsync(store, users);
+        var asked = new[] { users[3].Id, "usr_nobody", users[0].Id, users[4].Id, users[0].Id };
+
+        var found = await ReadAsync(store, transaction => transaction.Users.FindByIdsAsync(asked, Ct));
+        IReadOnlyList<User> foundToChange = [];
+        await WriteAsync(store, async transaction => foundToChange = await transaction.Users.FindByIdsAsync(asked, Ct));
+
+        var expected = new[] { users[0], users[3], users[4] }.OrderBy(u => u.Id, StringComparer.Ordinal).ToArray();
+        Assert.Equal(expected, found);
+        Assert.Equal(expected, foundToChange);
+        Assert.Empty(await ReadAsync(store, transaction => transaction.Users.FindByIdsAsync([], Ct)));
+    }
+
+    [Fact]
     public async Task An_unknown_user_is_not_found()
     {
         var store = await CreateStoreAsync();

@@ -7,8 +7,8 @@ namespace Tessera.Cli.Commands;
 
 /// <summary>
 /// One decision for many users from a file or standard input. Read and check every line first (nothing changes), then
-/// apply through the server's bulk endpoint in batches, each user in its own transaction on the server, so at any moment
-/// every user is either done (and audited) or untouched. Users already in the wanted state are left alone, so a re-run
+/// apply through the server's bulk endpoint in batches, each one transaction on the server (a user it refuses left out
+/// before anything is written for them), so at any moment every user is either done (and audited) or untouched. Users already in the wanted state are left alone, so a re-run
 /// changes nothing. Ctrl+C stops between batches: the batch in flight finishes, the rest is reported as not attempted.
 /// </summary>
 internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction action, string? reason, DateTimeOffset? until, bool dryRun, bool yes, int batchSize = BulkRun.BatchSize) : IDisposable
@@ -226,7 +226,7 @@ internal sealed class BulkRun(CliContext context, TesseraApi api, UserAction act
                 return;
             }
 
-            // Not cancelled by Ctrl+C: the server does each user in its own transaction, and the answer says which were done.
+            // Not cancelled by Ctrl+C: the server does the batch in one transaction, and the answer says which users were done.
             JsonElement answer;
             var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             try

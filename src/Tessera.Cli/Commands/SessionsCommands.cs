@@ -51,11 +51,11 @@ internal static class SessionsCommands
 
     private static Command Revoke()
     {
-        var session = new Argument<string?>("session") { Description = "The session's id (ses_…); needs --user.", Arity = ArgumentArity.ZeroOrOne };
-        var user = new Option<string>("--user") { Description = "The user's id (usr_…) or email.", Required = true };
+        var session = new Argument<string?>("session") { Description = "The session's id (ses_…); its user is found from it (--user, if given, must be that user).", Arity = ArgumentArity.ZeroOrOne };
+        var user = new Option<string?>("--user") { Description = "The user's id (usr_…) or email; needed with --all." };
         var all = new Option<bool>("--all") { Description = "End every session of the user." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for a confirmation (with --all)." };
-        var command = new Command("revoke", "End one session of a user, or all of them with --all; each ends on every node at once.") { session, user, all, yes };
+        var command = new Command("revoke", "End one session (by its id alone, or of --user), or all of a user's with --user … --all; each ends on every node at once.") { session, user, all, yes };
         command.SetRun(async (context, cancellationToken) =>
         {
             var sessionId = context.ParseResult.GetValue(session);
@@ -63,6 +63,31 @@ internal static class SessionsCommands
             if ((sessionId is null) == !everything)
             {
                 throw new CliException("Name one session (ses_…) or pass --all, not both.", ExitCodes.Usage, "usage");
+            }
+
+            if (everything && context.ParseResult.GetValue(user) is null)
+            {
+                throw new CliException("--all ends every session of one user: name them with --user.", ExitCodes.Usage, "usage");
+            }
+
+            if (context.ParseResult.GetValue(user) is null)
+            {
+                // By the session's id alone: the server says whose it is, then ends it (revoked_by_admin, audited).
+                using var byId = context.SignedIn();
+                var byIdPath = $"/v1/admin/sessions/{Uri.EscapeDataString(sessionId!)}";
+                var shown = await byId.GetAsync(byIdPath, cancellationToken);
+                var owner = shown.Prop("user");
+                await byId.DeleteAsync(byIdPath, cancellationToken);
+                if (context.Json)
+                {
+                    CliContext.WriteJson(new { userId = owner.Str("id"), sessionId, revoked = 1 });
+                }
+                else
+                {
+                    context.Out.WriteLine($"Ended session {sessionId} of {owner.Str("email") ?? owner.Str("id")}.");
+                }
+
+                return ExitCodes.Done;
             }
 
             using var api = context.SignedIn();

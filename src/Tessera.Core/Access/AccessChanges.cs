@@ -24,6 +24,7 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
         {
             context = new AccessChange(transaction, clock);
             result = await change(context).ConfigureAwait(false);
+            await context.FlushAuditAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -34,21 +35,24 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
         }
 
         // The change is committed: tell every node even if the caller has gone away meanwhile, and send every
-        // invalidation even if one cannot be confirmed, so that each reaches as far as it can.
-        List<Exception>? failures = null;
+        // invalidation even if one cannot be confirmed, so that each reaches as far as it can. A change that touched
+        // many users (a bulk batch) sends theirs at once: each waits for the other nodes' acknowledgements, and one
+        // round of waiting for all of them costs what one costs, where one after the other would cost a round each.
         var publishing = Stopwatch.GetTimestamp();
-        var publishedAny = false;
-        foreach (var invalidation in context.Invalidations)
+        var invalidations = context.Invalidations.ToList();
+        var publishedAny = invalidations.Count > 0;
+        List<Exception>? failures = null;
+        if (invalidations.Count == 1)
         {
-            publishedAny = true;
-            try
+            if (await PublishAsync(invalidations[0]).ConfigureAwait(false) is { } failure)
             {
-                await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
+                failures = [failure];
             }
-            catch (InvalidationNotConfirmedException notConfirmed)
-            {
-                (failures ??= []).Add(notConfirmed);
-            }
+        }
+        else if (invalidations.Count > 1)
+        {
+            var failed = (await Task.WhenAll(invalidations.Select(PublishAsync)).ConfigureAwait(false)).OfType<Exception>().ToList();
+            failures = failed.Count > 0 ? failed : null;
         }
 
         if (publishedAny)
@@ -67,6 +71,20 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
 
         return result;
     }
+
+    /// <summary>Publishes one invalidation; the failure to confirm it, if any, is returned rather than thrown, so that the others still go out.</summary>
+    private async Task<Exception?> PublishAsync(Invalidation invalidation)
+    {
+        try
+        {
+            await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
+            return null;
+        }
+        catch (InvalidationNotConfirmedException notConfirmed)
+        {
+            return notConfirmed;
+        }
+    }
 }
 
 /// <summary>One access change under way: its transaction, its clock reading, and what it must announce.</summary>
@@ -74,6 +92,7 @@ public sealed class AccessChange
 {
     private readonly Dictionary<string, (List<string> SessionIds, RevocationReason? Reason, bool UserChanged)> _touched = new(StringComparer.Ordinal);
     private readonly HashSet<string> _clients = new(StringComparer.Ordinal);
+    private readonly List<AuditEvent> _audit = [];
     private readonly TimeProvider _clock;
 
     internal AccessChange(IStoreTransaction transaction, TimeProvider clock)
@@ -100,16 +119,29 @@ public sealed class AccessChange
     {
         var revoked = await Transaction.Sessions.RevokeAsync(userId, scope, new SessionRevocation(Now, actor.RevokedBy, reason), cancellationToken)
             .ConfigureAwait(false);
-        if (revoked.Count == 0)
+        Revoked(userId, revoked, reason, actor, ipAddress);
+        return revoked;
+    }
+
+    /// <summary>
+    /// Ends every live session of each of these users in one statement (a bulk batch) and writes a <c>session.revoked</c>
+    /// event for each user that had any, in the order of <paramref name="userIds"/>: the same rows and events as
+    /// <see cref="RevokeSessionsAsync"/> once per user. Returns the revoked ids per user (users without any left out).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> RevokeAllSessionsOfUsersAsync(
+        IReadOnlyList<string> userIds, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        var revoked = await Transaction.Sessions.RevokeAllOfUsersAsync(userIds, new SessionRevocation(Now, actor.RevokedBy, reason), cancellationToken)
+            .ConfigureAwait(false);
+        foreach (var userId in userIds)
         {
-            return revoked;
+            if (revoked.TryGetValue(userId, out var ids))
+            {
+                Revoked(userId, ids, reason, actor, ipAddress);
+            }
         }
 
-        await AuditAsync(AuditActions.SessionRevoked, actor, userId, ipAddress, reason.ToWireName(), revoked, cancellationToken).ConfigureAwait(false);
-        RevokedCounts[reason] = RevokedCounts.GetValueOrDefault(reason) + revoked.Count;
-        var touched = Touch(userId);
-        touched.SessionIds.AddRange(revoked);
-        _touched[userId] = touched with { Reason = reason };
         return revoked;
     }
 
@@ -119,22 +151,55 @@ public sealed class AccessChange
     /// <summary>Records that the user's own state changed, so every node drops its copy of the user.</summary>
     public void UserChanged(string userId) => _touched[userId] = Touch(userId) with { UserChanged = true };
 
+    /// <summary>
+    /// Adds an event to the change. Events are written together, in the order they were added, just before the
+    /// transaction commits (a bulk batch's hundreds in a few statements rather than one each); a change that fails or is
+    /// rolled back writes none.
+    /// </summary>
     public Task AuditAsync(
         string action, Actor actor, string? targetUserId, string? ipAddress, string? reason = null,
-        IReadOnlyList<string>? sessionIds = null, CancellationToken cancellationToken = default) =>
-        Transaction.Audit.AppendAsync(
-            new AuditEvent
-            {
-                Id = Ids.NewAuditEventId(_clock),
-                At = Now,
-                Action = action,
-                Actor = actor,
-                TargetUserId = targetUserId,
-                SessionIds = sessionIds ?? [],
-                Reason = reason,
-                IpAddress = ipAddress,
-            },
-            cancellationToken);
+        IReadOnlyList<string>? sessionIds = null, CancellationToken cancellationToken = default)
+    {
+        _audit.Add(new AuditEvent
+        {
+            Id = Ids.NewAuditEventId(_clock),
+            At = Now,
+            Action = action,
+            Actor = actor,
+            TargetUserId = targetUserId,
+            SessionIds = sessionIds ?? [],
+            Reason = reason,
+            IpAddress = ipAddress,
+        });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Writes the events added so far; called by <see cref="AccessChanges"/> right before the commit.</summary>
+    internal async Task FlushAuditAsync(CancellationToken cancellationToken)
+    {
+        if (_audit.Count == 0)
+        {
+            return;
+        }
+
+        await Transaction.Audit.AppendManyAsync([.. _audit], cancellationToken).ConfigureAwait(false);
+        _audit.Clear();
+    }
+
+    /// <summary>Records revoked sessions: their <c>session.revoked</c> event, the metric, and the invalidation of the user's sessions.</summary>
+    private void Revoked(string userId, IReadOnlyList<string> revoked, RevocationReason reason, Actor actor, string? ipAddress)
+    {
+        if (revoked.Count == 0)
+        {
+            return;
+        }
+
+        _ = AuditAsync(AuditActions.SessionRevoked, actor, userId, ipAddress, reason.ToWireName(), revoked);
+        RevokedCounts[reason] = RevokedCounts.GetValueOrDefault(reason) + revoked.Count;
+        var touched = Touch(userId);
+        touched.SessionIds.AddRange(revoked);
+        _touched[userId] = touched with { Reason = reason };
+    }
 
     private (List<string> SessionIds, RevocationReason? Reason, bool UserChanged) Touch(string userId) =>
         _touched.TryGetValue(userId, out var touched) ? touched : ([], null, false);

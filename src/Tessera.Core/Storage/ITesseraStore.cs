@@ -47,6 +47,13 @@ public interface IUserStore
 {
     Task<User?> FindByIdAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The users with these ids (ids that name nobody are left out), in id order; in a write transaction their rows are
+    /// locked until it ends where the store locks rows (in id order, so that two batches never deadlock). One query for
+    /// a whole batch of a bulk change.
+    /// </summary>
+    Task<IReadOnlyList<User>> FindByIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
     Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken);
 
     /// <summary>Adds a user; false when the email is already taken.</summary>
@@ -103,6 +110,13 @@ public interface ISessionStore
     /// <summary>Revokes the user's unrevoked, unexpired sessions that <paramref name="scope"/> selects; returns their ids.</summary>
     Task<IReadOnlyList<string>> RevokeAsync(string userId, RevocationScope scope, SessionRevocation revocation, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Revokes every unrevoked, unexpired session of each of these users in one statement (a bulk change's batch);
+    /// returns the ids it revoked per user, each list in id order. Users with nothing to revoke are left out.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> RevokeAllOfUsersAsync(
+        IReadOnlyCollection<string> userIds, SessionRevocation revocation, CancellationToken cancellationToken);
+
     /// <summary>Moves last-active times forward (never back) for sessions not yet revoked.</summary>
     Task TouchAsync(IReadOnlyCollection<SessionActivity> activity, CancellationToken cancellationToken);
 
@@ -130,6 +144,9 @@ public readonly record struct SessionActivity(string SessionId, DateTimeOffset L
 public interface IAuditLog
 {
     Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+
+    /// <summary>Appends the events in as few statements as the database allows; the same rows as one <see cref="AppendAsync"/> each.</summary>
+    Task AppendManyAsync(IReadOnlyList<AuditEvent> auditEvents, CancellationToken cancellationToken);
 
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken);

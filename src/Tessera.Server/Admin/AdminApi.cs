@@ -31,6 +31,8 @@ internal static class AdminApi
         group.MapPost("/users/{id}/unban", UnbanAsync);
         group.MapDelete("/users/{id}", DeleteAsync);
         group.MapPost("/users/bulk", BulkAsync);
+        group.MapGet("/sessions/{sessionId}", GetSessionAsync);
+        group.MapDelete("/sessions/{sessionId}", RevokeSessionByIdAsync);
         group.MapGet("/audit", AuditAsync);
         return endpoints;
     }
@@ -83,6 +85,20 @@ internal static class AdminApi
     private static async Task<NoContent> RevokeSessionAsync(string id, string sessionId, CurrentSession current, UserAdministration admin, HttpContext httpContext)
     {
         await admin.RevokeSessionAsync(current.Actor, id, sessionId, httpContext.ClientIp(), httpContext.RequestAborted);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<AdminSessionResponse>> GetSessionAsync(
+        string sessionId, UserAdministration admin, ServiceClients clients, TimeProvider clock, HttpContext httpContext)
+    {
+        var (user, session) = await admin.GetSessionAsync(sessionId, httpContext.RequestAborted);
+        var names = await clients.NamesAsync([session.Session.ClientId], httpContext.RequestAborted);
+        return TypedResults.Ok(new AdminSessionResponse(UserDto.From(user, clock.GetUtcNow()), SessionDto.From(session, currentSessionId: null, names)));
+    }
+
+    private static async Task<NoContent> RevokeSessionByIdAsync(string sessionId, CurrentSession current, UserAdministration admin, HttpContext httpContext)
+    {
+        await admin.RevokeSessionAsync(current.Actor, sessionId, httpContext.ClientIp(), httpContext.RequestAborted);
         return TypedResults.NoContent();
     }
 
@@ -171,3 +187,6 @@ internal static class AdminApi
         return Enum.IsDefined(action);
     }
 }
+
+/// <summary>A session found by its id alone (<c>GET /v1/admin/sessions/{sessionId}</c>), with the user it belongs to.</summary>
+internal sealed record AdminSessionResponse(UserDto User, SessionDto Session);

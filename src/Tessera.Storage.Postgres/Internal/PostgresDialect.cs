@@ -59,6 +59,24 @@ internal sealed class PostgresDialect : SqlDialect
         RETURNING s.id
         """;
 
+    // The same as RevokeSessions for many users at once: locked in id order (see the class remarks).
+    public override string RevokeSessionsOfUsers => """
+        WITH target AS (
+            SELECT id FROM sessions
+            WHERE user_id = ANY(@userIds) AND revoked_at IS NULL AND absolute_expires_at > @at
+            ORDER BY id
+            FOR UPDATE
+        )
+        UPDATE sessions AS s
+        SET revoked_at = @at, revoked_by = @revokedBy, revoke_reason = @reason
+        FROM target
+        WHERE s.id = target.id AND s.revoked_at IS NULL
+        RETURNING s.user_id, s.id
+        """;
+
+    // Dapper hands a string[] to Npgsql as one text[] parameter.
+    public override string IsAnyOf(string column, string parameter) => $"{column} = ANY({parameter})";
+
     // Nodes purge on their own schedules; rows another node is deleting are skipped, not waited for.
     public override string PurgeEndedSessions => """
         DELETE FROM sessions WHERE id IN (

@@ -68,6 +68,36 @@ internal sealed class RelationalSessionStore(StoreContext db) : ISessionStore
         return ids;
     }
 
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> RevokeAllOfUsersAsync(
+        IReadOnlyCollection<string> userIds, SessionRevocation revocation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        ArgumentNullException.ThrowIfNull(revocation);
+        var byUser = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        if (userIds.Count == 0)
+        {
+            return byUser;
+        }
+
+        var revoked = await db.QueryAsync(db.Dialect.RevokeSessionsOfUsers, new
+        {
+            userIds = userIds as string[] ?? [.. userIds],
+            at = db.Dialect.ToStored(revocation.At),
+            revokedBy = revocation.RevokedBy,
+            reason = revocation.Reason.ToWireName(),
+        }, reader => (UserId: reader.GetString(0), SessionId: reader.GetString(1)), cancellationToken);
+
+        // RETURNING gives no order; sort each user's list so that callers (and audit events) see a stable one.
+        foreach (var group in revoked.GroupBy(row => row.UserId, StringComparer.Ordinal))
+        {
+            var ids = group.Select(row => row.SessionId).ToList();
+            ids.Sort(StringComparer.Ordinal);
+            byUser[group.Key] = ids;
+        }
+
+        return byUser;
+    }
+
     public async Task TouchAsync(IReadOnlyCollection<SessionActivity> activity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(activity);

@@ -18,6 +18,19 @@ internal sealed class RelationalUserStore(StoreContext db) : IUserStore
         return await db.QueryFirstOrNullAsync($"SELECT {Columns} FROM users WHERE id = @id{db.ForUpdate}", new { id }, Read, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<User>> FindByIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        // In id order, so that where rows are locked two batches take them in the same order and never deadlock.
+        var sql = $"SELECT {Columns} FROM users WHERE {db.Dialect.IsAnyOf("id", "@ids")} ORDER BY id{db.ForUpdate}";
+        return await db.QueryAsync(sql, new { ids = ids.Distinct(StringComparer.Ordinal).ToArray() }, Read, cancellationToken);
+    }
+
     public async Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(normalizedEmail);

@@ -41,6 +41,15 @@ internal abstract class SqlDialect
     /// </summary>
     public abstract string RevokeSessions { get; }
 
+    /// <summary>
+    /// Revokes every unrevoked, unexpired session of the users in @userIds (a string[]; parameters also @at, @revokedBy,
+    /// @reason) in one statement and returns (user_id, id) of each session it revoked, each one once.
+    /// </summary>
+    public abstract string RevokeSessionsOfUsers { get; }
+
+    /// <summary>A condition that <paramref name="column"/> equals one of the values of the string[] parameter <paramref name="parameter"/>.</summary>
+    public abstract string IsAnyOf(string column, string parameter);
+
     /// <summary>Deletes at most @limit sessions that ended before @cut (or were idle since before @idleCut).</summary>
     public abstract string PurgeEndedSessions { get; }
 

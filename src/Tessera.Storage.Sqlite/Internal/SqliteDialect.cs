@@ -38,6 +38,17 @@ internal sealed class SqliteDialect : SqlDialect
         RETURNING id
         """;
 
+    public override string RevokeSessionsOfUsers => $"""
+        UPDATE sessions
+        SET revoked_at = @at, revoked_by = @revokedBy, revoke_reason = @reason
+        WHERE {IsAnyOf("user_id", "@userIds")} AND revoked_at IS NULL AND absolute_expires_at > @at
+        RETURNING user_id, id
+        """;
+
+    // Dapper writes a list parameter out as (@p1, @p2, …): at most a bulk batch's users, far below SQLite's limit of
+    // 32,766 variables.
+    public override string IsAnyOf(string column, string parameter) => $"{column} IN {parameter}";
+
     public override string PurgeEndedSessions => """
         DELETE FROM sessions WHERE id IN (
             SELECT id FROM sessions

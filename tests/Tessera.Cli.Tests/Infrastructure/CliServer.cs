@@ -70,6 +70,16 @@ public sealed class CliServer : IAsyncLifetime
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    /// <summary>POST as the bootstrap admin; the answer's JSON.</summary>
+    public async Task<JsonElement> AdminPostAsync(string path, object body)
+    {
+        _adminToken ??= await LoginAsync(LoopbackTesseraServer.AdminEmail, LoopbackTesseraServer.AdminPassword);
+        using var api = Server.Api(_adminToken);
+        var response = await api.PostAsJsonAsync(path, body);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
     public async Task<JsonElement> UserAsync(string id) => (await AdminGetAsync($"/v1/admin/users/{id}")).GetProperty("user");
 
     /// <summary>Whether a session token still holds (GET /v1/auth/session).</summary>

@@ -1,6 +1,10 @@
+using Tessera.Core.Accounts;
 using Tessera.Core.Administration;
 using Tessera.Core.Audit;
+using Microsoft.Extensions.DependencyInjection;
+using Tessera.Core.Invalidations;
 using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
 using Tessera.Core.Users;
 using Xunit;
 
@@ -113,5 +117,128 @@ public sealed class UserAdministrationTests : IAsyncLifetime
         Assert.All(results, r => Assert.True(r.Ok));
         await _tessera.LoginAsync("ada@example.com", cancellationToken: Ct);
         await _tessera.LoginAsync("bob@example.com", cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task Batches_with_a_refused_user_in_the_middle_do_the_others_and_audit_each_user_as_one_change_would()
+    {
+        // Batches of two: [ada, admin (self)], [nobody, bob], [gone (deleted), cy]: a refusal in every batch.
+        var ada = await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
+        var bob = await _tessera.RegisterAsync("bob@example.com", cancellationToken: Ct);
+        var cy = await _tessera.RegisterAsync("cy@example.com", cancellationToken: Ct);
+        var gone = await _tessera.RegisterAsync("gone@example.com", cancellationToken: Ct);
+        await _tessera.Admin.DeleteAsync(_admin, gone.Id, null, Ct);
+        var sessions = new Dictionary<string, List<LoginResult>>();
+        foreach (var (user, count) in new[] { (ada, 2), (bob, 1), (cy, 0) })
+        {
+            sessions[user.Id] = [];
+            for (var i = 0; i < count; i++)
+            {
+                sessions[user.Id].Add(await _tessera.LoginAsync(user.Email, cancellationToken: Ct));
+            }
+        }
+
+        var results = await _tessera.Admin.BulkAsync(
+            _admin, BulkAction.Ban, [ada.Id, _adminUser.Id, "usr_nobody", bob.Id, gone.Id, cy.Id], "raid", until: null, "192.0.2.9", batchSize: 2, Ct);
+
+        Assert.Equal(
+            [
+                new BulkResult(ada.Id, true, 2, null),
+                new BulkResult(_adminUser.Id, false, 0, ErrorCodes.CannotTargetSelf),
+                new BulkResult("usr_nobody", false, 0, ErrorCodes.NotFound),
+                new BulkResult(bob.Id, true, 1, null),
+                new BulkResult(gone.Id, false, 0, ErrorCodes.UserDeleted),
+                new BulkResult(cy.Id, true, 0, null),
+            ],
+            results);
+        foreach (var user in new[] { ada, bob, cy })
+        {
+            var ended = sessions[user.Id].Select(s => s.Session.Id).Order(StringComparer.Ordinal).ToArray();
+            var banned = Assert.Single(await AuditAsync(user.Id, AuditActions.UserBanned));
+            Assert.Equal(("raid", "192.0.2.9", _admin.Id), (banned.Reason, banned.IpAddress, banned.Actor.Id));
+            Assert.Equal(ended, banned.SessionIds);
+            var revoked = await AuditAsync(user.Id, AuditActions.SessionRevoked);
+            if (ended.Length == 0)
+            {
+                Assert.Empty(revoked);
+            }
+            else
+            {
+                Assert.Equal(ended, Assert.Single(revoked).SessionIds);
+                Assert.Equal("user_banned", revoked[0].Reason);
+            }
+
+            foreach (var session in sessions[user.Id])
+            {
+                Assert.Equal(SessionVerdictKind.AccountBanned, (await _tessera.Validator.CheckAsync(session.Token, Ct)).Verdict.Kind);
+            }
+        }
+
+        // (the admin is the actor of every ban: only events that target them would be about them)
+        Assert.DoesNotContain(await AuditAsync(_adminUser.Id, AuditActions.UserBanned), e => e.TargetUserId == _adminUser.Id);
+        Assert.Empty(await AuditAsync(gone.Id, AuditActions.UserBanned));
+        Assert.Empty(await AuditAsync("usr_nobody", AuditActions.UserBanned));
+    }
+
+    [Fact]
+    public async Task A_bulk_cancelled_between_batches_leaves_the_batches_before_done_and_audited_and_the_rest_untouched()
+    {
+        // A handler that cancels the caller as soon as the first batch has been announced: the second batch must not begin.
+        using var stop = new CancellationTokenSource();
+        var canceller = new CancelOnFirst(stop);
+        await using var tessera = await CoreHarness.StartAsync(
+            configureServices: services => services.AddSingleton<IInvalidationHandler>(canceller), cancellationToken: Ct);
+        var (_, admin) = await tessera.CreateAdminAsync(cancellationToken: Ct);
+        var users = new List<(User User, LoginResult Session)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var user = await tessera.RegisterAsync($"user{i}@example.com", cancellationToken: Ct);
+            users.Add((user, await tessera.LoginAsync(user.Email, cancellationToken: Ct)));
+        }
+
+        canceller.Armed = true;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => tessera.Admin.BulkAsync(
+            admin, BulkAction.Deactivate, [.. users.Select(u => u.User.Id)], null, until: null, null, batchSize: 2, stop.Token));
+
+        await using var read = await tessera.Store.BeginReadAsync(Ct);
+        foreach (var (user, session, index) in users.Select((u, i) => (u.User, u.Session, i)))
+        {
+            var stored = await read.Users.FindByIdAsync(user.Id, Ct);
+            var events = await read.Audit.QueryAsync(new AuditQuery(user.Id, null, null, null, 100), Ct);
+            var verdict = (await tessera.Validator.CheckAsync(session.Token, Ct)).Verdict.Kind;
+            if (index < 2)
+            {
+                Assert.Equal(UserStatus.Deactivated, stored!.Status);
+                Assert.Equal(user.SecurityVersion + 1, stored.SecurityVersion);
+                Assert.Equal(
+                    [AuditActions.SessionRevoked, AuditActions.UserDeactivated],
+                    events.Where(e => e.Action is AuditActions.SessionRevoked or AuditActions.UserDeactivated).Select(e => e.Action).Reverse());
+                Assert.Equal(SessionVerdictKind.AccountDeactivated, verdict);
+            }
+            else
+            {
+                Assert.Equal(UserStatus.Active, stored!.Status);
+                Assert.Equal(user.SecurityVersion, stored.SecurityVersion);
+                Assert.DoesNotContain(events, e => e.Action is AuditActions.SessionRevoked or AuditActions.UserDeactivated);
+                Assert.Equal(SessionVerdictKind.Valid, verdict);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<AuditEvent>> AuditAsync(string userId, string action) =>
+        await _tessera.Admin.QueryAuditAsync(new AuditQuery(userId, action, null, null, 100), Ct);
+
+    /// <summary>Once armed, cancels its source on the first invalidation it is handed.</summary>
+    private sealed class CancelOnFirst(CancellationTokenSource stop) : IInvalidationHandler
+    {
+        public volatile bool Armed;
+
+        public void Handle(Invalidation invalidation)
+        {
+            if (Armed)
+            {
+                stop.Cancel();
+            }
+        }
     }
 }

@@ -25,6 +25,8 @@ public sealed class AdminAccessTests(SharedApp shared) : IClassFixture<SharedApp
         { "POST", $"/v1/admin/users/{SomeUser}/unban" },
         { "DELETE", $"/v1/admin/users/{SomeUser}" },
         { "POST", "/v1/admin/users/bulk" },
+        { "GET", $"/v1/admin/sessions/{SomeSession}" },
+        { "DELETE", $"/v1/admin/sessions/{SomeSession}" },
         { "GET", "/v1/admin/audit" },
         { "GET", "/v1/admin/audit?limit=5" },
     };

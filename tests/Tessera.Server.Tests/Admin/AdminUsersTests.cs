@@ -278,6 +278,38 @@ public sealed class AdminUsersTests(SharedApp shared) : IClassFixture<SharedApp>
         await (await otherClient.Get("/v1/auth/session")).AssertOkJsonAsync();
     }
 
+    [Fact]
+    public async Task A_session_is_shown_and_ended_by_its_id_alone_with_its_user_and_audited_as_revoked_by_admin()
+    {
+        var user = await _app.NewUserAsync(sessions: 2);
+        using var admin = await _app.AdminAsync();
+        var target = user.Sessions[0].SessionId;
+
+        var shown = await (await admin.Get($"/v1/admin/sessions/{target}")).AssertOkJsonAsync();
+        Assert.Equal(user.Id, shown.GetProperty("user").Id());
+        Assert.Equal(target, shown.GetProperty("session").Id());
+        Assert.False(shown.GetProperty("session").GetProperty("current").GetBoolean());
+
+        var response = await admin.Delete($"/v1/admin/sessions/{target}");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        using var ended = _app.WithToken(user.Sessions[0].Token);
+        var problem = await (await ended.Get("/v1/auth/session")).AssertProblemAsync(HttpStatusCode.Unauthorized, "session_revoked");
+        Assert.Equal("revoked_by_admin", problem.Str("reason"));
+        using var kept = _app.WithToken(user.Sessions[1].Token);
+        await (await kept.Get("/v1/auth/session")).AssertOkJsonAsync();
+        var revoked = Assert.Single((await (await admin.Get($"/v1/admin/audit?userId={user.Id}&action=session.revoked")).AssertOkJsonAsync()).Items("events"));
+        Assert.Equal("revoked_by_admin", revoked.Str("reason"));
+        Assert.Equal([target], revoked.Items("sessionIds").Select(s => s.GetString()));
+
+        // Ended now: neither shown nor ended again; an unknown or malformed id is not found either.
+        await (await admin.Get($"/v1/admin/sessions/{target}")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        await (await admin.Delete($"/v1/admin/sessions/{target}")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        await (await admin.Get("/v1/admin/sessions/ses_00000000000000000000000000000000")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        await (await admin.Delete("/v1/admin/sessions/ses_00000000000000000000000000000000")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        await (await admin.Delete($"/v1/admin/sessions/{new string('x', 200)}")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+    }
+
     private static string Tag() => "t" + Guid.NewGuid().ToString("N")[..10];
 
     private static async Task<List<string>> IdsAsync(HttpClient admin, string query) =>
