@@ -15,6 +15,8 @@
 #   PUBLISH_ARGS="-p:PublishReadyToRun=false" bench/pipeline/run.sh    # Tessera published without ReadyToRun
 #   SERVER_ENV="DOTNET_TieredPGO=0 DOTNET_TieredCompilation=0" bench/pipeline/run.sh  # runtime knobs for Tessera
 #   SERIES="bare session" bench/pipeline/run.sh            # a subset (bare is always measured)
+#   BEFORE=2cf8165 bench/pipeline/run.sh                   # also a Tessera built from that commit, in the same rounds:
+#                                                          # series hello_before and session_before (a change's before/after)
 #
 # Both are published into a temporary directory (the source tree's bin/obj are not touched); everything started is
 # stopped and removed on exit. Installs wrk with apt-get when it is missing (needs root).
@@ -31,6 +33,7 @@ first_port=${PORT:-5281}
 start_curve=${START:-1}
 start_seconds=${START_SECONDS:-10}
 series=${SERIES:-"bare hello session check"}
+before=${BEFORE:-}
 read -r -a server_env <<< "${SERVER_ENV:-}"
 read -r -a publish_args <<< "${PUBLISH_ARGS:-}"
 
@@ -42,11 +45,12 @@ check_knobs "$duration" "$warmup" "$rounds" 1 "$connections" "$first_port" "$sta
 ensure_wrk
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-pipeline.XXXXXX")
-server_pid="" bare_pid=""
+server_pid="" bare_pid="" before_pid=""
 cleanup() {
   local status=$?
   stop_process "$server_pid"
   stop_process "$bare_pid"
+  stop_process "$before_pid"
   if [[ $status -ne 0 ]]; then
     show_log_tail "$work/server.log" server
     show_log_tail "$work/bare.log" "bare app"
@@ -65,6 +69,14 @@ dotnet publish "$root/bench/Tessera.BareApp/Tessera.BareApp.csproj" -c Release -
 dotnet publish "$root/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$work/server" \
   --artifacts-path "$work/build" -nologo -v quiet "${publish_args[@]}" > "$work/publish.log" 2>&1 \
   || { cat "$work/publish.log" >&2; exit 1; }
+if [[ -n "$before" ]]; then
+  log "publishing src/Tessera.Server as of $before (git archive) into $work/before"
+  mkdir -p "$work/before-src"
+  git -C "$root" archive "$before" | tar -x -C "$work/before-src"
+  dotnet publish "$work/before-src/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$work/before" \
+    --artifacts-path "$work/build-before" -nologo -v quiet > "$work/publish-before.log" 2>&1 \
+    || { cat "$work/publish-before.log" >&2; exit 1; }
+fi
 
 free_port() { # first free loopback port from $1
   local port=$1
@@ -88,13 +100,13 @@ wait_healthy() { # url pid what
 admin_email="bench-admin@example.test"
 admin_password="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-start_server() { # data-directory port; sets server_pid and base
-  local data=$1 port=$2
+start_server() { # data-directory port [build]; sets server_pid and base
+  local data=$1 port=$2 build=${3:-server}
   base="http://127.0.0.1:$port"
   mkdir -p "$data"
   (
     cd "$work"
-    exec env "${server_env[@]}" dotnet "$work/server/Tessera.Server.dll" \
+    exec env "${server_env[@]}" dotnet "$work/$build/Tessera.Server.dll" \
       --urls "$base" \
       --Tessera:DataDirectory="$data" \
       --Tessera:Benchmarks:HelloEndpoint=true \
@@ -102,20 +114,19 @@ start_server() { # data-directory port; sets server_pid and base
       --Tessera:Bootstrap:AdminPassword="$admin_password" \
       --Tessera:RateLimiting:LoginPerIpPerMinute=100000 \
       --Logging:LogLevel:Default=Warning
-  ) >> "$work/server.log" 2>&1 &
+  ) >> "$work/$build.log" 2>&1 &
   server_pid=$!
 }
 
-sign_in() { # writes the token to $work/token
-  local login token
+sign_in() { # [token-file]: writes the token to $work/token, or the file given
+  local login token file=${1:-$work/token}
   login=$(curl -fsS --max-time 30 -H 'Content-Type: application/json' \
     -d "{\"email\":\"$admin_email\",\"password\":\"$admin_password\",\"device\":{\"name\":\"wrk\",\"platform\":\"api\"}}" \
     "$base/v1/auth/login")
   token=$(printf '%s' "$login" | sed -n 's/.*"token":"\([A-Za-z0-9_-]*\)".*/\1/p')
   [[ -n "$token" ]] || { echo "pipeline/run.sh: no token in the login answer: $login" >&2; exit 1; }
-  (umask 077; printf '%s\n' "$token" > "$work/token")
+  (umask 077; printf '%s\n' "$token" > "$file")
 }
-export TESSERA_TOKEN_FILE="$work/token"
 
 # --- start both ------------------------------------------------------------------------------------------------
 bare_port=$(free_port "$first_port")
@@ -130,11 +141,27 @@ log "starting Tessera on http://127.0.0.1:$server_port ${SERVER_ENV:-}"
 start_server "$work/data" "$server_port"
 wait_healthy "$base/healthz" "$server_pid" server
 sign_in
+if [[ -n "$before" ]]; then
+  tessera_base=$base tessera_pid=$server_pid
+  before_port=$(free_port $((server_port + 1)))
+  log "starting Tessera as of $before on http://127.0.0.1:$before_port"
+  start_server "$work/data-before" "$before_port" before
+  before_pid=$server_pid before_base=$base
+  wait_healthy "$before_base/healthz" "$before_pid" "server (before)"
+  sign_in "$work/token-before"
+  base=$tessera_base server_pid=$tessera_pid
+  series="$series hello_before session_before"
+fi
 
 # Which series this server has; each answers as it should before anything is measured.
 status_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
-declare -A url script
+declare -A url script token_of
 url[bare]="$bare_base/hello" script[bare]=""
+if [[ -n "$before" ]]; then
+  url[hello_before]="$before_base/hello" script[hello_before]=""
+  url[session_before]="$before_base/v1/auth/session" script[session_before]="$root/bench/wrk/session.lua"
+  token_of[session_before]="$work/token-before"
+fi
 url[hello]="$base/hello" script[hello]=""
 url[session]="$base/v1/auth/session" script[session]="$root/bench/wrk/session.lua"
 url[check]="$base/v1/auth/session/check" script[check]="$root/bench/wrk/session.lua"
@@ -143,7 +170,7 @@ measured=(bare)
 for name in $series; do
   [[ $name == bare ]] && continue
   [[ -n "${url[$name]:-}" ]] || { echo "pipeline/run.sh: unknown series '$name'" >&2; exit 2; }
-  status=$(status_of -H "$bearer" "${url[$name]}")
+  status=$(status_of -H "Authorization: Bearer $(cat "${token_of[$name]:-$work/token}")" "${url[$name]}")
   if [[ $name == check && $status == 404 ]]; then
     log "this server has no /v1/auth/session/check: the check series is skipped"
     continue
@@ -157,7 +184,9 @@ run_wrk() { # name length url [script]
   local name=$1 length=$2 target=$3 lua=${4:-}
   local args=(-t1 -c"$connections" -d"$length" --timeout 2s --latency)
   [[ -n "$lua" ]] && args+=(-s "$lua")
-  timeout $(( ${length%s} + 30 )) wrk "${args[@]}" "$target" > "$work/$name.txt" 2>&1 \
+  local series_name=${name#warmup-}
+  series_name=${series_name%-*}
+  TESSERA_TOKEN_FILE=${token_of[$series_name]:-$work/token} timeout $(( ${length%s} + 30 )) wrk "${args[@]}" "$target" > "$work/$name.txt" 2>&1 \
     || { cat "$work/$name.txt" >&2; echo "pipeline/run.sh: wrk failed ($name)" >&2; exit 1; }
   if grep -qE 'Non-2xx|Socket errors' "$work/$name.txt"; then
     cat "$work/$name.txt" >&2
@@ -217,6 +246,13 @@ verdict() { # series minimum
 verdict session 0.75
 verdict check 0.85
 [[ -n "${ratios[hello]:-}" ]] && echo "Tessera /hello (the pipeline alone): ${ratios[hello]} x bare"
+if [[ -n "$before" ]]; then
+  for name in hello session; do
+    echo
+    echo "$name: this tree against $before, same rounds"
+    ratio_table "${name}_before" "$name" "before rps" "after rps"
+  done
+fi
 
 # --- start-up curve ----------------------------------------------------------------------------------------------
 if [[ $start_curve == 1 && -n "${ratios[session]:-}" ]]; then
