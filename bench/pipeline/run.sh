@@ -15,6 +15,7 @@
 #   PUBLISH_ARGS="-p:PublishReadyToRun=false" bench/pipeline/run.sh    # Tessera published without ReadyToRun
 #   SERVER_ENV="DOTNET_TieredPGO=0 DOTNET_TieredCompilation=0" bench/pipeline/run.sh  # runtime knobs for Tessera
 #   SERIES="bare session" bench/pipeline/run.sh            # a subset (bare is always measured)
+#   START_VARIANTS="default pgo-off:DOTNET_TieredPGO=0 r2r" bench/pipeline/run.sh  # start-up curves to compare
 #   BEFORE=2cf8165 bench/pipeline/run.sh                   # also a Tessera built from that commit, in the same rounds:
 #                                                          # series hello_before and session_before (a change's before/after)
 #
@@ -254,31 +255,54 @@ if [[ -n "$before" ]]; then
   done
 fi
 
-# --- start-up curve ----------------------------------------------------------------------------------------------
-if [[ $start_curve == 1 && -n "${ratios[session]:-}" ]]; then
+# --- start-up curves ---------------------------------------------------------------------------------------------
+# One fresh process per variant (same data directory: the cache starts cold, the schema is there), signed in as soon
+# as /healthz answers, then /v1/auth/session in 1 s slices. A variant is "name" or "name:VAR=value,VAR=value" (runtime
+# knobs in its environment, on top of SERVER_ENV); "r2r" variants run the build published with ReadyToRun
+# (-r linux-x64 -p:PublishReadyToRun=true), made only when START_VARIANTS names one.
+start_curve() { # label build env...
+  local label=$1 build=$2 second rps total=0 started ready_ms signed_in_ms first fraction
+  shift 2
   stop_process "$server_pid"
   server_pid=""
-  echo
-  echo "=== start-up: a fresh Tessera process (same data directory, cache cold), /v1/auth/session in 1 s slices ==="
   started=$(date +%s%N)
-  start_server "$work/data" "$server_port"
+  server_env=("${base_env[@]}" "$@")
+  start_server "$work/data" "$server_port" "$build"
   wait_healthy "$base/healthz" "$server_pid" server
   ready_ms=$(( ($(date +%s%N) - started) / 1000000 ))
   sign_in
   signed_in_ms=$(( ($(date +%s%N) - started) / 1000000 ))
-  total=0
+  local slices=""
   for second in $(seq 1 "$start_seconds"); do
-    run_wrk "start-$second" 1s "${url[session]}" "${script[session]}"
-    rps=$(rps_of "start-$second")
+    run_wrk "start-$label-$second" 1s "${url[session]}" "${script[session]}"
+    rps=$(rps_of "start-$label-$second")
     total=$(awk -v a="$total" -v x="$rps" 'BEGIN { print a + x }')
-    printf 'second %2d %10s req/s  %s of steady\n' "$second" "$rps" "$(awk -v r="$rps" -v s="$steady_session" 'BEGIN { printf "%.2f", r / s }')"
+    slices+=" $(awk -v r="$rps" -v s="$steady_session" 'BEGIN { printf "%.2f", r / s }')"
   done
   first=$(awk -v t="$total" -v n="$start_seconds" 'BEGIN { printf "%.0f", t / n }')
   fraction=$(awk -v f="$first" -v s="$steady_session" 'BEGIN { printf "%.2f", f / s }')
-  echo "ready (/healthz) after ${ready_ms} ms, signed in after ${signed_in_ms} ms; steady session rate $steady_session req/s"
-  if awk -v f="$fraction" 'BEGIN { exit !(f >= 0.8) }'; then
-    echo "target (first ${start_seconds} s >= 0.80 x steady): met ($fraction, $first req/s)"
-  else
-    echo "target (first ${start_seconds} s >= 0.80 x steady): MISSED ($fraction, $first req/s)"
+  printf '%-34s ready %5d ms  signed in %5d ms  first %ds: %6s req/s = %s of steady  %s  per second:%s\n' \
+    "$label" "$ready_ms" "$signed_in_ms" "$start_seconds" "$first" "$fraction" \
+    "$(awk -v f="$fraction" 'BEGIN { print (f >= 0.8 ? "met" : "MISSED") }')" "$slices"
+}
+
+if [[ $start_curve == 1 && -n "${ratios[session]:-}" ]]; then
+  variants=${START_VARIANTS:-"default"}
+  base_env=("${server_env[@]}")
+  if [[ $variants == *r2r* ]]; then
+    log "publishing src/Tessera.Server with ReadyToRun into $work/server-r2r"
+    dotnet publish "$root/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$work/server-r2r" -r linux-x64 --self-contained false \
+      -p:PublishReadyToRun=true --artifacts-path "$work/build-r2r" -nologo -v quiet "${publish_args[@]}" > "$work/publish-r2r.log" 2>&1 \
+      || { cat "$work/publish-r2r.log" >&2; exit 1; }
   fi
+  echo
+  echo "=== start-up: a fresh process per variant, /v1/auth/session in 1 s slices against the steady $steady_session req/s (target: the first ${start_seconds} s >= 0.80) ==="
+  for variant in $variants; do
+    name=${variant%%:*}
+    knobs=()
+    [[ $variant == *:* ]] && IFS=, read -r -a knobs <<< "${variant#*:}"
+    build=server
+    [[ $name == r2r* ]] && build=server-r2r
+    start_curve "$variant" "$build" "${knobs[@]}"
+  done
 fi

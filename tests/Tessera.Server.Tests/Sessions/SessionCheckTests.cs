@@ -76,7 +76,7 @@ public sealed class SessionCheckTests(SharedApp shared) : IClassFixture<SharedAp
         {
             using var large = new HttpRequestMessage(HttpMethod.Get, path)
             {
-                Content = new ByteArrayContent(new byte[(int)Http.RequestGuard.MaxBodyBytes + 1]),
+                Content = new ByteArrayContent(new byte[(int)Tessera.Server.Http.RequestGuard.MaxBodyBytes + 1]),
             };
             await (await client.Submit(large)).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
 
@@ -121,7 +121,7 @@ public sealed class SessionCheckTests(SharedApp shared) : IClassFixture<SharedAp
             Id = "ses_1",
             TokenHash = default,
             UserId = "usr_1",
-            Device = new DeviceInfo(name + " phone", DevicePlatform.Ios, "iOS 19", banned ? null : "Safari", "UA"),
+            Device = new DeviceInfo(name + " phone", DevicePlatform.Mobile, "iOS 19", banned ? null : "Safari", "UA"),
             IpAddress = banned ? null : "2001:db8::1",
             ClientId = clientId,
             CreatedAt = now.AddDays(-2).AddTicks(1234567),
@@ -137,6 +137,7 @@ public sealed class SessionCheckTests(SharedApp shared) : IClassFixture<SharedAp
             Banned = banned,
             BannedUntil = banned ? now.AddDays(1) : null,
             CreatedAt = now.AddYears(-1),
+            UpdatedAt = now.AddDays(-1),
         };
         var lastActive = now.AddMinutes(-3);
         var names = clientId is null || clientName is null ? null : new Dictionary<string, string> { [clientId] = clientName };
