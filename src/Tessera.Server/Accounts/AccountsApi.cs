@@ -23,7 +23,7 @@ internal static class AccountsApi
         anonymous.MapPost("/password/reset", ResetAsync);
 
         var signedIn = endpoints.MapGroup("/v1/auth").WithTags("Auth").RequireSession();
-        signedIn.MapGet("/session", WhoAmIAsync);
+        // GET /v1/auth/session is Authentication.SessionCheckEndpoints: short-circuited, as the hottest route.
         signedIn.MapPatch("/me", ChangeProfileAsync);
         signedIn.MapPost("/logout", LogoutAsync);
         signedIn.MapPost("/password/change", ChangePasswordAsync);
@@ -125,16 +125,6 @@ internal static class AccountsApi
         return client.HasScope(ClientScopes.Login)
             ? (client, null)
             : (null, Problems.Create(ErrorCodes.InsufficientScope, $"The client does not have the scope '{ClientScopes.Login}' needed to sign visitors in."));
-    }
-
-    /// <summary>GET /v1/auth/session; a session made through a client costs one read for the client's name, one made directly none.</summary>
-    private static async Task<Ok<WhoAmIResponse>> WhoAmIAsync(
-        CurrentSession current, SessionService sessions, ServiceClients clients, TimeProvider clock, HttpContext httpContext)
-    {
-        var names = current.Session.ClientId is null ? null : await clients.NamesAsync([current.Session.ClientId], httpContext.RequestAborted);
-        return TypedResults.Ok(new WhoAmIResponse(
-            SessionDto.From(sessions.Describe(current.Session, current.Entry.LastActiveAt), current.Session.Id, names),
-            UserDto.From(current.User, clock.GetUtcNow())));
     }
 
     /// <summary>PATCH /v1/auth/me <c>{displayName}</c>: the caller's own profile; 200 <c>{user}</c>.</summary>

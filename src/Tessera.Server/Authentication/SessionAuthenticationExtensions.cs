@@ -39,6 +39,7 @@ internal static class SessionAuthenticationExtensions
         // middleware would then read every request's token, and count it as use of the session.
         services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, ExplicitSchemesOnly>());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, SessionRefusals>();
+        services.AddSingleton<SessionCheckEndpoints>();
         services.AddAuthorizationBuilder()
             .AddPolicy(SessionPolicy, policy => policy
                 .AddAuthenticationSchemes(TesseraDefaults.AuthenticationScheme)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Tessera.Core.Clients;
 using Tessera.Core.Invalidations;
 using Tessera.Server.Admin;
+using Tessera.Server.Authentication;
 using Tessera.Server.Accounts;
 using Tessera.Server.Events;
 using Tessera.Server.ExternalLogin;
@@ -37,6 +38,7 @@ internal static class ApiExtensions
     /// <summary>The v1 API, the /oauth2 endpoints of service clients, the event stream and the operations endpoints.</summary>
     public static WebApplication MapTesseraApi(this WebApplication app)
     {
+        SessionCheckEndpoints.Map(app);
         app.MapAccountsApi();
         app.MapExternalLoginApi();
         app.MapSessionsApi();

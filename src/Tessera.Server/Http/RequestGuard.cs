@@ -15,9 +15,16 @@ internal static class RequestGuard
     /// <summary>Request bodies are small JSON documents; anything larger is refused before it is read.</summary>
     public const long MaxBodyBytes = 64 * 1024;
 
-    public static async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public static Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (await RefuseAsync(context.Request) is { } problem)
+        // Most requests are decided at once (no form to read): then no state machine is kept around the rest of the pipeline.
+        var refusal = RefuseAsync(context.Request);
+        return refusal.IsCompletedSuccessfully && refusal.Result is null ? next(context) : RefuseThenNextAsync(context, refusal, next);
+    }
+
+    private static async Task RefuseThenNextAsync(HttpContext context, Task<ProblemHttpResult?> refusal, RequestDelegate next)
+    {
+        if (await refusal is { } problem)
         {
             await Problems.WriteAsync(context, problem);
             return;
@@ -26,7 +33,8 @@ internal static class RequestGuard
         await next(context);
     }
 
-    private static async Task<ProblemHttpResult?> RefuseAsync(HttpRequest request)
+    /// <summary>The problem that refuses the request, or null when it may go on.</summary>
+    internal static async Task<ProblemHttpResult?> RefuseAsync(HttpRequest request)
     {
         // Kestrel enforces the limit on streamed bodies; this answers declared oversize bodies at once, on any server.
         if (request.ContentLength > MaxBodyBytes)
