@@ -173,20 +173,8 @@ internal sealed class TesseraAuthenticationHandler : AuthenticationHandler<Tesse
 
     private (string? Token, bool ViaCookie) ReadToken()
     {
-        var authorization = Request.Headers.Authorization;
-        if (authorization.Count > 0)
-        {
-            // The first header only, as Tessera itself reads it.
-            var value = authorization[0] ?? string.Empty;
-            const string bearer = "Bearer ";
-            return value.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) && value.Length > bearer.Length
-                ? (value[bearer.Length..].Trim(), false)
-                : (null, false);
-        }
-
-        return Request.Cookies.TryGetValue(Options.Cookie.Name!, out var cookie) && !string.IsNullOrEmpty(cookie)
-            ? (cookie, true)
-            : (null, false);
+        var token = TesseraSessionToken.Read(Request, Options.Cookie.Name!, out var viaCookie);
+        return (token, viaCookie);
     }
 
     private string SignInUrl(PathString path, string reason)

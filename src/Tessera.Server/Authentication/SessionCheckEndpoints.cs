@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
+using Tessera.AspNetCore.Authentication;
 using Tessera.Core;
 using Tessera.Core.Clients;
 using Tessera.Core.Options;
@@ -114,7 +115,7 @@ internal sealed class SessionCheckEndpoints(
     private Task? CheckAsync(HttpContext context, out SessionCheck check)
     {
         check = default;
-        SetHeaders(context.Response);
+        ResponseHeaders.Apply(context.Response);
         try
         {
             var refusal = RequestGuard.RefuseAsync(context.Request);
@@ -123,7 +124,7 @@ internal sealed class SessionCheckEndpoints(
                 return FinishRefusedAsync(context, refusal);
             }
 
-            var token = ReadToken(context.Request);
+            var token = TesseraSessionToken.Read(context.Request, SessionCredentials.CookieName, out _);
             if (token is null)
             {
                 return Refuse(context, SessionVerdict.Unauthenticated);
@@ -314,7 +315,7 @@ internal sealed class SessionCheckEndpoints(
         }
 
         context.Response.Clear();
-        SetHeaders(context.Response);
+        ResponseHeaders.Apply(context.Response);
         foreach (var handler in context.RequestServices.GetServices<IExceptionHandler>())
         {
             if (await handler.TryHandleAsync(context, exception, context.RequestAborted))
@@ -326,29 +327,6 @@ internal sealed class SessionCheckEndpoints(
         throw exception;
     }
 
-    /// <summary>What <see cref="ResponseHeaders"/> gives every other answer.</summary>
-    private static void SetHeaders(HttpResponse response)
-    {
-        var headers = response.Headers;
-        headers.CacheControl = "no-store";
-        headers.XContentTypeOptions = "nosniff";
-    }
-
-    /// <summary>As the Tessera scheme reads it: the first Authorization header alone when there is one, else the cookie.</summary>
-    private static string? ReadToken(HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization;
-        if (authorization.Count > 0)
-        {
-            var value = authorization[0] ?? string.Empty;
-            const string bearer = "Bearer ";
-            return value.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) && value.Length > bearer.Length
-                ? value[bearer.Length..].Trim()
-                : null;
-        }
-
-        return request.Cookies.TryGetValue(SessionCredentials.CookieName, out var cookie) && !string.IsNullOrEmpty(cookie) ? cookie : null;
-    }
 
     /// <summary>A thread's buffer and writer for the who-am-I body, reused: nothing allocated per answer.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Kept for the thread's life; the writer holds no unmanaged resource.")]

@@ -12,15 +12,21 @@ internal static class ResponseHeaders
     {
         context.Response.OnStarting(static state =>
         {
-            var headers = ((HttpResponse)state).Headers;
-            if (string.IsNullOrEmpty(headers.CacheControl))
-            {
-                headers.CacheControl = "no-store";
-            }
-
-            headers.XContentTypeOptions = "nosniff";
+            Apply((HttpResponse)state);
             return Task.CompletedTask;
         }, context.Response);
         return next(context);
+    }
+
+    /// <summary>The headers themselves, for a short-circuit endpoint that the middleware does not run for.</summary>
+    public static void Apply(HttpResponse response)
+    {
+        var headers = response.Headers;
+        if (string.IsNullOrEmpty(headers.CacheControl))
+        {
+            headers.CacheControl = "no-store";
+        }
+
+        headers.XContentTypeOptions = "nosniff";
     }
 }
