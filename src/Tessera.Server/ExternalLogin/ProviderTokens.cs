@@ -39,7 +39,8 @@ internal sealed partial class ProviderTokens(
             await changes.ApplyAsync(
                 async change =>
                 {
-                    await change.AuditAsync(AuditActions.ExternalTokenRevoked, new Actor(ActorKind.System, null), link.UserId, null,
+                    // A refused first sign-in has no account to name (an empty user id): the event then has no target.
+                    await change.AuditAsync(AuditActions.ExternalTokenRevoked, new Actor(ActorKind.System, null), link.UserId is { Length: > 0 } userId ? userId : null, null,
                         $"{link.Provider} {why} {outcome}", cancellationToken: CancellationToken.None);
                     return 0;
                 },
