@@ -15,7 +15,7 @@ using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
-namespace Tessera.Server.Tests.ExternalLogin;
+namespace Tessera.Testing;
 
 /// <summary>A person at the test provider: who signs in at its authorization endpoint next.</summary>
 public sealed record ProviderPerson(string Subject, string Email, bool EmailVerified, string Name)
