@@ -133,6 +133,24 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
         Issuer = new Uri(address.TrimEnd('/') + "/");
     }
 
+    /// <summary>
+    /// Registers one more redirect URI for both clients: for a Tessera whose port is known only once it started, after
+    /// the provider whose address it was configured with.
+    /// </summary>
+    public async Task AllowRedirectUriAsync(string redirectUri)
+    {
+        await using var scope = _app!.Services.CreateAsyncScope();
+        var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+        foreach (var clientId in new[] { ClientId, OtherClientId })
+        {
+            var application = await applications.FindByClientIdAsync(clientId) ?? throw new InvalidOperationException($"No client {clientId}.");
+            var descriptor = new OpenIddictApplicationDescriptor();
+            await applications.PopulateAsync(descriptor, application);
+            descriptor.RedirectUris.Add(new Uri(redirectUri));
+            await applications.UpdateAsync(application, descriptor);
+        }
+    }
+
     private static OpenIddictApplicationDescriptor Client(string id, string secret, string[] redirectUris)
     {
         var descriptor = new OpenIddictApplicationDescriptor
