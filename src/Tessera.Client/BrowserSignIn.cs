@@ -13,7 +13,8 @@ public sealed class BrowserSignInOptions
 {
     /// <summary>
     /// Opens the person's browser at the address given (Tessera's start, which leads to the provider). Default: the system
-    /// browser (<see cref="OpenSystemBrowser"/>). An app may show the address instead (a CLI over SSH), and tests drive it.
+    /// browser (<see cref="OpenSystemBrowser"/>). An app may print the address instead (to be opened on this machine: the
+    /// listener is on its loopback), and tests drive it.
     /// </summary>
     public Func<Uri, CancellationToken, Task> OpenBrowser { get; set; } = OpenSystemBrowser;
 
