@@ -18,12 +18,16 @@ namespace Tessera.Server.ExternalLogin;
 /// </summary>
 internal sealed partial class ProviderTokens(
     ExternalProviders providers,
-    IOptionsMonitor<OpenIdConnectOptions> handlers,
+    IServiceProvider services,
     IDataProtectionProvider dataProtection,
     AccessChanges changes,
     ILogger<ProviderTokens> logger) : IProviderTokenRevoker
 {
     private readonly IDataProtector _protector = dataProtection.CreateProtector(ExternalCallback.RefreshTokenPurpose);
+
+    // Resolved when first needed, not injected: the handlers' options are configured with ExternalCallback, which needs
+    // ExternalSignIn, which needs this (a refused sign-in's fresh token is revoked at once); injected, that is a cycle.
+    private IOptionsMonitor<OpenIdConnectOptions> Handlers => services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>();
 
     public async Task RevokeAsync(IReadOnlyList<ExternalIdentity> links, string why, CancellationToken cancellationToken)
     {
@@ -70,7 +74,7 @@ internal sealed partial class ProviderTokens(
 
         try
         {
-            var options = handlers.Get(provider.Scheme);
+            var options = Handlers.Get(provider.Scheme);
             var configuration = await options.ConfigurationManager!.GetConfigurationAsync(cancellationToken);
             if (string.IsNullOrEmpty(configuration.RevocationEndpoint))
             {
