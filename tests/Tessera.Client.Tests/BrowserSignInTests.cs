@@ -149,21 +149,27 @@ public sealed class BrowserSignInTests : IAsyncLifetime
         _provider.Person = ProviderPerson.New();
         using var client = NewClient(new MemoryTokenStore());
         var browser = new Browser();
-        HttpStatusCode? forged = null;
+        Task<HttpStatusCode>? forged = null;
 
         var result = await client.SignInWithBrowserAsync(Provider, new BrowserSignInOptions
         {
-            OpenBrowser = async (address, token) =>
+            OpenBrowser = (address, token) =>
             {
-                // Another page in the browser tries the listener first, with a code of its choosing and the wrong state.
+                // Another page tries the listener first, with a code of its choosing and the wrong state; then the real
+                // browser goes. Both on their own, as a browser does: the client reads its listener once this returns.
                 var listener = Uri.UnescapeDataString(System.Web.HttpUtility.ParseQueryString(address.Query)["redirect_uri"]!);
-                using var other = new HttpClient();
-                forged = (await other.GetAsync($"{listener}?code=forged&state=wrong", token)).StatusCode;
-                await browser.Open(address, token);
+                forged = Task.Run(async () =>
+                {
+                    using var other = new HttpClient();
+                    var status = (await other.GetAsync($"{listener}?code=forged&state=wrong", CancellationToken.None)).StatusCode;
+                    await browser.Open(address, CancellationToken.None);
+                    return status;
+                }, CancellationToken.None);
+                return Task.CompletedTask;
             },
         }, Cancellation);
 
-        Assert.Equal(HttpStatusCode.NotFound, forged);
+        Assert.Equal(HttpStatusCode.NotFound, await forged!);
         Assert.Equal(_provider.Person.Email, result.User.Email);
     }
 
