@@ -33,6 +33,12 @@ internal sealed record LoginRequest(string Email, string Password, LoginDevice D
 
 internal sealed record LoginResponse(string? Token, SessionDto Session, UserDto User);
 
+internal sealed record ExchangeRequest(string Code, string CodeVerifier, LoginDevice Device);
+
+internal sealed record ExternalProviderDto(string Name, string DisplayName);
+
+internal sealed record ExternalProvidersResponse(List<ExternalProviderDto> Providers);
+
 internal sealed record SessionResponse(SessionDto Session, UserDto User);
 
 internal sealed record SessionsResponse(List<SessionDto> Sessions);
@@ -49,6 +55,8 @@ internal sealed record RevokedEvent(string? SessionId, string? Reason, string? M
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(LoginRequest))]
 [JsonSerializable(typeof(LoginResponse))]
+[JsonSerializable(typeof(ExchangeRequest))]
+[JsonSerializable(typeof(ExternalProvidersResponse))]
 [JsonSerializable(typeof(SessionResponse))]
 [JsonSerializable(typeof(SessionsResponse))]
 [JsonSerializable(typeof(RevokedResponse))]

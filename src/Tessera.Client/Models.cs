@@ -41,3 +41,6 @@ public sealed record SignInResult(UserInfo User, SessionInfo Session);
 
 /// <summary>Who is signed in (whoami): the account and this client's session.</summary>
 public sealed record CurrentSession(UserInfo User, SessionInfo Session);
+
+/// <summary>A sign-in provider the server offers: <see cref="Name"/> for <see cref="TesseraClient.SignInWithBrowserAsync"/>, <see cref="DisplayName"/> for the button ("Continue with Google").</summary>
+public sealed record ExternalProvider(string Name, string DisplayName);

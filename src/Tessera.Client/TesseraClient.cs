@@ -117,6 +117,83 @@ public sealed class TesseraClient : IDisposable
         return new SignInResult(response.User.ToInfo(), response.Session.ToInfo());
     }
 
+    /// <summary>The sign-in providers the server offers (<c>GET /v1/auth/external/providers</c>), to draw one button each.</summary>
+    public async Task<IReadOnlyList<ExternalProvider>> GetExternalProvidersAsync(CancellationToken cancellationToken = default)
+    {
+        var response = await SendAsync(HttpMethod.Get, "v1/auth/external/providers", content: null, token: null, ClientJson.Default.ExternalProvidersResponse, cancellationToken).ConfigureAwait(false);
+        return [.. response!.Providers.Select(p => new ExternalProvider(p.Name, p.DisplayName))];
+    }
+
+    /// <summary>
+    /// Signs in through an OpenID Connect provider in the person's browser (RFC 8252's loopback flow) and stores the new
+    /// token: a listener on 127.0.0.1 at a free port, the browser opened at Tessera's start (<see cref="BrowserSignInOptions.OpenBrowser"/>),
+    /// the provider's sign-in there, the browser sent back to the listener with a one-time code (the listener answers it
+    /// with a page saying the window can be closed), and the code exchanged with this process's PKCE verifier for a session
+    /// on <see cref="Device"/>. Refusals: <c>unknown_provider</c> (before any browser opens), <c>account_deactivated</c>,
+    /// <c>account_banned</c>, <c>account_deleted</c>, <c>external_email_unverified</c>, <c>external_registration_closed</c>,
+    /// <c>external_login_failed</c> (with the sentence the browser also showed), <c>external_code_expired</c> and the like.
+    /// </summary>
+    /// <exception cref="TimeoutException">The browser did not come back within <see cref="BrowserSignInOptions.Timeout"/>.</exception>
+    public async Task<SignInResult> SignInWithBrowserAsync(string provider, BrowserSignInOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(provider);
+        options ??= new BrowserSignInOptions();
+        var providers = await GetExternalProvidersAsync(cancellationToken).ConfigureAwait(false);
+        if (!providers.Any(p => p.Name == provider))
+        {
+            throw new TesseraApiException(HttpStatusCode.NotFound, "unknown_provider",
+                $"No sign-in provider is called '{provider}'. This server offers: {string.Join(", ", providers.Select(p => p.Name))}.");
+        }
+
+        var verifier = BrowserSignIn.NewSecret();
+        var state = BrowserSignIn.NewSecret();
+        using var listener = BrowserSignIn.Listen(out var redirectUri);
+        var start = Route(string.Create(CultureInfo.InvariantCulture,
+            $"v1/auth/external/{Uri.EscapeDataString(provider)}/start?redirect_uri={Uri.EscapeDataString(redirectUri.AbsoluteUri)}" +
+            $"&code_challenge={BrowserSignIn.ChallengeOf(verifier)}&code_challenge_method=S256&state={state}"));
+
+        using var timeout = new CancellationTokenSource(options.Timeout, TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        HttpListenerContext arrival;
+        try
+        {
+            await options.OpenBrowser(start, linked.Token).ConfigureAwait(false);
+            arrival = await BrowserSignIn.WaitForCallbackAsync(listener, state, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The browser did not come back from signing in with '{provider}' within {options.Timeout}.");
+        }
+
+        var query = arrival.Request.QueryString;
+        if (query["error"] is { } error)
+        {
+            var sentence = query["error_description"] ?? "Signing in did not complete.";
+            await BrowserSignIn.AnswerAsync(arrival, HttpStatusCode.OK, "Not signed in", sentence).ConfigureAwait(false);
+            throw new TesseraApiException(BrowserSignIn.StatusOf(error), error, sentence);
+        }
+
+        try
+        {
+            var request = new ExchangeRequest(query["code"] ?? "", verifier, new LoginDevice(DeviceInfo.Clean(Device.Name), Device.Platform, DeviceInfo.Clean(Device.Os)));
+            var response = await SendAsync(HttpMethod.Post, "v1/auth/external/exchange", JsonContent.Create(request, ClientJson.Default.ExchangeRequest), token: null, ClientJson.Default.LoginResponse, cancellationToken).ConfigureAwait(false);
+            if (string.IsNullOrEmpty(response!.Token))
+            {
+                throw new TesseraApiException(HttpStatusCode.OK, code: null, "The server answered the sign-in without a token.");
+            }
+
+            TokenStore.Save(response.Token);
+            TokenChanged?.Invoke();
+            await BrowserSignIn.AnswerAsync(arrival, HttpStatusCode.OK, "Signed in", $"You are signed in as {response.User.Email}. You can close this window.").ConfigureAwait(false);
+            return new SignInResult(response.User.ToInfo(), response.Session.ToInfo());
+        }
+        catch (Exception failed) when (failed is TesseraApiException or TesseraUnavailableException)
+        {
+            await BrowserSignIn.AnswerAsync(arrival, HttpStatusCode.OK, "Not signed in", failed.Message).ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>
     /// Ends this session on the server and forgets the token. The token is forgotten even when the server cannot be
     /// reached, and then no exception is thrown (the person asked to sign out; the session ends by its idle timeout).

@@ -38,6 +38,21 @@ public static class ErrorCodes
     /// <summary>A provider name that no configured provider has.</summary>
     public const string UnknownProvider = "unknown_provider";
 
+    /// <summary>A native client's <c>redirect_uri</c> for the loopback flow is not <c>http://</c> on a loopback IP literal (RFC 8252 section 7.3).</summary>
+    public const string ExternalRedirectNotLoopback = "external_redirect_not_loopback";
+
+    /// <summary>A loopback flow's one-time code that Tessera never issued (or that was purged long after it expired).</summary>
+    public const string ExternalCodeInvalid = "external_code_invalid";
+
+    /// <summary>A loopback flow's one-time code presented again after its first exchange (replay).</summary>
+    public const string ExternalCodeUsed = "external_code_used";
+
+    /// <summary>A loopback flow's one-time code presented after its short lifetime.</summary>
+    public const string ExternalCodeExpired = "external_code_expired";
+
+    /// <summary>A loopback flow's <c>code_verifier</c> that does not hash to the <c>code_challenge</c> the code was bound to (PKCE, RFC 7636).</summary>
+    public const string ExternalCodeVerifierMismatch = "external_code_verifier_mismatch";
+
     /// <summary>A service client's credentials on a /v1 route that takes them (sign-in for a visitor, the revocation stream): unknown, wrong or disabled (401).</summary>
     public const string InvalidClient = "invalid_client";
 

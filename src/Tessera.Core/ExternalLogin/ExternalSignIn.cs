@@ -4,8 +4,9 @@ using Tessera.Core.Accounts;
 using Tessera.Core.Audit;
 using Tessera.Core.Devices;
 using Tessera.Core.Diagnostics;
-using Tessera.Core.Sessions;
 using Tessera.Core.Options;
+using Tessera.Core.Sessions;
+using Tessera.Core.Storage;
 using Tessera.Core.Users;
 
 namespace Tessera.Core.ExternalLogin;
@@ -41,16 +42,136 @@ public sealed record ExternalSignInRequest(
 public sealed class ExternalSignIn(
     AccessChanges changes,
     DeviceResolver devices,
+    IProviderTokenRevoker providerTokens,
     TesseraMetrics metrics,
     TimeProvider clock,
     IOptions<TesseraOptions> options)
 {
+    /// <summary>
+    /// How long a loopback flow's one-time code can be exchanged: the client is already listening when the browser
+    /// arrives, so a minute is ample, and a code that leaks (a browser history, a log) is soon worth nothing.
+    /// </summary>
+    public static readonly TimeSpan LoopbackCodeLifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the row of a used or expired code stays, so that a late replay is still told apart from a code never issued.</summary>
+    public static readonly TimeSpan LoopbackCodeRetention = TimeSpan.FromHours(1);
+
     private readonly TesseraOptions _options = options.Value;
 
-    public async Task<LoginResult> SignInAsync(ExternalSignInRequest request, CancellationToken cancellationToken)
+    /// <summary>The browser flow: a session at once, for the browser that came back from the provider.</summary>
+    public Task<LoginResult> SignInAsync(ExternalSignInRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var device = devices.Resolve(request.Device, request.UserAgent);
+        return DecideAsync(
+            request,
+            (change, user) => CreateSessionAsync(change, user, request.Provider, device, request.IpAddress, cancellationToken),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The native loopback flow (RFC 8252), at the provider's callback: the same account, link and rule as
+    /// <see cref="SignInAsync"/>, but instead of a session a one-time code bound to the client's PKCE challenge, which only
+    /// the client that holds the verifier can exchange (<see cref="ExchangeLoopbackCodeAsync"/>) for a session on its device.
+    /// </summary>
+    /// <returns>The code, for the redirect to the client's loopback address; Tessera keeps only its SHA-256.</returns>
+    public Task<string> IssueLoopbackCodeAsync(ExternalSignInRequest request, string codeChallenge, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(codeChallenge);
+        return DecideAsync(
+            request,
+            async (change, user) =>
+            {
+                var code = SecretTokens.Create(out var hash);
+                await change.Transaction.LoopbackCodes.InsertAsync(
+                    new LoopbackCode(hash, user.Id, request.Provider, codeChallenge, change.Now, change.Now + LoopbackCodeLifetime, UsedAt: null),
+                    change.Now - LoopbackCodeRetention,
+                    cancellationToken).ConfigureAwait(false);
+                return code;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The native client's exchange of its one-time code and PKCE verifier for a session on its device. The code is spent
+    /// by the first exchange whatever its outcome (a wrong verifier included: whoever intercepted a code gets one try, and
+    /// the client then starts again). The one rule is asked again here: the account may have been deactivated, banned or
+    /// deleted since the callback.
+    /// </summary>
+    public async Task<LoginResult> ExchangeLoopbackCodeAsync(LoopbackExchange exchange, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        if (string.IsNullOrEmpty(exchange.Code) || !SecretTokens.TryHash(exchange.Code, out var hash))
+        {
+            throw new TesseraException(ErrorCodes.ExternalCodeInvalid, "This sign-in code is not one Tessera issued. Start signing in again.");
+        }
+
+        if (!Pkce.IsWellFormedVerifier(exchange.CodeVerifier))
+        {
+            throw TesseraException.Validation("codeVerifier", "codeVerifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~' (RFC 7636).");
+        }
+
+        var device = devices.Resolve(exchange.Device, exchange.UserAgent);
+        var (result, refusal, code) = await changes.ApplyAsync<(LoginResult?, TesseraException?, LoopbackCode?)>(
+            async change =>
+            {
+                // Every refusal below is returned, not thrown: the code must stay spent, so this write commits.
+                var found = await change.Transaction.LoopbackCodes.ConsumeAsync(hash, change.Now, cancellationToken).ConfigureAwait(false);
+                if (found is null)
+                {
+                    return (null, new TesseraException(ErrorCodes.ExternalCodeInvalid, "This sign-in code is not one Tessera issued. Start signing in again."), null);
+                }
+
+                if (found.UsedAt is not null)
+                {
+                    return (null, new TesseraException(ErrorCodes.ExternalCodeUsed, "This sign-in code has already been used. Start signing in again."), found);
+                }
+
+                if (found.ExpiresAt <= change.Now)
+                {
+                    return (null, new TesseraException(ErrorCodes.ExternalCodeExpired,
+                        $"This sign-in code expired; it can be used for {LoopbackCodeLifetime.TotalSeconds:0} seconds. Start signing in again."), found);
+                }
+
+                if (!Pkce.Matches(exchange.CodeVerifier!, found.CodeChallenge))
+                {
+                    return (null, new TesseraException(ErrorCodes.ExternalCodeVerifierMismatch,
+                        "The code verifier does not match the challenge this sign-in started with. Start signing in again."), found);
+                }
+
+                var user = await change.Transaction.Users.FindByIdAsync(found.UserId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"The loopback code of '{found.Provider}' names no user.");
+                try
+                {
+                    // The one rule again, on the row read in this write: the person may have been stopped since the callback.
+                    SignInRule.ThrowIfCannotSignIn(user, change.Now);
+                }
+                catch (TesseraException stopped)
+                {
+                    return (null, stopped, found);
+                }
+
+                return (await CreateSessionAsync(change, user, found.Provider, device, exchange.IpAddress, cancellationToken).ConfigureAwait(false), null, found);
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        if (refusal is not null)
+        {
+            await FailLoginAsync(code?.UserId, code?.Provider ?? "loopback", exchange.IpAddress, refusal.Code, cancellationToken).ConfigureAwait(false);
+            throw refusal;
+        }
+
+        return result!;
+    }
+
+    /// <summary>
+    /// Finds, links or makes the account and applies the one rule inside the write, then <paramref name="then"/> in the
+    /// same write; a refusal is audited as a failed login naming the provider, and a refresh token the provider has just
+    /// given for a person who is refused is revoked at once (it is never kept).
+    /// </summary>
+    private async Task<T> DecideAsync<T>(ExternalSignInRequest request, Func<AccessChange, User, Task<T>> then, CancellationToken cancellationToken)
+    {
         string? refusedUserId = null;
         try
         {
@@ -61,13 +182,31 @@ public sealed class ExternalSignIn(
 
                     // The one rule, on the row read in this write: a ban or deactivation committed before it wins.
                     SignInRule.ThrowIfCannotSignIn(user, change.Now);
-                    return await CreateSessionAsync(change, request, user, link, isNewLink, device, cancellationToken).ConfigureAwait(false);
+                    await SaveLinkAsync(change, request, user, link, isNewLink, cancellationToken).ConfigureAwait(false);
+                    return await then(change, user).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
         }
         catch (TesseraException refusal) when (refusal.Code is not ErrorCodes.RateLimited)
         {
-            await FailLoginAsync(refusedUserId, request, refusal.Code, cancellationToken).ConfigureAwait(false);
+            await FailLoginAsync(refusedUserId, request.Provider, request.IpAddress, refusal.Code, cancellationToken).ConfigureAwait(false);
+            if (request.ProtectedRefreshToken is { } fresh)
+            {
+                // Offline access was asked and the provider gave a token for someone who may not come in: nothing keeps
+                // it, so it would live on at the provider unseen. Revoked now, and audited like every other revocation.
+                await providerTokens.RevokeAsync(
+                    [new ExternalIdentity
+                    {
+                        Provider = request.Provider,
+                        Subject = request.Subject,
+                        UserId = refusedUserId ?? "",
+                        LinkedAt = clock.GetUtcNow(),
+                        ProtectedRefreshToken = fresh,
+                    }],
+                    "sign_in_refused",
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+
             throw;
         }
     }
@@ -155,8 +294,8 @@ public sealed class ExternalSignIn(
         return (user, newLink, true);
     }
 
-    private async Task<LoginResult> CreateSessionAsync(
-        AccessChange change, ExternalSignInRequest request, User user, ExternalIdentity link, bool isNewLink, DeviceInfo device, CancellationToken cancellationToken)
+    private static async Task SaveLinkAsync(
+        AccessChange change, ExternalSignInRequest request, User user, ExternalIdentity link, bool isNewLink, CancellationToken cancellationToken)
     {
         var transaction = change.Transaction;
         var used = link with
@@ -180,22 +319,26 @@ public sealed class ExternalSignIn(
         {
             await transaction.ExternalIdentities.UpdateAsync(used, cancellationToken).ConfigureAwait(false);
         }
+    }
 
-        var (session, token) = Session.Begin(user.Id, device, request.IpAddress, clientId: null, change.Now, _options.Sessions.AbsoluteLifetime, clock);
-        await transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
-        await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
-            reason: request.Provider, sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
+    private async Task<LoginResult> CreateSessionAsync(
+        AccessChange change, User user, string provider, DeviceInfo device, string? ipAddress, CancellationToken cancellationToken)
+    {
+        var (session, token) = Session.Begin(user.Id, device, ipAddress, clientId: null, change.Now, _options.Sessions.AbsoluteLifetime, clock);
+        await change.Transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
+        await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, ipAddress,
+            reason: provider, sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
         return new LoginResult(token, session, user);
     }
 
     /// <summary>Audited like a refused password login, with the provider beside the code (<c>account_banned via google</c>).</summary>
-    private async Task FailLoginAsync(string? userId, ExternalSignInRequest request, string code, CancellationToken cancellationToken)
+    private async Task FailLoginAsync(string? userId, string provider, string? ipAddress, string code, CancellationToken cancellationToken)
     {
         metrics.LoginFailed();
         await changes.ApplyAsync(
             async change =>
             {
-                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, request.IpAddress, $"{code} via {request.Provider}",
+                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, ipAddress, $"{code} via {provider}",
                     cancellationToken: cancellationToken).ConfigureAwait(false);
                 return 0;
             },

@@ -8,7 +8,7 @@ namespace Tessera.Core.ExternalLogin;
 public interface IProviderTokenRevoker
 {
     /// <param name="links">The links as they were before their tokens were cleared; those without a token are skipped.</param>
-    /// <param name="why">What ended the token, for the audit (<c>user_deactivated</c>, <c>user_banned</c>, <c>user_deleted</c>, <c>unlinked</c>).</param>
+    /// <param name="why">What ended the token, for the audit (<c>user_deactivated</c>, <c>user_banned</c>, <c>user_deleted</c>, <c>unlinked</c>, <c>sign_in_refused</c>).</param>
     Task RevokeAsync(IReadOnlyList<ExternalIdentity> links, string why, CancellationToken cancellationToken);
 }
 

@@ -40,6 +40,8 @@ public interface IStoreTransaction : IAsyncDisposable
 
     IExternalIdentityStore ExternalIdentities { get; }
 
+    ILoopbackCodeStore LoopbackCodes { get; }
+
     Task CommitAsync(CancellationToken cancellationToken);
 }
 
@@ -206,3 +208,28 @@ public interface IExternalIdentityStore
     /// <summary>Removes the link of this subject at this provider if it belongs to <paramref name="userId"/>; true when it did.</summary>
     Task<bool> DeleteAsync(string userId, string provider, string subject, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// The one-time codes of the native loopback flow (RFC 8252), between the provider's callback and the client's exchange.
+/// Kept in the store, not in a node's memory, so that a callback served by one node and an exchange served by another
+/// meet; only the code's SHA-256 is kept.
+/// </summary>
+public interface ILoopbackCodeStore
+{
+    /// <summary>Stores a code and, in the same transaction, deletes codes that expired before <paramref name="purgeBefore"/>.</summary>
+    Task InsertAsync(LoopbackCode code, DateTimeOffset purgeBefore, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks the code used (when it was not) and returns it as it was before this call, used or not, expired or not, so that
+    /// the caller can tell a replay from an expiry; null when there is no such code. Two exchanges of one code at once: the
+    /// second waits for the first and sees it used.
+    /// </summary>
+    Task<LoopbackCode?> ConsumeAsync(TokenHash codeHash, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <param name="CodeHash">SHA-256 of the code handed to the native client through its loopback redirect.</param>
+/// <param name="UserId">The account the provider's callback found (and the one rule let in, then).</param>
+/// <param name="Provider">The provider's configured name, for the session's audit.</param>
+/// <param name="CodeChallenge">The client's PKCE <c>code_challenge</c> (S256): only the holder of its verifier can exchange the code.</param>
+public sealed record LoopbackCode(
+    TokenHash CodeHash, string UserId, string Provider, string CodeChallenge, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt);

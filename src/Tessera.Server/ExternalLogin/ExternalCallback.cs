@@ -59,6 +59,14 @@ internal sealed partial class ExternalCallback(
             httpContext.ClientIp());
         try
         {
+            if (LoopbackRedirect.ReadFrom(context.Properties) is { } loopback)
+            {
+                // A desktop or CLI client: no cookie in this browser; a one-time code for the client's own listener.
+                var code = await signIn.IssueLoopbackCodeAsync(request, loopback.CodeChallenge, httpContext.RequestAborted);
+                httpContext.Response.Redirect(loopback.WithCode(code));
+                return;
+            }
+
             var result = await signIn.SignInAsync(request, httpContext.RequestAborted);
             SessionCredentials.SetCookie(httpContext.Response, result.Token, result.Session.AbsoluteExpiresAt, httpContext.Request.IsHttps);
             httpContext.Response.Redirect(WebSessions.SafeReturnUrl(ReturnUrlOf(context.Properties)));
@@ -87,6 +95,7 @@ internal sealed partial class ExternalCallback(
     }
 
     /// <summary>
+    /// A native client's browser goes back to the client's loopback listener with the refusal's code and sentence.
     /// A person's browser (it asks for HTML, as every navigation back from a provider does) goes back to <c>/login</c>,
     /// which shows the sentence once (the pages' one-shot notice, in its protected cookie: never text in the URL that a
     /// link could forge); a program gets the problem with its code and status.
@@ -94,6 +103,13 @@ internal sealed partial class ExternalCallback(
     private async Task RefuseAsync(HttpContext httpContext, AuthenticationProperties? properties, ExternalProvider provider, TesseraException refusal)
     {
         ExternalLoginRefused(logger, provider.Name, refusal.Code);
+        if (LoopbackRedirect.ReadFrom(properties) is { } loopback)
+        {
+            // The client is waiting at its listener: it gets the code and the sentence, and shows them (RFC 6749 4.1.2.1).
+            httpContext.Response.Redirect(loopback.WithError(refusal));
+            return;
+        }
+
         if (httpContext.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
         {
             var notices = tempData.GetTempData(httpContext);

@@ -18,12 +18,16 @@ namespace Tessera.Server.ExternalLogin;
 /// </summary>
 internal sealed partial class ProviderTokens(
     ExternalProviders providers,
-    IOptionsMonitor<OpenIdConnectOptions> handlers,
+    IServiceProvider services,
     IDataProtectionProvider dataProtection,
     AccessChanges changes,
     ILogger<ProviderTokens> logger) : IProviderTokenRevoker
 {
     private readonly IDataProtector _protector = dataProtection.CreateProtector(ExternalCallback.RefreshTokenPurpose);
+
+    // Resolved when first needed, not injected: the handlers' options are configured with ExternalCallback, which needs
+    // ExternalSignIn, which needs this (a refused sign-in's fresh token is revoked at once); injected, that is a cycle.
+    private IOptionsMonitor<OpenIdConnectOptions> Handlers => services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>();
 
     public async Task RevokeAsync(IReadOnlyList<ExternalIdentity> links, string why, CancellationToken cancellationToken)
     {
@@ -39,7 +43,8 @@ internal sealed partial class ProviderTokens(
             await changes.ApplyAsync(
                 async change =>
                 {
-                    await change.AuditAsync(AuditActions.ExternalTokenRevoked, new Actor(ActorKind.System, null), link.UserId, null,
+                    // A refused first sign-in has no account to name (an empty user id): the event then has no target.
+                    await change.AuditAsync(AuditActions.ExternalTokenRevoked, new Actor(ActorKind.System, null), link.UserId is { Length: > 0 } userId ? userId : null, null,
                         $"{link.Provider} {why} {outcome}", cancellationToken: CancellationToken.None);
                     return 0;
                 },
@@ -69,7 +74,7 @@ internal sealed partial class ProviderTokens(
 
         try
         {
-            var options = handlers.Get(provider.Scheme);
+            var options = Handlers.Get(provider.Scheme);
             var configuration = await options.ConfigurationManager!.GetConfigurationAsync(cancellationToken);
             if (string.IsNullOrEmpty(configuration.RevocationEndpoint))
             {

@@ -35,7 +35,8 @@ internal static class ErrorCatalog
     [
         new(400, "The request is not valid.", ErrorCodes.ValidationFailed,
             [ErrorCodes.ValidationFailed, ErrorCodes.WrongPassword, ErrorCodes.InvalidResetToken, ErrorCodes.CannotRevokeCurrent,
-             ErrorCodes.CannotTargetSelf, ErrorCodes.WeakPassword, ErrorCodes.ExternalLoginFailed, ErrorCodes.ExternalEmailMissing]),
+             ErrorCodes.CannotTargetSelf, ErrorCodes.WeakPassword, ErrorCodes.ExternalLoginFailed, ErrorCodes.ExternalEmailMissing,
+             ErrorCodes.ExternalRedirectNotLoopback, ErrorCodes.ExternalCodeInvalid, ErrorCodes.ExternalCodeUsed, ErrorCodes.ExternalCodeExpired, ErrorCodes.ExternalCodeVerifierMismatch]),
         new(401, "Not signed in.", Unauthenticated,
             [Unauthenticated, SessionRevoked, SessionExpired, ErrorCodes.InvalidCredentials, ErrorCodes.AccountDeleted, ErrorCodes.InvalidClient]),
         new(403, "Forbidden.", Forbidden,

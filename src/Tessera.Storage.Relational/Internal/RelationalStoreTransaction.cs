@@ -26,6 +26,7 @@ internal sealed class RelationalStoreTransaction : IStoreTransaction
         PasswordResetTokens = new RelationalPasswordResetTokenStore(context);
         ServiceClients = new RelationalServiceClientStore(context);
         ExternalIdentities = new RelationalExternalIdentityStore(context);
+        LoopbackCodes = new RelationalLoopbackCodeStore(context);
     }
 
     public IUserStore Users { get; }
@@ -39,6 +40,8 @@ internal sealed class RelationalStoreTransaction : IStoreTransaction
     public IServiceClientStore ServiceClients { get; }
 
     public IExternalIdentityStore ExternalIdentities { get; }
+
+    public ILoopbackCodeStore LoopbackCodes { get; }
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {

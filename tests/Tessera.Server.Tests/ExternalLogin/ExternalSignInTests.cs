@@ -6,6 +6,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
 using Tessera.Server.Tests.Infrastructure;
+using Tessera.Testing;
 
 namespace Tessera.Server.Tests.ExternalLogin;
 
@@ -293,6 +294,23 @@ public sealed class ExternalSignInTests : IAsyncLifetime
         var audited = await AuditAsync(userId, AuditActions.ExternalTokenRevoked);
         Assert.True(_provider.RevokedTokens.Contains(issued), $"Not revoked at the provider; audited: {string.Join(", ", audited.Select(e => e.Reason))}; revoked {_provider.RevokedTokens.Count}");
         Assert.Contains(audited, e => e.Reason == $"{Name} user_deactivated revoked");
+        Assert.Null(Assert.Single(await LinksOfAsync(userId)).ProtectedRefreshToken);
+    }
+
+    [Fact]
+    public async Task A_refused_sign_in_revokes_the_refresh_token_the_provider_just_gave_at_once()
+    {
+        var (userId, person) = await LinkedAccountAsync();
+        using var admin = await _app.AdminAsync();
+        (await admin.Post($"/v1/admin/users/{userId}/deactivate")).EnsureSuccessStatusCode();
+        _provider.Person = person;
+
+        await (await SignInAsync()).AssertProblemAsync(HttpStatusCode.Forbidden, "account_deactivated");
+
+        // Offline access was asked, so the provider gave a fresh refresh token with the refused answer: never kept, revoked now.
+        var fresh = _provider.IssuedRefreshTokens.Last();
+        Assert.Contains(fresh, _provider.RevokedTokens);
+        Assert.Contains(await AuditAsync(userId, AuditActions.ExternalTokenRevoked), e => e.Reason == $"{Name} sign_in_refused revoked");
         Assert.Null(Assert.Single(await LinksOfAsync(userId)).ProtectedRefreshToken);
     }
 

@@ -15,7 +15,7 @@ using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
-namespace Tessera.Server.Tests.ExternalLogin;
+namespace Tessera.Testing;
 
 /// <summary>A person at the test provider: who signs in at its authorization endpoint next.</summary>
 public sealed record ProviderPerson(string Subject, string Email, bool EmailVerified, string Name)
@@ -131,6 +131,24 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Issuer = new Uri(address.TrimEnd('/') + "/");
+    }
+
+    /// <summary>
+    /// Registers one more redirect URI for both clients: for a Tessera whose port is known only once it started, after
+    /// the provider whose address it was configured with.
+    /// </summary>
+    public async Task AllowRedirectUriAsync(string redirectUri)
+    {
+        await using var scope = _app!.Services.CreateAsyncScope();
+        var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+        foreach (var clientId in new[] { ClientId, OtherClientId })
+        {
+            var application = await applications.FindByClientIdAsync(clientId) ?? throw new InvalidOperationException($"No client {clientId}.");
+            var descriptor = new OpenIddictApplicationDescriptor();
+            await applications.PopulateAsync(descriptor, application);
+            descriptor.RedirectUris.Add(new Uri(redirectUri));
+            await applications.UpdateAsync(application, descriptor);
+        }
     }
 
     private static OpenIddictApplicationDescriptor Client(string id, string secret, string[] redirectUris)
