@@ -64,6 +64,15 @@ public sealed class TestOpenIdProvider : IAsyncDisposable
 
     public Uri Issuer { get; private set; } = null!;
 
+    /// <summary>Tessera's settings that configure this provider as <c>Tessera:ExternalLogin:Providers:{name}</c>.</summary>
+    public Dictionary<string, string?> TesseraSettings(string name, string displayName) => new()
+    {
+        [$"Tessera:ExternalLogin:Providers:{name}:Authority"] = Issuer.ToString(),
+        [$"Tessera:ExternalLogin:Providers:{name}:ClientId"] = ClientId,
+        [$"Tessera:ExternalLogin:Providers:{name}:ClientSecret"] = ClientSecret,
+        [$"Tessera:ExternalLogin:Providers:{name}:DisplayName"] = displayName,
+    };
+
     public static async Task<TestOpenIdProvider> StartAsync(params string[] redirectUris)
     {
         var provider = new TestOpenIdProvider();

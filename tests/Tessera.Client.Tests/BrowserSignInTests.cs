@@ -23,13 +23,7 @@ public sealed class BrowserSignInTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _provider = await TestOpenIdProvider.StartAsync();
-        _server = new LoopbackTesseraServer(new Dictionary<string, string?>
-        {
-            [$"Tessera:ExternalLogin:Providers:{Provider}:Authority"] = _provider.Issuer.ToString(),
-            [$"Tessera:ExternalLogin:Providers:{Provider}:ClientId"] = TestOpenIdProvider.ClientId,
-            [$"Tessera:ExternalLogin:Providers:{Provider}:ClientSecret"] = TestOpenIdProvider.ClientSecret,
-            [$"Tessera:ExternalLogin:Providers:{Provider}:DisplayName"] = "Corp ID",
-        });
+        _server = new LoopbackTesseraServer(_provider.TesseraSettings(Provider, "Corp ID"));
         _server.Start();
         await _provider.AllowRedirectUriAsync($"{_server.BaseUrl}/v1/auth/external/{Provider}/callback");
         using var api = _server.Api();

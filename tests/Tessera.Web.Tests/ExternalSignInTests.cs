@@ -26,13 +26,7 @@ public sealed partial class ExternalSignInTests(PublishedBuild build, WebConsole
     public async ValueTask InitializeAsync()
     {
         _provider = await TestOpenIdProvider.StartAsync();
-        _server = await build.StartAsync(new Dictionary<string, string>
-        {
-            [$"Tessera:ExternalLogin:Providers:{Provider}:Authority"] = _provider.Issuer.ToString(),
-            [$"Tessera:ExternalLogin:Providers:{Provider}:ClientId"] = TestOpenIdProvider.ClientId,
-            [$"Tessera:ExternalLogin:Providers:{Provider}:ClientSecret"] = TestOpenIdProvider.ClientSecret,
-            [$"Tessera:ExternalLogin:Providers:{Provider}:DisplayName"] = DisplayName,
-        });
+        _server = await build.StartAsync(_provider.TesseraSettings(Provider, DisplayName).ToDictionary(s => s.Key, s => s.Value ?? string.Empty));
         await _provider.AllowRedirectUriAsync($"{_server.BaseUrl}/v1/auth/external/{Provider}/callback");
     }
 

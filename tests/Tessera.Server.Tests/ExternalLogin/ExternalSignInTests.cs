@@ -27,15 +27,10 @@ public sealed class ExternalSignInTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _provider = await TestOpenIdProvider.StartAsync(CallbackUri);
-        _app = new TesseraApp(settings: new Dictionary<string, string?>
-        {
-            [$"Tessera:ExternalLogin:Providers:{Name}:Authority"] = _provider.Issuer.ToString(),
-            [$"Tessera:ExternalLogin:Providers:{Name}:ClientId"] = TestOpenIdProvider.ClientId,
-            [$"Tessera:ExternalLogin:Providers:{Name}:ClientSecret"] = TestOpenIdProvider.ClientSecret,
-            [$"Tessera:ExternalLogin:Providers:{Name}:DisplayName"] = DisplayName,
-            // The deployment asks for offline access: the provider's refresh tokens are kept (encrypted) and revoked.
-            [$"Tessera:ExternalLogin:Providers:{Name}:OfflineAccess"] = "true",
-        }, services: services => services
+        var settings = _provider.TesseraSettings(Name, DisplayName);
+        // The deployment asks for offline access: the provider's refresh tokens are kept (encrypted) and revoked.
+        settings[$"Tessera:ExternalLogin:Providers:{Name}:OfflineAccess"] = "true";
+        _app = new TesseraApp(settings: settings, services: services => services
             .AddFakeLogging()
             .AddLogging(logging => logging.AddFilter("Tessera.Server.ExternalLogin", LogLevel.Information)));
     }

@@ -28,13 +28,7 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _provider = await TestOpenIdProvider.StartAsync(CallbackUri);
-        _app = new TesseraApp(settings: new Dictionary<string, string?>
-        {
-            [$"Tessera:ExternalLogin:Providers:{Name}:Authority"] = _provider.Issuer.ToString(),
-            [$"Tessera:ExternalLogin:Providers:{Name}:ClientId"] = TestOpenIdProvider.ClientId,
-            [$"Tessera:ExternalLogin:Providers:{Name}:ClientSecret"] = TestOpenIdProvider.ClientSecret,
-            [$"Tessera:ExternalLogin:Providers:{Name}:DisplayName"] = "Corp ID",
-        });
+        _app = new TesseraApp(settings: _provider.TesseraSettings(Name, "Corp ID"));
     }
 
     public async ValueTask DisposeAsync()
