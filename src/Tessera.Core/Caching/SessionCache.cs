@@ -78,6 +78,18 @@ public sealed class CachedSession
 
     public DateTimeOffset AbsoluteExpiresAt => new(_absoluteExpiresAtTicks, TimeSpan.Zero);
 
+    public DeviceInfo Device => _device;
+
+    public string? IpAddress => _ipAddress;
+
+    /// <summary>The service client the session was made through, or null for one made directly.</summary>
+    public string? ClientId => _clientId;
+
+    public DateTimeOffset CreatedAt => new(_createdAtTicks, TimeSpan.Zero);
+
+    /// <summary>When the session ends if it stays unused from now on (as <see cref="Session.ExpiresAt"/>, from the in-memory last-active).</summary>
+    public DateTimeOffset ExpiresAt(TimeSpan idleTimeout) => Session.EndOf(LastActiveAt, idleTimeout, AbsoluteExpiresAt);
+
     public DateTimeOffset LastActiveAt => new(Volatile.Read(ref _lastActiveTicks), TimeSpan.Zero);
 
     /// <summary>

@@ -181,10 +181,12 @@ public sealed class ServiceClients(
             return null;
         }
 
+        // CachedSession.Session makes the record on each read: once here.
+        var session = entry.Session;
         var lastActiveAt = entry.LastActiveAt;
         return new Introspection(
-            new ActiveSession(entry.Session, lastActiveAt, entry.Session.ExpiresAt(lastActiveAt, _idleTimeout)), entry.User.User,
-            Disclosed: MayActOn(client, entry.Session));
+            new ActiveSession(session, lastActiveAt, session.ExpiresAt(lastActiveAt, _idleTimeout)), entry.User.User,
+            Disclosed: MayActOn(client, session));
     }
 
     /// <summary>
@@ -197,18 +199,19 @@ public sealed class ServiceClients(
     {
         ArgumentNullException.ThrowIfNull(client);
         var check = await validator.CheckAsync(token, SessionUse.Watch, cancellationToken).ConfigureAwait(false);
-        if (check.Entry is not CachedSession entry || entry.Session.IsRevoked)
+        if (check.Entry is not CachedSession entry || entry.IsRevoked)
         {
             return TokenRevocation.NothingToEnd;
         }
 
-        if (!MayActOn(client, entry.Session))
+        var session = entry.Session;
+        if (!MayActOn(client, session))
         {
             return TokenRevocation.OtherClientsSession;
         }
 
         var revoked = await changes.ApplyAsync(
-            change => change.RevokeSessionsAsync(entry.Session.UserId, RevocationScope.Only(entry.Session.Id), RevocationReason.TokenRevoked,
+            change => change.RevokeSessionsAsync(session.UserId, RevocationScope.Only(session.Id), RevocationReason.TokenRevoked,
                 new Actor(ActorKind.Client, client.Id), ipAddress, cancellationToken),
             cancellationToken).ConfigureAwait(false);
         return revoked.Count > 0 ? TokenRevocation.Revoked : TokenRevocation.NothingToEnd;

@@ -73,9 +73,12 @@ public sealed record Session
     }
 
     /// <summary>When the session ends if it stays unused from <paramref name="lastActiveAt"/>.</summary>
-    public DateTimeOffset ExpiresAt(DateTimeOffset lastActiveAt, TimeSpan idleTimeout)
+    public DateTimeOffset ExpiresAt(DateTimeOffset lastActiveAt, TimeSpan idleTimeout) => EndOf(lastActiveAt, idleTimeout, AbsoluteExpiresAt);
+
+    /// <summary>The earlier of the idle end (<paramref name="lastActiveAt"/> plus <paramref name="idleTimeout"/>) and the absolute end.</summary>
+    public static DateTimeOffset EndOf(DateTimeOffset lastActiveAt, TimeSpan idleTimeout, DateTimeOffset absoluteExpiresAt)
     {
         var idleEnd = lastActiveAt + idleTimeout;
-        return idleEnd < AbsoluteExpiresAt ? idleEnd : AbsoluteExpiresAt;
+        return idleEnd < absoluteExpiresAt ? idleEnd : absoluteExpiresAt;
     }
 }

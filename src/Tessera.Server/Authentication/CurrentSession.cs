@@ -12,12 +12,15 @@ namespace Tessera.Server.Authentication;
 /// </summary>
 internal sealed class CurrentSession(SessionCheck check, string token, bool viaCookie)
 {
+    private Session? _session;
+
     /// <summary>The check that found the session holding.</summary>
     public SessionCheck Check { get; } = check;
 
     public CachedSession Entry => Check.Entry!;
 
-    public Session Session => Entry.Session;
+    /// <summary>The session as a record, made once per request (the cache entry makes one on each read of its own).</summary>
+    public Session Session => _session ??= Entry.Session;
 
     public User User => Entry.User.User;
 
@@ -29,7 +32,7 @@ internal sealed class CurrentSession(SessionCheck check, string token, bool viaC
 
     /// <summary>Who the audit log names for what this caller does. Admin work from the CLI is marked as such.</summary>
     public Actor Actor => User.Role == UserRole.Admin
-        ? new Actor(Session.Device.Platform == DevicePlatform.Cli ? ActorKind.Cli : ActorKind.Admin, User.Id) { SignedInAt = Session.CreatedAt }
+        ? new Actor(Entry.Device.Platform == DevicePlatform.Cli ? ActorKind.Cli : ActorKind.Admin, User.Id) { SignedInAt = Entry.CreatedAt }
         : new Actor(ActorKind.User, User.Id);
 
     /// <summary>The session behind the request, when the Tessera scheme found one that holds; null otherwise.</summary>

@@ -87,7 +87,7 @@ internal sealed class SessionCheckEndpoints(
         }
 
         var entry = check.Entry!;
-        return entry.Session.ClientId is null
+        return entry.ClientId is null
             ? WriteWhoAmI(context, entry, clientName: null)
             : WhoAmIWithClientAsync(context, entry);
     }
@@ -104,7 +104,7 @@ internal sealed class SessionCheckEndpoints(
         var response = context.Response;
         response.StatusCode = StatusCodes.Status204NoContent;
         response.Headers[UserIdHeader] = check.Entry!.User.User.Id;
-        response.Headers[SessionIdHeader] = check.Entry.Session.Id;
+        response.Headers[SessionIdHeader] = check.Entry.Id;
         return Task.CompletedTask;
     }
 
@@ -196,12 +196,12 @@ internal sealed class SessionCheckEndpoints(
         {
             context.Response.StatusCode = StatusCodes.Status204NoContent;
             context.Response.Headers[UserIdHeader] = check.Entry!.User.User.Id;
-            context.Response.Headers[SessionIdHeader] = check.Entry.Session.Id;
+            context.Response.Headers[SessionIdHeader] = check.Entry.Id;
             return;
         }
 
         var entry = check.Entry!;
-        if (entry.Session.ClientId is null)
+        if (entry.ClientId is null)
         {
             await WriteWhoAmI(context, entry, clientName: null);
         }
@@ -215,8 +215,8 @@ internal sealed class SessionCheckEndpoints(
     {
         try
         {
-            var names = await clients.NamesAsync([entry.Session.ClientId], context.RequestAborted);
-            await WriteWhoAmI(context, entry, names.GetValueOrDefault(entry.Session.ClientId!));
+            var names = await clients.NamesAsync([entry.ClientId], context.RequestAborted);
+            await WriteWhoAmI(context, entry, names.GetValueOrDefault(entry.ClientId!));
         }
         catch (Exception exception)
         {
@@ -229,7 +229,7 @@ internal sealed class SessionCheckEndpoints(
     {
         var body = t_body ??= new BodyBuffer();
         var writer = body.Start(_writerOptions);
-        WriteWhoAmI(writer, entry.Session, entry.LastActiveAt, entry.User.User, clientName, clock.GetUtcNow(), _idleTimeout);
+        WriteWhoAmI(writer, entry, clientName, clock.GetUtcNow(), _idleTimeout);
         writer.Flush();
 
         var response = context.Response;
@@ -247,25 +247,25 @@ internal sealed class SessionCheckEndpoints(
     /// <see cref="UtcTimestampConverter"/>), from the session as cached: <c>session.current</c> is true.
     /// </summary>
     internal static void WriteWhoAmI(
-        Utf8JsonWriter writer, Core.Sessions.Session session, DateTimeOffset lastActiveAt, Core.Users.User user, string? clientName,
-        DateTimeOffset now, TimeSpan idleTimeout)
+        Utf8JsonWriter writer, Core.Caching.CachedSession entry, string? clientName, DateTimeOffset now, TimeSpan idleTimeout)
     {
+        var user = entry.User.User;
         writer.WriteStartObject();
         writer.WriteStartObject(Names.Session);
-        writer.WriteString(Names.Id, session.Id);
+        writer.WriteString(Names.Id, entry.Id);
         writer.WriteStartObject(Names.Device);
-        writer.WriteString(Names.Name, session.Device.Name);
-        writer.WriteString(Names.Platform, WireNames.PlatformName(session.Device.Platform));
-        writer.WriteString(Names.Os, session.Device.Os);
-        writer.WriteString(Names.Browser, session.Device.Browser);
+        writer.WriteString(Names.Name, entry.Device.Name);
+        writer.WriteString(Names.Platform, WireNames.PlatformName(entry.Device.Platform));
+        writer.WriteString(Names.Os, entry.Device.Os);
+        writer.WriteString(Names.Browser, entry.Device.Browser);
         writer.WriteEndObject();
-        writer.WriteString(Names.IpAddress, session.IpAddress);
-        WriteTimestamp(writer, Names.CreatedAt, session.CreatedAt);
-        WriteTimestamp(writer, Names.LastActiveAt, lastActiveAt);
-        WriteTimestamp(writer, Names.ExpiresAt, session.ExpiresAt(lastActiveAt, idleTimeout));
+        writer.WriteString(Names.IpAddress, entry.IpAddress);
+        WriteTimestamp(writer, Names.CreatedAt, entry.CreatedAt);
+        WriteTimestamp(writer, Names.LastActiveAt, entry.LastActiveAt);
+        WriteTimestamp(writer, Names.ExpiresAt, entry.ExpiresAt(idleTimeout));
         writer.WriteBoolean(Names.Current, true);
-        writer.WriteString(Names.ClientId, session.ClientId);
-        writer.WriteString(Names.Client, session.ClientId is null ? null : clientName);
+        writer.WriteString(Names.ClientId, entry.ClientId);
+        writer.WriteString(Names.Client, entry.ClientId is null ? null : clientName);
         writer.WriteEndObject();
 
         writer.WriteStartObject(Names.User);

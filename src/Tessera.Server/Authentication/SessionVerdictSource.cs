@@ -25,7 +25,7 @@ internal sealed class SessionVerdictSource(SessionValidator validator) : ITesser
             {
                 IsActive = true,
                 Subject = entry.User.User.Id,
-                SessionId = entry.Session.Id,
+                SessionId = entry.Id,
                 Role = WireNames.RoleName(entry.User.User.Role),
                 State = current,
             };

@@ -148,7 +148,7 @@ public sealed class SessionCheckTests(SharedApp shared) : IClassFixture<SharedAp
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = options.Encoder }))
         {
-            SessionCheckEndpoints.WriteWhoAmI(writer, session, lastActive, user, clientName, now, idle);
+            SessionCheckEndpoints.WriteWhoAmI(writer, new Tessera.Core.Caching.CachedSession(default, session, new Tessera.Core.Caching.CachedUser(user), lastActive), clientName, now, idle);
         }
 
         Assert.Equal(expected, Encoding.UTF8.GetString(stream.ToArray()));
