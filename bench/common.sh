@@ -77,3 +77,13 @@ show_log_tail() {
 
 # True when something listens on 127.0.0.1:$1.
 port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# free_port FIRST: prints the first loopback port from FIRST on that nothing listens on (of 50); fails when none is.
+free_port() {
+  local port=$1
+  while port_in_use "$port"; do
+    port=$((port + 1))
+    (( port < $1 + 50 )) || { echo "${BENCH_NAME:-bench}: no free port in $1..$port" >&2; return 1; }
+  done
+  echo "$port"
+}

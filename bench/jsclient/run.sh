@@ -52,11 +52,7 @@ publish() { # project output
 publish src/Tessera.Server/Tessera.Server.csproj server
 publish bench/Tessera.JsClientLatency/Tessera.JsClientLatency.csproj tool
 
-port=$first_port
-while port_in_use "$port"; do
-  port=$((port + 1))
-  (( port < first_port + 50 )) || { echo "run.sh: no free port in $first_port..$port" >&2; exit 1; }
-done
+port=$(free_port "$first_port")
 tessera="http://127.0.0.1:$port"
 mkdir -p "$work/data"
 log "starting Tessera on $tessera"

@@ -79,14 +79,6 @@ if [[ -n "$before" ]]; then
     || { cat "$work/publish-before.log" >&2; exit 1; }
 fi
 
-free_port() { # first free loopback port from $1
-  local port=$1
-  while port_in_use "$port"; do
-    port=$((port + 1))
-    (( port < $1 + 50 )) || { echo "pipeline/run.sh: no free port from $1" >&2; exit 1; }
-  done
-  echo "$port"
-}
 
 wait_healthy() { # url pid what
   local attempt

@@ -102,14 +102,6 @@ if $run_latency; then
 fi
 
 # --- Tessera on a free loopback port ----------------------------------------------------------------------------
-free_port() { # first
-  local port=$1
-  while port_in_use "$port"; do
-    port=$((port + 1))
-    (( port < $1 + 50 )) || { echo "run.sh: no free port in $1..$port" >&2; exit 1; }
-  done
-  echo "$port"
-}
 wait_for() { # url pid what
   for attempt in $(seq 1 120); do
     if curl -fsS -o /dev/null --max-time 2 "$1" 2> /dev/null; then return 0; fi

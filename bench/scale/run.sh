@@ -95,11 +95,7 @@ fi
 echo
 
 # --- start the server on the seeded store, cold cache ----------------------------------------------------------------
-port=$first_port
-while port_in_use "$port"; do
-  port=$((port + 1))
-  (( port < first_port + 50 )) || { echo "scale: no free port in $first_port..$port" >&2; exit 1; }
-done
+port=$(free_port "$first_port")
 base="http://127.0.0.1:$port"
 log "starting the server on $base"
 started=$(date +%s.%N)

@@ -50,11 +50,7 @@ dotnet publish "$root/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$
   || { cat "$work/publish.log" >&2; exit 1; }
 
 # --- start the server on a free loopback port -------------------------------------------------------------------
-port=$first_port
-while port_in_use "$port"; do
-  port=$((port + 1))
-  (( port < first_port + 50 )) || { echo "run.sh: no free port in $first_port..$port" >&2; exit 1; }
-done
+port=$(free_port "$first_port")
 base="http://127.0.0.1:$port"
 
 admin_email="bench-admin@example.test"
