@@ -18,7 +18,9 @@
 # how much of a revoke is PostgreSQL's WAL flush at commit: it is not a setting to run Tessera with), POLL_PAUSE_US (0:
 # the pollers on B and C check back to back; a pause between checks shows what their own load costs the revoke),
 # PG_LOG_STATEMENTS (0; 1 logs every statement's server-side duration during phase 2 and summarises them by kind, which
-# times the PostgreSQL part of a revoke, at some cost to the run).
+# times the PostgreSQL part of a revoke, at some cost to the run), SERVER_ENV (runtime settings for the four servers,
+# e.g. "DOTNET_TieredPGO=0"), PUBLISH_ARGS (more `dotnet publish` arguments for the server, e.g.
+# "-r linux-x64 --self-contained false -p:PublishReadyToRun=true").
 #
 # Installs wrk with apt-get when it is missing (needs root); eng/postgres.sh and eng/redis.sh install PostgreSQL 15
 # and Redis the same way. Starts a throwaway PostgreSQL and Redis, publishes the server and the latency tool in
@@ -43,6 +45,8 @@ synchronous_commit=${PG_SYNCHRONOUS_COMMIT:-on}
 poll_pause=${POLL_PAUSE_US:-0}
 log_statements=${PG_LOG_STATEMENTS:-0}
 out=${OUT:-$PWD/cluster-revocations-$(date +%Y%m%d-%H%M%S).csv}
+read -r -a server_env <<< "${SERVER_ENV:-}"
+read -r -a publish_args <<< "${PUBLISH_ARGS:-}"
 
 BENCH_NAME=run.sh
 # shellcheck source=../common.sh
@@ -134,9 +138,9 @@ pg_super "SELECT pg_reload_conf()" > /dev/null
 log "PostgreSQL: fsync $(pg_super 'SHOW fsync'), synchronous_commit $(pg_super 'SHOW synchronous_commit'), wal_sync_method $(pg_super 'SHOW wal_sync_method')"
 
 # --- build -----------------------------------------------------------------------------------------------------
-log "publishing src/Tessera.Server and bench/Tessera.RevocationLatency (Release) into $work"
+log "publishing src/Tessera.Server and bench/Tessera.RevocationLatency (Release) into $work ${publish_args[*]:-}"
 dotnet publish "$root/src/Tessera.Server/Tessera.Server.csproj" -c Release -o "$work/server" \
-  --artifacts-path "$work/build" -nologo -v quiet > "$work/publish.log" 2>&1 \
+  --artifacts-path "$work/build" -nologo -v quiet "${publish_args[@]}" > "$work/publish.log" 2>&1 \
   || { cat "$work/publish.log" >&2; exit 1; }
 if $run_latency; then
   dotnet publish "$root/bench/Tessera.RevocationLatency/Tessera.RevocationLatency.csproj" -c Release -o "$work/tool" \
@@ -176,7 +180,7 @@ start_node() {
     export Logging__LogLevel__Default=Warning
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
     local assignment
-    for assignment in "$@"; do export "${assignment?}"; done
+    for assignment in "${server_env[@]}" "$@"; do export "${assignment?}"; done
     cd "$work/$name"
     # /readyz is polled until Healthy and each answer that is not would be logged; the category has dots, which an
     # environment variable name cannot.
@@ -199,7 +203,7 @@ wait_ready() { # name: /readyz says Healthy (a cluster node: store and Redis rea
   done
 }
 
-log "starting the single node (SQLite) and cluster nodes A, B, C (PostgreSQL + Redis)"
+log "starting the single node (SQLite) and cluster nodes A, B, C (PostgreSQL + Redis) ${SERVER_ENV:-}"
 start_node single
 for name in A B C; do
   start_node "$name" Tessera__Storage__Provider=postgres "Tessera__Storage__ConnectionString=$pg" \

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Tessera.Core.Invalidations;
 using Tessera.Core.Options;
+using Tessera.Core.Sessions;
 using Tessera.Redis.Invalidations;
 using Tessera.Testing;
 using Xunit;
@@ -118,7 +120,7 @@ public sealed class RelyingAppsTests
         await Eventually.AllTrustedAsync([a, b, c], Settle);
 
         var (userId, _) = await a.PublishAsync();
-        var round = a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        var round = a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
 
         await Eventually.TrueAsync(() => b.Apps!.Waiting == 1 && a.Apps!.Waiting == 1 && c.Apps!.Asked.Count == 1, Settle, "every node's apps are asked");
         Assert.True(b.Apps!.Asked[0].Contains(userId), "B's apps were asked before B handed them the invalidation");
@@ -136,6 +138,58 @@ public sealed class RelyingAppsTests
     }
 
     [Fact]
+    public async Task When_every_node_said_in_its_acknowledgement_that_its_apps_were_confirmed_no_round_is_sent()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = await StartAsync("A", prefix, new TestRelyingApps());
+        await using var b = await StartAsync("B", prefix, new TestRelyingApps());
+        await using var c = await StartAsync("C", prefix, new TestRelyingApps());
+        await Eventually.AllTrustedAsync([a, b, c], Settle);
+
+        var receipt = await PublishUntilConfirmedOnAsync(a, b, c);
+        await a.Bus.WhenRelyingAppsConfirmedAsync([receipt], CancellationToken.None).WaitAsync(Settle, TestContext.Current.CancellationToken);
+        Assert.Equal(1, a.State.RelyingAppRounds);
+        Assert.Equal(0, a.State.RoundAnswersAwaited);
+
+        // Nothing went out: a round that asks everyone is the only one B and C ever answer (rounds come in order on one
+        // channel, and each node asks its apps before it answers).
+        await a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None).WaitAsync(Settle, TestContext.Current.CancellationToken);
+        Assert.Equal(2, a.State.RoundAnswersAwaited);
+        Assert.Single(b.Apps!.Asked);
+        Assert.Single(c.Apps!.Asked);
+    }
+
+    [Fact]
+    public async Task A_node_whose_apps_may_hold_a_lease_is_waited_for_and_a_node_that_said_its_apps_were_confirmed_is_not()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = await StartAsync("A", prefix, new TestRelyingApps(), longLease: true);
+        await using var b = await StartAsync("B", prefix, new TestRelyingApps(), longLease: true);
+        await using var c = await StartAsync("C", prefix, new TestRelyingApps { ConfirmAtOnce = false }, longLease: true);
+        await Eventually.AllTrustedAsync([a, b, c], Settle);
+
+        var receipt = await PublishUntilConfirmedOnAsync(a, b);
+        Assert.DoesNotContain(c.NodeId, receipt.AppsConfirmedOn);
+
+        // The round goes to every node, but A waits for C's answer only: B said its apps were confirmed, and now holds
+        // its answer back.
+        b.Apps!.ConfirmAtOnce = false;
+        var round = a.Bus.WhenRelyingAppsConfirmedAsync([receipt], CancellationToken.None);
+        await Eventually.TrueAsync(() => c.Apps!.Waiting == 1 && b.Apps.Waiting == 1, Settle, "B and C received the round");
+        Assert.False(round.IsCompleted, "the round returned before C's apps confirmed");
+        c.Apps!.ConfirmAll();
+        await round.WaitAsync(Settle, TestContext.Current.CancellationToken);
+        Assert.Equal(1, b.Apps.Waiting);
+        Assert.Equal(1, a.State.RoundAnswersAwaited);
+        b.Apps.ConfirmAll();
+
+        // A receipt counts for a node only if every publish of the call had it say so.
+        Assert.Empty(PublishReceipt.ConfirmedOnAll([receipt, PublishReceipt.None]));
+        Assert.True(receipt.AppsConfirmedOn.SetEquals(PublishReceipt.ConfirmedOnAll([receipt, receipt])));
+        Assert.Empty(PublishReceipt.ConfirmedOnAll([]));
+    }
+
+    [Fact]
     public async Task A_node_answers_only_once_it_applied_what_the_asker_published_before_asking()
     {
         var prefix = TestRedis.NewPrefix();
@@ -148,7 +202,7 @@ public sealed class RelyingAppsTests
         b.Apps!.HoldHandling();
         var publish = a.PublishAsync();
         await Eventually.TrueAsync(() => b.Apps.Held == 1, Settle, "B is applying the invalidation");
-        var round = a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        var round = a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
         await Eventually.TrueAsync(() => BusOf(b).PendingAnswers == 1, Settle, "B received the round");
 
         Assert.Empty(b.Apps.Asked);
@@ -178,7 +232,7 @@ public sealed class RelyingAppsTests
         var call = Stopwatch.StartNew();
         var (userId, _) = await a.PublishAsync();
         var roundStarted = call.Elapsed;
-        await a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        await a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
         var took = call.Elapsed;
 
         Assert.False(c.Cache.IsTrusted, "the call returned before the silent C fenced itself");
@@ -210,7 +264,7 @@ public sealed class RelyingAppsTests
         // run out one lease after it applied it: the round waits one lease from the call, no less.
         proxy.Blackhole();
         var watch = Stopwatch.StartNew();
-        await a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        await a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
         var took = watch.Elapsed;
 
         var lease = TimeSpan.FromSeconds(1);
@@ -232,9 +286,9 @@ public sealed class RelyingAppsTests
         for (var i = 0; i < 4; i++)
         {
             await a.PublishAsync();
-            rounds.Add(a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None));
+            rounds.Add(a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None));
             await c.PublishAsync();
-            rounds.Add(c.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None));
+            rounds.Add(c.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None));
         }
 
         await Eventually.TrueAsync(() => b.Apps!.Waiting == 8, Settle, "B's apps are asked once per round");
@@ -255,7 +309,7 @@ public sealed class RelyingAppsTests
         await Eventually.AllTrustedAsync([a, b], Settle);
 
         await a.PublishAsync();
-        var first = a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        var first = a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
         await Eventually.TrueAsync(() => b.Apps!.Waiting == 1, Settle, "B's apps are asked");
 
         await using var c = await StartAsync("C", prefix, new TestRelyingApps { ConfirmAtOnce = false }, longLease: true);
@@ -269,7 +323,7 @@ public sealed class RelyingAppsTests
         // The next round asks C too, and waits for its apps.
         b.Apps.ConfirmAtOnce = true;
         await a.PublishAsync();
-        var second = a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        var second = a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
         await Eventually.TrueAsync(() => c.Apps.Waiting == 1, Settle, "C's apps are asked");
         Assert.False(second.IsCompleted, "the round returned before C's apps confirmed");
         c.Apps.ConfirmAll();
@@ -284,7 +338,7 @@ public sealed class RelyingAppsTests
         await using var a = await StartAsync("A", prefix, new TestRelyingApps { ConfirmAtOnce = false });
         await Eventually.AllTrustedAsync([a], Settle);
 
-        var round = a.Bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None);
+        var round = a.Bus.WhenRelyingAppsConfirmedAsync([], CancellationToken.None);
         await Eventually.TrueAsync(() => a.Apps!.Waiting == 1, Settle, "A's apps are asked");
         Assert.False(round.IsCompleted);
         a.Apps!.ConfirmAll();
@@ -309,5 +363,27 @@ public sealed class RelyingAppsTests
         Assert.False(b.Cache.IsTrusted, "B trusted its cache again while leaving");
         await Eventually.TrueAsync(() => !a.State.LiveNodes.Contains(b.NodeId), Defaults.HeartbeatInterval + Margin, "B leaves the live nodes");
         await b.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Publishes from <paramref name="publisher"/> until every one of <paramref name="confirming"/> says in its
+    /// acknowledgement that its apps were confirmed: a node says so only one lease after its last failure, which for a
+    /// node just started is its start.
+    /// </summary>
+    private static async Task<PublishReceipt> PublishUntilConfirmedOnAsync(ClusterNode publisher, params ClusterNode[] confirming)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var userId = "u-" + Guid.NewGuid().ToString("N")[..10];
+            var receipt = await publisher.Bus.PublishAsync(Invalidation.ForUser(userId, ["s-" + userId], RevocationReason.UserBanned), CancellationToken.None);
+            if (confirming.All(node => receipt.AppsConfirmedOn.Contains(node.NodeId)))
+            {
+                return receipt;
+            }
+
+            Assert.True(deadline.Elapsed < Settle, $"the acknowledgements never said the apps were confirmed (last: {string.Join(", ", receipt.AppsConfirmedOn)})");
+            await Task.Delay(TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken);
+        }
     }
 }

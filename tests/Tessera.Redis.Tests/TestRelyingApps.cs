@@ -70,6 +70,9 @@ public sealed class TestRelyingApps : IRelyingApps, IInvalidationHandler
         return opener is not null;
     }
 
+    /// <summary>As <see cref="WhenConfirmedAsync"/> would answer now: at once when <see cref="ConfirmAtOnce"/>, and nothing waits.</summary>
+    public bool IsConfirmed => ConfirmAtOnce && Waiting == 0;
+
     public Task WhenConfirmedAsync(CancellationToken cancellationToken)
     {
         _asked.Enqueue(new HashSet<string>(_handled.Keys, StringComparer.Ordinal));

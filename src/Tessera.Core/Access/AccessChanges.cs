@@ -40,29 +40,19 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
         // round of waiting for all of them costs what one costs, where one after the other would cost a round each.
         var publishing = Stopwatch.GetTimestamp();
         var invalidations = context.Invalidations.ToList();
-        var publishedAny = invalidations.Count > 0;
-        List<Exception>? failures = null;
-        if (invalidations.Count == 1)
+        var outcomes = invalidations.Count == 1
+            ? [await PublishAsync(invalidations[0]).ConfigureAwait(false)]
+            : await Task.WhenAll(invalidations.Select(PublishAsync)).ConfigureAwait(false);
+        if (invalidations.Count > 0)
         {
-            if (await PublishAsync(invalidations[0]).ConfigureAwait(false) is { } failure)
-            {
-                failures = [failure];
-            }
-        }
-        else if (invalidations.Count > 1)
-        {
-            var failed = (await Task.WhenAll(invalidations.Select(PublishAsync)).ConfigureAwait(false)).OfType<Exception>().ToList();
-            failures = failed.Count > 0 ? failed : null;
-        }
-
-        if (publishedAny)
-        {
-            // Every node has it; now every relying app that keeps verdicts of its own (or its lease has run out).
-            await bus.WhenRelyingAppsConfirmedAsync(CancellationToken.None).ConfigureAwait(false);
+            // Every node has it; now every relying app that keeps verdicts of its own (or its lease has run out). A node
+            // that said in its acknowledgements that its apps were confirmed is not asked again.
+            await bus.WhenRelyingAppsConfirmedAsync([.. outcomes.Select(outcome => outcome.Receipt)], CancellationToken.None).ConfigureAwait(false);
             metrics.AccessChangePublished(Stopwatch.GetElapsedTime(publishing));
         }
 
-        if (failures is not null)
+        var failures = outcomes.Select(outcome => outcome.Failure).OfType<Exception>().ToList();
+        if (failures.Count > 0)
         {
             throw failures.Count == 1
                 ? failures[0]
@@ -72,17 +62,19 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
         return result;
     }
 
-    /// <summary>Publishes one invalidation; the failure to confirm it, if any, is returned rather than thrown, so that the others still go out.</summary>
-    private async Task<Exception?> PublishAsync(Invalidation invalidation)
+    /// <summary>
+    /// Publishes one invalidation; the failure to confirm it, if any, is returned rather than thrown, so that the others
+    /// still go out (its receipt then names no node, so the confirmation round asks every one).
+    /// </summary>
+    private async Task<(PublishReceipt Receipt, Exception? Failure)> PublishAsync(Invalidation invalidation)
     {
         try
         {
-            await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false);
-            return null;
+            return (await bus.PublishAsync(invalidation, CancellationToken.None).ConfigureAwait(false), null);
         }
         catch (InvalidationNotConfirmedException notConfirmed)
         {
-            return notConfirmed;
+            return (PublishReceipt.None, notConfirmed);
         }
     }
 }

@@ -18,15 +18,20 @@ public interface IInvalidationBus
     /// </summary>
     TimeSpan ConvergenceWindow { get; }
 
-    Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken);
+    /// <summary>
+    /// Applies the invalidation here and on every live node; the receipt names the nodes whose relying apps were
+    /// confirmed when they applied it (see <see cref="PublishReceipt"/>).
+    /// </summary>
+    Task<PublishReceipt> PublishAsync(Invalidation invalidation, CancellationToken cancellationToken);
 
     /// <summary>
     /// Completes when every relying app following any node has confirmed every invalidation this node published
     /// before the call, or can no longer be trusting its verdicts (its lease ran out, or its node went silent and
     /// stopped vouching for it). The second half of a revoking call's promise; <see cref="IRelyingApps"/> is one
-    /// node's half of it.
+    /// node's half of it. <paramref name="published"/> are the receipts of the call's own publishes: a node that said
+    /// in acknowledging every one of them that its apps were confirmed is not asked again (with none, every node is).
     /// </summary>
-    Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken);
+    Task WhenRelyingAppsConfirmedAsync(IReadOnlyList<PublishReceipt> published, CancellationToken cancellationToken);
 
     /// <summary>
     /// Hands an app's confirmation, made by service client <paramref name="clientId"/>, to the node that holds its stream

@@ -15,6 +15,13 @@ public interface IRelyingApps
     Task WhenConfirmedAsync(CancellationToken cancellationToken);
 
     /// <summary>
+    /// True when <see cref="WhenConfirmedAsync"/> would complete at once: no app following this node can be trusting a
+    /// verdict that an invalidation it has handled contradicts. A cluster node says so in its acknowledgement of an
+    /// invalidation, which spares the publisher a confirmation round with it (see <see cref="PublishReceipt"/>).
+    /// </summary>
+    bool IsConfirmed { get; }
+
+    /// <summary>
     /// Records "the app behind <paramref name="streamId"/> has applied every event through <paramref name="through"/>".
     /// False when the stream is not one of this node's (unknown, or long gone), or was not opened by
     /// <paramref name="clientId"/>: an app confirms its own stream only, whatever stream ids it may have seen.
@@ -26,6 +33,8 @@ public interface IRelyingApps
 public sealed class NoRelyingApps : IRelyingApps
 {
     public Task WhenConfirmedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public bool IsConfirmed => true;
 
     public bool Acknowledge(string streamId, string clientId, long through) => false;
 }

@@ -12,17 +12,18 @@ public sealed class InProcessInvalidationBus(IEnumerable<IInvalidationHandler> h
 
     public TimeSpan ConvergenceWindow => TimeSpan.Zero;
 
-    public Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
+    public Task<PublishReceipt> PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
     {
         foreach (var handler in _handlers)
         {
             handler.Handle(invalidation);
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(PublishReceipt.None);
     }
 
-    public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) => relyingApps.WhenConfirmedAsync(cancellationToken);
+    public Task WhenRelyingAppsConfirmedAsync(IReadOnlyList<PublishReceipt> published, CancellationToken cancellationToken) =>
+        relyingApps.WhenConfirmedAsync(cancellationToken);
 
     public Task<bool> AcknowledgeAsync(string streamId, string clientId, long through, CancellationToken cancellationToken) =>
         Task.FromResult(relyingApps.Acknowledge(streamId, clientId, through));

@@ -25,18 +25,35 @@ internal static class RedisScripts
 
         local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
         redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. ARGV[2])
-        """ + LiveNodes;
+        """ + LiveNodes + """
+
+        return result
+        """;
 
     /// <summary>
     /// Sends a confirmation round for relying apps, stamped with the sequence number current at that moment (every
-    /// invalidation Redis numbered before it), and reads the live nodes in the same step. Same KEYS, ARGV and answer
-    /// as <see cref="Publish"/>; the sequence is read, not incremented.
+    /// invalidation Redis numbered before it), and reads the live nodes in the same step. Same KEYS and answer as
+    /// <see cref="Publish"/>, and ARGV after the live window: the nodes not to ask (the asker, and the nodes that said
+    /// their apps were confirmed); when every live node is one of them, nothing is sent. The sequence is read, not
+    /// incremented.
     /// </summary>
     public const string Round = Incarnation + """
 
         local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-        redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. ARGV[2])
-        """ + LiveNodes;
+        """ + LiveNodes + """
+
+        local not_asked = {}
+        for i = 5, #ARGV do
+          not_asked[ARGV[i]] = true
+        end
+        for i = 3, #result do
+          if not not_asked[result[i]] then
+            redis.call('PUBLISH', ARGV[1], inc .. '|' .. seq .. '|' .. ARGV[2])
+            break
+          end
+        end
+        return result
+        """;
 
     /// <summary>
     /// Passes a relying app's acknowledgement to the node that holds its stream, if that node is live.
@@ -53,7 +70,7 @@ internal static class RedisScripts
         return redis.call('PUBLISH', ARGV[1], ARGV[2])
         """;
 
-    /// <summary>The end of <see cref="Publish"/> and <see cref="Round"/>: returns { inc, seq, live node ids... }.</summary>
+    /// <summary>The end of <see cref="Publish"/> and <see cref="Round"/>: puts { inc, seq, live node ids... } in <c>result</c>.</summary>
     private const string LiveNodes = """
 
         local t = redis.call('TIME')
@@ -67,7 +84,6 @@ internal static class RedisScripts
             result[#result + 1] = entries[i]
           end
         end
-        return result
         """;
 
     /// <summary>

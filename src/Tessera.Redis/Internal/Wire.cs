@@ -11,8 +11,13 @@ namespace Tessera.Redis.Internal;
 internal sealed record InvalidationMessage(
     string Id, string Origin, string? UserId, IReadOnlyList<string> SessionIds, string? Reason, bool UserChanged, string? ClientId = null);
 
-/// <summary>"Node <see cref="Node"/> has applied invalidation <see cref="Id"/>", sent to the origin's ack channel.</summary>
-internal sealed record AckMessage(string Id, string Node);
+/// <summary>
+/// "Node <see cref="Node"/> has applied invalidation <see cref="Id"/>", sent to the origin's ack channel; or its answer
+/// to round <see cref="Id"/>. <see cref="AppsConfirmed"/> (an invalidation's only) adds "and my relying apps were
+/// confirmed then": what its answer to a round would say, so the origin need not ask it (a node that predates the
+/// field sends none, and is asked).
+/// </summary>
+internal sealed record AckMessage(string Id, string Node, bool AppsConfirmed = false);
 
 /// <summary>
 /// "Node <see cref="Origin"/> asks: confirm that your relying apps have every invalidation numbered up to this round's

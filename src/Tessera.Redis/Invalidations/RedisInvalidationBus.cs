@@ -56,7 +56,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     /// <summary>Other nodes' rounds this node has received and not answered yet (for tests and diagnostics).</summary>
     internal int PendingAnswers => _answers.Count;
 
-    public async Task PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
+    public async Task<PublishReceipt> PublishAsync(Invalidation invalidation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invalidation);
         _node.ApplyLocally(invalidation);
@@ -87,7 +87,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             others.Remove(NodeId);
             if (others.Count == 0)
             {
-                return;
+                return PublishReceipt.None;
             }
 
             _node.State.AwaitingAcks(others.Count);
@@ -116,6 +116,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             }
 
             RememberWhoAnswered(asked, pending.Silent(), result.Sequence, answeredAt);
+            return new PublishReceipt(pending.AppsConfirmedOn());
         }
         finally
         {
@@ -133,8 +134,8 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     /// apply it had fenced itself before the publish returned, so its apps' leases ran out too. Never throws for a
     /// silent node; it is logged and counted (<see cref="RedisClusterState.RoundSilentNodes"/>).
     /// </summary>
-    public Task WhenRelyingAppsConfirmedAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(_relyingApps.WhenConfirmedAsync(cancellationToken), ConfirmRoundAsync(cancellationToken));
+    public Task WhenRelyingAppsConfirmedAsync(IReadOnlyList<PublishReceipt> published, CancellationToken cancellationToken) =>
+        Task.WhenAll(_relyingApps.WhenConfirmedAsync(cancellationToken), ConfirmRoundAsync(PublishReceipt.ConfirmedOnAll(published), cancellationToken));
 
     /// <summary>
     /// Hands an app's acknowledgement to the node that holds its stream: this node's <see cref="IRelyingApps"/>, or
@@ -219,7 +220,12 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         }
     }
 
-    private async Task ConfirmRoundAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The round with the other live nodes, except <paramref name="confirmed"/>: those said, in acknowledging every
+    /// invalidation the call published, that their apps were confirmed then, which is what their answer would say. When
+    /// no live node is left to ask, the script reads the live set and sends nothing.
+    /// </summary>
+    private async Task ConfirmRoundAsync(IReadOnlySet<string> confirmed, CancellationToken cancellationToken)
     {
         var options = _node.Options;
         var started = _node.Now;
@@ -230,7 +236,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         try
         {
             var payload = Wire.Serialize(new RoundMessage(id, NodeId));
-            if (await TryPublishOnceAsync(RedisScripts.Round, _node.Keys.Rounds, payload, deadline - _node.Now, cancellationToken).ConfigureAwait(false)
+            if (await TryPublishOnceAsync(RedisScripts.Round, _node.Keys.Rounds, payload, deadline - _node.Now, [NodeId, .. confirmed], cancellationToken).ConfigureAwait(false)
                 is not { } result)
             {
                 // Every invalidation published before the call reached every live node or had them fenced before its
@@ -243,6 +249,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
             var others = new HashSet<string>(result.LiveNodes, StringComparer.Ordinal);
             others.Remove(NodeId);
+            others.ExceptWith(confirmed);
             _node.State.RoundAsked(others.Count);
             if (others.Count == 0)
             {
@@ -366,7 +373,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 continue;
             }
 
-            if (await TryPublishOnceAsync(RedisScripts.Publish, _node.Keys.Invalidations, payload, null, cancellationToken).ConfigureAwait(false) is not null)
+            if (await TryPublishOnceAsync(RedisScripts.Publish, _node.Keys.Invalidations, payload, cancellationToken: cancellationToken).ConfigureAwait(false) is not null)
             {
                 _redeliveries.Reader.TryRead(out _);
                 _node.State.Redelivered();
@@ -388,7 +395,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
                 return null;
             }
 
-            if (await TryPublishOnceAsync(RedisScripts.Publish, _node.Keys.Invalidations, payload, left, cancellationToken).ConfigureAwait(false) is { } result)
+            if (await TryPublishOnceAsync(RedisScripts.Publish, _node.Keys.Invalidations, payload, left, cancellationToken: cancellationToken).ConfigureAwait(false) is { } result)
             {
                 return result;
             }
@@ -405,7 +412,8 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
     /// <summary>Runs <see cref="RedisScripts.Publish"/> or <see cref="RedisScripts.Round"/> once: null when Redis did not answer in time.</summary>
     private async Task<PublishResult?> TryPublishOnceAsync(
-        string script, RedisChannel channel, string payload, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        string script, RedisChannel channel, string payload, TimeSpan? timeout = null, IReadOnlyList<string>? notAsked = null,
+        CancellationToken cancellationToken = default)
     {
         var options = _node.Options;
         if (timeout is { } bound && bound <= TimeSpan.Zero)
@@ -415,10 +423,13 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
         try
         {
-            var call = _node.Database.ScriptEvaluateAsync(
-                script,
-                [_node.Keys.BusSequence, _node.Keys.Nodes],
-                [channel.ToString(), payload, Guid.NewGuid().ToString("N"), (long)options.LiveWindow.TotalMilliseconds]);
+            RedisValue[] arguments = [channel.ToString(), payload, Guid.NewGuid().ToString("N"), (long)options.LiveWindow.TotalMilliseconds];
+            if (notAsked is { Count: > 0 })
+            {
+                arguments = [.. arguments, .. notAsked.Select(node => (RedisValue)node)];
+            }
+
+            var call = _node.Database.ScriptEvaluateAsync(script, [_node.Keys.BusSequence, _node.Keys.Nodes], arguments);
             var reply = await call.WaitAsync(timeout ?? options.OperationTimeout, _node.Clock, cancellationToken).ConfigureAwait(false);
             var parts = (RedisResult[])reply!;
             var live = new string[parts.Length - 2];
@@ -466,16 +477,24 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
         _node.ReportFenced(_node.Fence.OnInvalidationApplied(incarnation, sequence, _node.Now));
         if (!string.Equals(read.Origin, NodeId, StringComparison.Ordinal))
         {
-            _ = AcknowledgeAsync(read.Origin, read.Id);
+            _ = AcknowledgeAsync(read.Origin, read.Id, AppsConfirmed());
         }
     }
 
-    private async Task AcknowledgeAsync(string origin, string id)
+    /// <summary>
+    /// What this node's answer to a round would say right now, without waiting: its apps have confirmed everything it
+    /// handled (or hold no lease), and one lease has passed since its last failure (see <see cref="AnswerRoundAsync"/>).
+    /// Told in the acknowledgement of an invalidation just applied, it answers the round for that invalidation.
+    /// </summary>
+    private bool AppsConfirmed() =>
+        _relyingApps.IsConfirmed && _node.Now >= _node.Fence.LastFailureAt + _node.Options.RelyingAppLease;
+
+    private async Task AcknowledgeAsync(string origin, string id, bool appsConfirmed)
     {
         try
         {
             await _node.Multiplexer.GetSubscriber()
-                .PublishAsync(_node.Keys.Acks(origin), Wire.Serialize(new AckMessage(id, NodeId)))
+                .PublishAsync(_node.Keys.Acks(origin), Wire.Serialize(new AckMessage(id, NodeId, appsConfirmed)))
                 .WaitAsync(_node.Options.OperationTimeout, _node.Clock)
                 .ConfigureAwait(false);
         }
@@ -495,7 +514,7 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
 
         if (_pending.TryGetValue(ack.Id, out var pending))
         {
-            if (pending.Ack(ack.Node))
+            if (pending.Ack(ack.Node, ack.AppsConfirmed))
             {
                 _node.State.AckReceived();
             }
@@ -622,15 +641,21 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
     {
         private readonly Lock _lock = new();
         private readonly HashSet<string> _early = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _appsConfirmed = new(StringComparer.Ordinal);
         private HashSet<string>? _awaited;
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>True when the ack was one this publish waits for.</summary>
-        public bool Ack(string node)
+        public bool Ack(string node, bool appsConfirmed)
         {
             lock (_lock)
             {
+                if (appsConfirmed)
+                {
+                    _appsConfirmed.Add(node);
+                }
+
                 if (_awaited is null)
                 {
                     _early.Add(node);
@@ -672,6 +697,15 @@ internal sealed partial class RedisInvalidationBus : IInvalidationBus
             lock (_lock)
             {
                 return _awaited is null ? [] : [.. _awaited];
+            }
+        }
+
+        /// <summary>The nodes that acknowledged and said their apps were confirmed.</summary>
+        public IReadOnlyList<string> AppsConfirmedOn()
+        {
+            lock (_lock)
+            {
+                return [.. _appsConfirmed];
             }
         }
     }

@@ -451,26 +451,11 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
             while (true)
             {
                 Task changed;
-                var next = long.MaxValue;
+                long next;
                 lock (_lock)
                 {
                     changed = _changed.Task;
-                    var now = _clock.GetTimestamp();
-                    Prune(now);
-                    foreach (var (_, stream) in _streams)
-                    {
-                        if (stream.Acknowledged >= target)
-                        {
-                            continue;
-                        }
-
-                        var trustEnd = stream.TrustEndFor(target);
-                        if (trustEnd > now)
-                        {
-                            next = Math.Min(next, trustEnd);
-                        }
-                    }
-
+                    next = NextTrustEnd(target);
                     if (next == long.MaxValue)
                     {
                         return;
@@ -486,9 +471,57 @@ internal sealed partial class RevocationStreams : IInvalidationHandler, IRelying
         }
     }
 
+    /// <summary>True when <see cref="WhenConfirmedAsync"/> would complete at once, as it is now.</summary>
+    public bool IsConfirmed
+    {
+        get
+        {
+            if (InStartupLease)
+            {
+                return false;
+            }
+
+            lock (_lock)
+            {
+                return NextTrustEnd(Log.Head) == long.MaxValue;
+            }
+        }
+    }
+
+    /// <summary>An app of the previous run may still trust a lease it granted (see <see cref="WhenConfirmedAsync"/>).</summary>
+    private bool InStartupLease =>
+        _clock.GetTimestamp() < _startupEnd && _startupClients.Task is not { IsCompletedSuccessfully: true, Result: false };
+
+    /// <summary>
+    /// Under the lock: the soonest moment (a timestamp) one of the apps that have not acknowledged
+    /// <paramref name="target"/> stops trusting what it holds, or <see cref="long.MaxValue"/> when none can be trusting
+    /// it any more.
+    /// </summary>
+    private long NextTrustEnd(long target)
+    {
+        var now = _clock.GetTimestamp();
+        Prune(now);
+        var until = long.MaxValue;
+        foreach (var (_, stream) in _streams)
+        {
+            if (stream.Acknowledged >= target)
+            {
+                continue;
+            }
+
+            var trustEnd = stream.TrustEndFor(target);
+            if (trustEnd > now)
+            {
+                until = Math.Min(until, trustEnd);
+            }
+        }
+
+        return until;
+    }
+
     private async Task StartupLeaseAsync(CancellationToken cancellationToken)
     {
-        if (_clock.GetTimestamp() >= _startupEnd || _startupClients.Task is { IsCompletedSuccessfully: true, Result: false })
+        if (!InStartupLease)
         {
             return;
         }

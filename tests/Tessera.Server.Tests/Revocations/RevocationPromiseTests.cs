@@ -37,6 +37,7 @@ public sealed class RevocationPromiseTests : IAsyncLifetime
         await using var stream = await RevocationStreamClient.ConnectAndGreetAsync(_app, clientId, secret);
         await LeasedAsync(stream);
 
+        var streams = _app.Services.GetRequiredService<RevocationStreams>();
         var banning = admin.Post($"/v1/admin/users/{user.Id}/ban");
         await stream.NextRevokedForAsync(user.Id);
 
@@ -44,9 +45,11 @@ public sealed class RevocationPromiseTests : IAsyncLifetime
         _clock.Advance(Lease / 2);
         await stream.NextHeartbeatAsync(skipOthers: true);
         Assert.False(await ReturnsAsync(banning), "the ban returned before the app acknowledged it, within its lease");
+        Assert.False(streams.IsConfirmed, "the node would tell the cluster its apps were confirmed before the app acknowledged");
 
         await stream.AcknowledgeAsync(clientId, secret);
         await (await banning.WaitAsync(RevocationStreamClient.Timeout, TestContext.Current.CancellationToken)).AssertOkJsonAsync();
+        Assert.True(streams.IsConfirmed);
     }
 
     [Fact]
@@ -92,9 +95,11 @@ public sealed class RevocationPromiseTests : IAsyncLifetime
         var head = _app.Services.GetRequiredService<RevocationLog>().Head;
         Assert.Equal(HttpStatusCode.NoContent, (await RevocationStreamClient.AcknowledgeAsync(http, clientId, secret, streamId, head)).StatusCode);
         Assert.False(await ReturnsAsync(banning), "an app cannot confirm an entry it was never sent");
+        Assert.False(streams.IsConfirmed, "the node would tell the cluster its apps were confirmed while the gone app may trust its lease");
 
         _clock.Advance(Lease);
         await (await banning.WaitAsync(RevocationStreamClient.Timeout, TestContext.Current.CancellationToken)).AssertOkJsonAsync();
+        Assert.True(streams.IsConfirmed);
 
         // Its lease over, the stream is forgotten.
         await (await RevocationStreamClient.AcknowledgeAsync(http, clientId, secret, streamId, head)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
@@ -110,6 +115,7 @@ public sealed class RevocationPromiseTests : IAsyncLifetime
 
         // The clock never moves: a wait for any lease would never end.
         await (await (admin.Post($"/v1/admin/users/{user.Id}/ban")).WaitAsync(RevocationStreamClient.Timeout, TestContext.Current.CancellationToken)).AssertOkJsonAsync();
+        Assert.True(_app.Services.GetRequiredService<RevocationStreams>().IsConfirmed);
     }
 
     [Fact]
@@ -126,6 +132,7 @@ public sealed class RevocationPromiseTests : IAsyncLifetime
 
         var banning = admin.Post($"/v1/admin/users/{first.Id}/ban");
         Assert.False(await ReturnsAsync(banning), "the ban returned while an app of the previous run could still trust a lease");
+        Assert.False(restarted.Services.GetRequiredService<RevocationStreams>().IsConfirmed, "confirmed within the previous run's lease");
         clock.Advance(Lease);
         await (await banning.WaitAsync(RevocationStreamClient.Timeout, TestContext.Current.CancellationToken)).AssertOkJsonAsync();
 
