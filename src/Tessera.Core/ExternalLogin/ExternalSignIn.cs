@@ -288,8 +288,8 @@ public sealed class ExternalSignIn(
             throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");
         }
 
-        await change.AuditAsync(AuditActions.UserRegistered, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
-            reason: request.Provider, cancellationToken: cancellationToken).ConfigureAwait(false);
+        change.Audit(AuditActions.UserRegistered, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+            reason: request.Provider);
         found(user.Id);
         return (user, newLink, true);
     }
@@ -312,8 +312,8 @@ public sealed class ExternalSignIn(
                 throw new TesseraException(ErrorCodes.ExternalLoginFailed, "This sign-in was completed elsewhere a moment ago; try again.");
             }
 
-            await change.AuditAsync(AuditActions.ExternalLinked, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
-                reason: request.Provider, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.Audit(AuditActions.ExternalLinked, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+                reason: request.Provider);
         }
         else
         {
@@ -326,8 +326,8 @@ public sealed class ExternalSignIn(
     {
         var (session, token) = Session.Begin(user.Id, device, ipAddress, clientId: null, change.Now, _options.Sessions.AbsoluteLifetime, clock);
         await change.Transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
-        await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, ipAddress,
-            reason: provider, sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
+        change.Audit(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, ipAddress,
+            reason: provider, sessionIds: [session.Id]);
         return new LoginResult(token, session, user);
     }
 
@@ -336,11 +336,10 @@ public sealed class ExternalSignIn(
     {
         metrics.LoginFailed();
         await changes.ApplyAsync(
-            async change =>
+            change =>
             {
-                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, ipAddress, $"{code} via {provider}",
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                return 0;
+                change.Audit(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, ipAddress, $"{code} via {provider}");
+                return Task.FromResult(0);
             },
             cancellationToken).ConfigureAwait(false);
     }
