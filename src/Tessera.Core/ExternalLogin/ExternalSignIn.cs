@@ -97,7 +97,8 @@ public sealed class ExternalSignIn(
     /// The native client's exchange of its one-time code and PKCE verifier for a session on its device. The code is spent
     /// by the first exchange whatever its outcome (a wrong verifier included: whoever intercepted a code gets one try, and
     /// the client then starts again). The one rule is asked again here: the account may have been deactivated, banned or
-    /// deleted since the callback.
+    /// deleted since the callback. A replay of a code is refused and ends the session its first exchange made
+    /// (<see cref="RevocationReason.SignInCodeReplayed"/>).
     /// </summary>
     public async Task<LoginResult> ExchangeLoopbackCodeAsync(LoopbackExchange exchange, CancellationToken cancellationToken)
     {
@@ -125,6 +126,15 @@ public sealed class ExternalSignIn(
 
                 if (found.UsedAt is not null)
                 {
+                    // A replay (RFC 6749 section 4.1.2: deny it, and revoke what the code gave): the code has been in two
+                    // hands, and nothing tells which one is the person's, so the session its first exchange made ends,
+                    // with its own reason, in this write. A session already ended is left as it is (nothing is written).
+                    if (found.SessionId is { } replayed)
+                    {
+                        await change.RevokeSessionsAsync(found.UserId, RevocationScope.Only(replayed), RevocationReason.SignInCodeReplayed,
+                            Actor.System, exchange.IpAddress, cancellationToken).ConfigureAwait(false);
+                    }
+
                     return (null, new TesseraException(ErrorCodes.ExternalCodeUsed, "This sign-in code has already been used. Start signing in again."), found);
                 }
 
@@ -152,7 +162,9 @@ public sealed class ExternalSignIn(
                     return (null, stopped, found);
                 }
 
-                return (await CreateSessionAsync(change, user, found.Provider, device, exchange.IpAddress, cancellationToken).ConfigureAwait(false), null, found);
+                var signedIn = await CreateSessionAsync(change, user, found.Provider, device, exchange.IpAddress, cancellationToken).ConfigureAwait(false);
+                await change.Transaction.LoopbackCodes.RecordSessionAsync(hash, signedIn.Session.Id, cancellationToken).ConfigureAwait(false);
+                return (signedIn, null, found);
             },
             cancellationToken).ConfigureAwait(false);
 
