@@ -17,7 +17,7 @@ public sealed class PostgresStoreDatabaseTests(PostgresServer server) : StoreDat
     protected override IReadOnlyList<string> MigrationScripts => PostgresMigrations.All;
 
     protected override IReadOnlyList<string> ExpectedMigrationFileNames =>
-        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql", "V005__DeletedUserTombstones.sql", "V006__ServiceClients.sql", "V007__SessionClients.sql", "V008__ExternalIdentities.sql", "V009__ExternalLoopbackCodes.sql"];
+        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeNotifications.sql", "V004__DataProtectionKeys.sql", "V005__DeletedUserTombstones.sql", "V006__ServiceClients.sql", "V007__SessionClients.sql", "V008__ExternalIdentities.sql", "V009__ExternalLoopbackCodes.sql", "V010__LoopbackCodeSessions.sql"];
 
     protected override string TombstoneMigration => "Tessera.Storage.Postgres.Migrations.V005__DeletedUserTombstones.sql";
 

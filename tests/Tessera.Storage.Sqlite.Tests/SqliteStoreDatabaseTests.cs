@@ -18,7 +18,7 @@ public sealed class SqliteStoreDatabaseTests : StoreDatabaseSpecification, IDisp
     protected override IReadOnlyList<string> MigrationScripts => SqliteMigrations.All;
 
     protected override IReadOnlyList<string> ExpectedMigrationFileNames =>
-        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeLog.sql", "V004__DeletedUserTombstones.sql", "V005__ServiceClients.sql", "V006__SessionClients.sql", "V007__ExternalIdentities.sql", "V008__ExternalLoopbackCodes.sql"];
+        ["V001__Initial.sql", "V002__AuditAppendOnly.sql", "V003__ChangeLog.sql", "V004__DeletedUserTombstones.sql", "V005__ServiceClients.sql", "V006__SessionClients.sql", "V007__ExternalIdentities.sql", "V008__ExternalLoopbackCodes.sql", "V009__LoopbackCodeSessions.sql"];
 
     protected override string TombstoneMigration => "Tessera.Storage.Sqlite.Migrations.V004__DeletedUserTombstones.sql";
 

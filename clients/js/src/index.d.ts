@@ -10,7 +10,7 @@ export type DevicePlatform = 'web' | 'desktop' | 'mobile' | 'cli' | 'api';
 export type EndReason =
   | 'signed_out' | 'signed_out_all_devices' | 'signed_out_other_devices' | 'revoked_by_user' | 'password_changed'
   | 'password_reset' | 'user_deactivated' | 'user_banned' | 'user_deleted' | 'revoked_by_admin' | 'token_revoked'
-  | 'session_expired' | (string & {});
+  | 'sign_in_code_replayed' | 'session_expired' | (string & {});
 
 export interface User {
   id: string;

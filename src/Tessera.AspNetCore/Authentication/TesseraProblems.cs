@@ -31,6 +31,7 @@ public static class TesseraProblems
         ["user_deleted"] = "Your account has been deleted.",
         ["revoked_by_admin"] = "An administrator ended your session.",
         ["token_revoked"] = "Your session token was revoked. Please sign in again.",
+        ["sign_in_code_replayed"] = "The one-time code that signed this session in was used again, so the session was ended to be safe. Please sign in again.",
         ["session_expired"] = "Your session has expired. Please sign in again.",
     };
 

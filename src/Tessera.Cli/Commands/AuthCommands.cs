@@ -4,6 +4,7 @@ using System.Text.Json;
 using Spectre.Console;
 using Tessera.Cli.Api;
 using Tessera.Cli.Config;
+using Tessera.Client;
 
 namespace Tessera.Cli.Commands;
 
@@ -15,14 +16,41 @@ internal static class AuthCommands
         var url = new Option<string?>("--url") { Description = "Tessera's address, e.g. https://tessera.example.com (default: $TESSERA_URL, else the profile's)." };
         var email = new Option<string?>("--email") { Description = "The admin's email (asked for on a terminal when left out)." };
         var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from the first line of standard input (for scripts; never pass it as an argument)." };
+        var provider = new Option<string?>("--provider")
+        {
+            Description = "Sign in through this OpenID Connect provider (its configured name, e.g. google) in the browser instead of with a password.",
+        };
+        var noBrowser = new Option<bool>("--no-browser") { Description = "With --provider: print the address to open instead of opening the browser (open it on this machine)." };
         var command = new Command("login", "Sign in as an admin and keep the session in the profile. The session's device platform is cli, so the audit log names what you do as actor kind cli.")
         {
-            url, email, passwordStdin,
+            url, email, passwordStdin, provider, noBrowser,
         };
         command.SetRun(async (context, cancellationToken) =>
         {
             var address = context.ParseResult.GetValue(url) ?? CliContext.UrlFromEnvironment ?? context.Profiles.Find(context.ProfileName)?.Url
                 ?? throw new CliException("Where is Tessera? Pass --url (or set TESSERA_URL).", ExitCodes.Usage, "url_required");
+            var device = new DeviceInfo(DeviceName(), "cli", Truncate(RuntimeInformation.OSDescription, 100));
+            if (context.ParseResult.GetValue(provider) is { } providerName)
+            {
+                if (context.ParseResult.GetValue(email) is not null || context.ParseResult.GetValue(passwordStdin))
+                {
+                    throw new CliException("--provider signs in through the browser: leave out --email and --password-stdin.", ExitCodes.Usage, "provider_with_password");
+                }
+
+                using var anonymous = new TesseraApi(address, token: null);
+                var token = await BrowserLogin.SignInAsync(context, anonymous, providerName, device, openBrowser: !context.ParseResult.GetValue(noBrowser), cancellationToken);
+
+                // The session as the server describes it, so that --json and the profile are those of a password login.
+                using var signedIn = new TesseraApi(address, token);
+                var current = await signedIn.GetAsync("/v1/auth/session", cancellationToken);
+                return SignedIn(context, signedIn.BaseUrl, token, current.Prop("user"), current.Prop("session"));
+            }
+
+            if (context.ParseResult.GetValue(noBrowser))
+            {
+                throw new CliException("--no-browser goes with --provider.", ExitCodes.Usage, "no_browser_without_provider");
+            }
+
             var login = context.ParseResult.GetValue(email);
             string password;
             if (context.ParseResult.GetValue(passwordStdin))
@@ -51,11 +79,10 @@ internal static class AuthCommands
             }
 
             using var api = new TesseraApi(address, token: null);
-            var device = new { name = DeviceName(), platform = "cli", os = Truncate(RuntimeInformation.OSDescription, 100) };
             JsonElement answer;
             try
             {
-                answer = await api.PostAsync("/v1/auth/login", new { email = login, password, device }, cancellationToken);
+                answer = await api.PostAsync("/v1/auth/login", new { email = login, password, device = new { name = device.Name, platform = device.Platform, os = device.Os } }, cancellationToken);
             }
             catch (ApiException exception) when ((int)exception.Status is 401 or 403)
             {
@@ -63,26 +90,30 @@ internal static class AuthCommands
                 throw new CliException($"Sign-in refused ({exception.Code}): {exception.Message}", ExitCodes.NotAuthorised, exception.Code);
             }
 
-            var user = answer.Prop("user");
-            var session = answer.Prop("session");
-            var profile = new Config.Profile(api.BaseUrl, answer.Str("token"), user.Str("email"), user.Str("id"), session.Str("id"));
-            context.Profiles.Save(context.ProfileName, profile);
-            if (context.Json)
-            {
-                CliContext.WriteJson(new { profile = context.ProfileName, url = api.BaseUrl, configFile = context.Profiles.Path, session, user });
-            }
-            else
-            {
-                context.Out.MarkupLine($"Signed in to [bold]{Markup.Escape(api.BaseUrl)}[/] as [bold]{Markup.Escape(user.Str("email") ?? "?")}[/] ({Markup.Escape(user.Str("role") ?? "?")}), profile '{Markup.Escape(context.ProfileName)}'.");
-                if (user.Str("role") != "admin")
-                {
-                    context.Error.MarkupLine("[yellow]warning:[/] this account is not an admin; the users, sessions and audit commands will be refused.");
-                }
-            }
-
-            return ExitCodes.Done;
+            return SignedIn(context, api.BaseUrl, answer.Str("token"), answer.Prop("user"), answer.Prop("session"));
         });
         return command;
+    }
+
+    /// <summary>The end of every login, by password or through a provider: the profile saved, then what it says.</summary>
+    private static int SignedIn(CliContext context, string baseUrl, string? token, JsonElement user, JsonElement session)
+    {
+        var profile = new Config.Profile(baseUrl, token, user.Str("email"), user.Str("id"), session.Str("id"));
+        context.Profiles.Save(context.ProfileName, profile);
+        if (context.Json)
+        {
+            CliContext.WriteJson(new { profile = context.ProfileName, url = baseUrl, configFile = context.Profiles.Path, session, user });
+        }
+        else
+        {
+            context.Out.MarkupLine($"Signed in to [bold]{Markup.Escape(baseUrl)}[/] as [bold]{Markup.Escape(user.Str("email") ?? "?")}[/] ({Markup.Escape(user.Str("role") ?? "?")}), profile '{Markup.Escape(context.ProfileName)}'.");
+            if (user.Str("role") != "admin")
+            {
+                context.Error.MarkupLine("[yellow]warning:[/] this account is not an admin; the users, sessions and audit commands will be refused.");
+            }
+        }
+
+        return ExitCodes.Done;
     }
 
     public static Command WhoAmI()

@@ -148,10 +148,8 @@ public sealed class AccessChange
     /// transaction commits (a bulk batch's hundreds in a few statements rather than one each); a change that fails or is
     /// rolled back writes none.
     /// </summary>
-    public Task AuditAsync(
-        string action, Actor actor, string? targetUserId, string? ipAddress, string? reason = null,
-        IReadOnlyList<string>? sessionIds = null, CancellationToken cancellationToken = default)
-    {
+    public void Audit(
+        string action, Actor actor, string? targetUserId, string? ipAddress, string? reason = null, IReadOnlyList<string>? sessionIds = null) =>
         _audit.Add(new AuditEvent
         {
             Id = Ids.NewAuditEventId(_clock),
@@ -163,8 +161,6 @@ public sealed class AccessChange
             Reason = reason,
             IpAddress = ipAddress,
         });
-        return Task.CompletedTask;
-    }
 
     /// <summary>Writes the events added so far; called by <see cref="AccessChanges"/> right before the commit.</summary>
     internal async Task FlushAuditAsync(CancellationToken cancellationToken)
@@ -186,7 +182,7 @@ public sealed class AccessChange
             return;
         }
 
-        _ = AuditAsync(AuditActions.SessionRevoked, actor, userId, ipAddress, reason.ToWireName(), revoked);
+        Audit(AuditActions.SessionRevoked, actor, userId, ipAddress, reason.ToWireName(), revoked);
         RevokedCounts[reason] = RevokedCounts.GetValueOrDefault(reason) + revoked.Count;
         var touched = Touch(userId);
         touched.SessionIds.AddRange(revoked);

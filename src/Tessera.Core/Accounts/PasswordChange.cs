@@ -63,8 +63,7 @@ public sealed class PasswordChange(
                 await StoredPassword.ReplaceAsync(change, fresh, newHash, cancellationToken).ConfigureAwait(false);
                 var revoked = await change.RevokeSessionsAsync(userId, RevocationScope.AllExcept(current.Session.Id), RevocationReason.PasswordChanged,
                     actor, ipAddress, cancellationToken).ConfigureAwait(false);
-                await change.AuditAsync(AuditActions.PasswordChanged, actor, userId, ipAddress, sessionIds: revoked, cancellationToken: cancellationToken)
-                    .ConfigureAwait(false);
+                change.Audit(AuditActions.PasswordChanged, actor, userId, ipAddress, sessionIds: revoked);
                 return revoked.Count;
             },
             cancellationToken).ConfigureAwait(false);

@@ -66,8 +66,7 @@ public sealed class PasswordReset(
                 await StoredPassword.ReplaceAsync(change, user, newHash, cancellationToken).ConfigureAwait(false);
                 var revoked = await change.RevokeSessionsAsync(user.Id, RevocationScope.All, RevocationReason.PasswordReset, actor, ipAddress, cancellationToken)
                     .ConfigureAwait(false);
-                await change.AuditAsync(AuditActions.PasswordReset, actor, user.Id, ipAddress, sessionIds: revoked, cancellationToken: cancellationToken)
-                    .ConfigureAwait(false);
+                change.Audit(AuditActions.PasswordReset, actor, user.Id, ipAddress, sessionIds: revoked);
                 return revoked.Count;
             },
             cancellationToken).ConfigureAwait(false);

@@ -72,7 +72,7 @@ public sealed class Registration(
                     throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");
                 }
 
-                await change.AuditAsync(AuditActions.UserRegistered, actor, user.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+                change.Audit(AuditActions.UserRegistered, actor, user.Id, ipAddress);
                 return user;
             },
             cancellationToken);

@@ -86,8 +86,8 @@ public sealed class SignIn(
                 }
 
                 await change.Transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
-                await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, current.Id), current.Id, request.IpAddress,
-                    sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
+                change.Audit(AuditActions.SessionCreated, new Actor(ActorKind.User, current.Id), current.Id, request.IpAddress,
+                    sessionIds: [session.Id]);
                 return current;
             },
             cancellationToken).ConfigureAwait(false);
@@ -115,11 +115,10 @@ public sealed class SignIn(
         // Written for unknown emails too (with no target): the trail shows password spraying, and both failures
         // do the same work, so the answer's timing does not tell whether the email exists.
         await changes.ApplyAsync(
-            async change =>
+            change =>
             {
-                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), user?.Id, ipAddress, "invalid_credentials",
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                return 0;
+                change.Audit(AuditActions.LoginFailed, new Actor(ActorKind.User, null), user?.Id, ipAddress, "invalid_credentials");
+                return Task.FromResult(0);
             },
             cancellationToken).ConfigureAwait(false);
     }

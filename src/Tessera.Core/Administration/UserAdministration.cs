@@ -271,7 +271,7 @@ public sealed class UserAdministration(
                     var ended = revoked.GetValueOrDefault(userId) ?? [];
                     if (decision.AuditAction is { } auditAction)
                     {
-                        await change.AuditAsync(auditAction, admin, userId, ipAddress, auditReason, ended, cancellationToken).ConfigureAwait(false);
+                        change.Audit(auditAction, admin, userId, ipAddress, auditReason, ended);
                     }
 
                     if (decision.ChangesUser && decision.Revokes is not null)
@@ -335,7 +335,7 @@ public sealed class UserAdministration(
                 var revoked = decision.Revokes is { } reason
                     ? await change.RevokeSessionsAsync(userId, RevocationScope.All, reason, admin, ipAddress, cancellationToken).ConfigureAwait(false)
                     : [];
-                await change.AuditAsync(decision.AuditAction!, admin, userId, ipAddress, auditReason, revoked, cancellationToken).ConfigureAwait(false);
+                change.Audit(decision.AuditAction!, admin, userId, ipAddress, auditReason, revoked);
                 if (decision.Revokes is not null)
                 {
                     releasedTokens = await ReleaseProviderTokensAsync(change, userId, cancellationToken).ConfigureAwait(false);

@@ -80,7 +80,7 @@ public sealed class ServiceClients(
                 SecretHash = hash,
             };
             await change.Transaction.ServiceClients.InsertAsync(client, cancellationToken).ConfigureAwait(false);
-            await change.AuditAsync(AuditActions.ClientCreated, admin, client.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.Audit(AuditActions.ClientCreated, admin, client.Id, ipAddress);
             return new IssuedClientSecret(client, secret);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -106,7 +106,7 @@ public sealed class ServiceClients(
                 RotatedAt = change.Now,
             };
             await change.Transaction.ServiceClients.UpdateAsync(rotated, cancellationToken).ConfigureAwait(false);
-            await change.AuditAsync(AuditActions.ClientRotated, admin, client.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.Audit(AuditActions.ClientRotated, admin, client.Id, ipAddress);
             change.ClientChanged(client.Id);
             return new IssuedClientSecret(rotated, secret);
         }, cancellationToken).ConfigureAwait(false);
@@ -125,7 +125,7 @@ public sealed class ServiceClients(
 
             var disabled = client with { DisabledAt = change.Now };
             await change.Transaction.ServiceClients.UpdateAsync(disabled, cancellationToken).ConfigureAwait(false);
-            await change.AuditAsync(AuditActions.ClientDisabled, admin, client.Id, ipAddress, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.Audit(AuditActions.ClientDisabled, admin, client.Id, ipAddress);
             change.ClientChanged(client.Id);
             return disabled;
         }, cancellationToken);

@@ -42,8 +42,7 @@ public sealed class ExternalIdentities(ITesseraStore store, AccessChanges change
                     await change.Transaction.ExternalIdentities.DeleteAsync(userId, link.Provider, link.Subject, cancellationToken).ConfigureAwait(false);
                 }
 
-                await change.AuditAsync(AuditActions.ExternalUnlinked, new Actor(ActorKind.User, userId), userId, ipAddress, reason: provider,
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                change.Audit(AuditActions.ExternalUnlinked, new Actor(ActorKind.User, userId), userId, ipAddress, reason: provider);
                 return removed;
             },
             cancellationToken);

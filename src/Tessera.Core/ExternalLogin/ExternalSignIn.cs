@@ -97,7 +97,8 @@ public sealed class ExternalSignIn(
     /// The native client's exchange of its one-time code and PKCE verifier for a session on its device. The code is spent
     /// by the first exchange whatever its outcome (a wrong verifier included: whoever intercepted a code gets one try, and
     /// the client then starts again). The one rule is asked again here: the account may have been deactivated, banned or
-    /// deleted since the callback.
+    /// deleted since the callback. A replay of a code is refused and ends the session its first exchange made
+    /// (<see cref="RevocationReason.SignInCodeReplayed"/>).
     /// </summary>
     public async Task<LoginResult> ExchangeLoopbackCodeAsync(LoopbackExchange exchange, CancellationToken cancellationToken)
     {
@@ -125,6 +126,15 @@ public sealed class ExternalSignIn(
 
                 if (found.UsedAt is not null)
                 {
+                    // A replay (RFC 6749 section 4.1.2: deny it, and revoke what the code gave): the code has been in two
+                    // hands, and nothing tells which one is the person's, so the session its first exchange made ends,
+                    // with its own reason, in this write. A session already ended is left as it is (nothing is written).
+                    if (found.SessionId is { } replayed)
+                    {
+                        await change.RevokeSessionsAsync(found.UserId, RevocationScope.Only(replayed), RevocationReason.SignInCodeReplayed,
+                            Actor.System, exchange.IpAddress, cancellationToken).ConfigureAwait(false);
+                    }
+
                     return (null, new TesseraException(ErrorCodes.ExternalCodeUsed, "This sign-in code has already been used. Start signing in again."), found);
                 }
 
@@ -152,7 +162,9 @@ public sealed class ExternalSignIn(
                     return (null, stopped, found);
                 }
 
-                return (await CreateSessionAsync(change, user, found.Provider, device, exchange.IpAddress, cancellationToken).ConfigureAwait(false), null, found);
+                var signedIn = await CreateSessionAsync(change, user, found.Provider, device, exchange.IpAddress, cancellationToken).ConfigureAwait(false);
+                await change.Transaction.LoopbackCodes.RecordSessionAsync(hash, signedIn.Session.Id, cancellationToken).ConfigureAwait(false);
+                return (signedIn, null, found);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -288,8 +300,8 @@ public sealed class ExternalSignIn(
             throw new TesseraException(ErrorCodes.EmailTaken, "An account with this email already exists.");
         }
 
-        await change.AuditAsync(AuditActions.UserRegistered, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
-            reason: request.Provider, cancellationToken: cancellationToken).ConfigureAwait(false);
+        change.Audit(AuditActions.UserRegistered, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+            reason: request.Provider);
         found(user.Id);
         return (user, newLink, true);
     }
@@ -312,8 +324,8 @@ public sealed class ExternalSignIn(
                 throw new TesseraException(ErrorCodes.ExternalLoginFailed, "This sign-in was completed elsewhere a moment ago; try again.");
             }
 
-            await change.AuditAsync(AuditActions.ExternalLinked, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
-                reason: request.Provider, cancellationToken: cancellationToken).ConfigureAwait(false);
+            change.Audit(AuditActions.ExternalLinked, new Actor(ActorKind.User, user.Id), user.Id, request.IpAddress,
+                reason: request.Provider);
         }
         else
         {
@@ -326,8 +338,8 @@ public sealed class ExternalSignIn(
     {
         var (session, token) = Session.Begin(user.Id, device, ipAddress, clientId: null, change.Now, _options.Sessions.AbsoluteLifetime, clock);
         await change.Transaction.Sessions.InsertAsync(session, cancellationToken).ConfigureAwait(false);
-        await change.AuditAsync(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, ipAddress,
-            reason: provider, sessionIds: [session.Id], cancellationToken: cancellationToken).ConfigureAwait(false);
+        change.Audit(AuditActions.SessionCreated, new Actor(ActorKind.User, user.Id), user.Id, ipAddress,
+            reason: provider, sessionIds: [session.Id]);
         return new LoginResult(token, session, user);
     }
 
@@ -336,11 +348,10 @@ public sealed class ExternalSignIn(
     {
         metrics.LoginFailed();
         await changes.ApplyAsync(
-            async change =>
+            change =>
             {
-                await change.AuditAsync(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, ipAddress, $"{code} via {provider}",
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                return 0;
+                change.Audit(AuditActions.LoginFailed, new Actor(ActorKind.User, null), userId, ipAddress, $"{code} via {provider}");
+                return Task.FromResult(0);
             },
             cancellationToken).ConfigureAwait(false);
     }

@@ -14,6 +14,12 @@ public enum RevocationReason
     UserDeleted,
     RevokedByAdmin,
     TokenRevoked,
+
+    /// <summary>
+    /// The loopback sign-in code that made the session was exchanged again (RFC 6749 section 4.1.2): someone else may hold
+    /// it, so what it gave is taken back.
+    /// </summary>
+    SignInCodeReplayed,
 }
 
 public static class RevocationReasons
@@ -34,6 +40,7 @@ public static class RevocationReasons
         RevocationReason.UserDeleted => "user_deleted",
         RevocationReason.RevokedByAdmin => "revoked_by_admin",
         RevocationReason.TokenRevoked => "token_revoked",
+        RevocationReason.SignInCodeReplayed => "sign_in_code_replayed",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 
@@ -54,6 +61,7 @@ public static class RevocationReasons
         RevocationReason.UserDeleted => "Your account has been deleted.",
         RevocationReason.RevokedByAdmin => "An administrator ended your session.",
         RevocationReason.TokenRevoked => "Your session token was revoked. Please sign in again.",
+        RevocationReason.SignInCodeReplayed => "The one-time code that signed this session in was used again, so the session was ended to be safe. Please sign in again.",
         _ => "Your session has ended.",
     };
 }

@@ -225,11 +225,19 @@ public interface ILoopbackCodeStore
     /// second waits for the first and sees it used.
     /// </summary>
     Task<LoopbackCode?> ConsumeAsync(TokenHash codeHash, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Remembers the session the code's exchange made, in the exchange's write, so that a replay of the code can end it
+    /// (RFC 6749 section 4.1.2).
+    /// </summary>
+    Task RecordSessionAsync(TokenHash codeHash, string sessionId, CancellationToken cancellationToken);
 }
 
 /// <param name="CodeHash">SHA-256 of the code handed to the native client through its loopback redirect.</param>
 /// <param name="UserId">The account the provider's callback found (and the one rule let in, then).</param>
 /// <param name="Provider">The provider's configured name, for the session's audit.</param>
 /// <param name="CodeChallenge">The client's PKCE <c>code_challenge</c> (S256): only the holder of its verifier can exchange the code.</param>
+/// <param name="SessionId">The session its exchange made; null until then, and for an exchange that made none.</param>
 public sealed record LoopbackCode(
-    TokenHash CodeHash, string UserId, string Provider, string CodeChallenge, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt);
+    TokenHash CodeHash, string UserId, string Provider, string CodeChallenge, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt,
+    string? SessionId = null);

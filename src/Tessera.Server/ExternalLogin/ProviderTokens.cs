@@ -41,12 +41,12 @@ internal sealed partial class ProviderTokens(
 
             var outcome = await RevokeOneAsync(link.Provider, protectedToken, cancellationToken);
             await changes.ApplyAsync(
-                async change =>
+                change =>
                 {
                     // A refused first sign-in has no account to name (an empty user id): the event then has no target.
-                    await change.AuditAsync(AuditActions.ExternalTokenRevoked, new Actor(ActorKind.System, null), link.UserId is { Length: > 0 } userId ? userId : null, null,
-                        $"{link.Provider} {why} {outcome}", cancellationToken: CancellationToken.None);
-                    return 0;
+                    change.Audit(AuditActions.ExternalTokenRevoked, new Actor(ActorKind.System, null), link.UserId is { Length: > 0 } userId ? userId : null, null,
+                        $"{link.Provider} {why} {outcome}");
+                    return Task.FromResult(0);
                 },
                 CancellationToken.None);
         }

@@ -7,7 +7,7 @@ namespace Tessera.Storage.Relational.Internal;
 
 internal sealed class RelationalLoopbackCodeStore(StoreContext db) : ILoopbackCodeStore
 {
-    private const string Columns = "code_hash, user_id, provider, code_challenge, created_at, expires_at, used_at";
+    private const string Columns = "code_hash, user_id, provider, code_challenge, created_at, expires_at, used_at, session_id";
 
     public async Task InsertAsync(LoopbackCode code, DateTimeOffset purgeBefore, CancellationToken cancellationToken)
     {
@@ -19,7 +19,7 @@ internal sealed class RelationalLoopbackCodeStore(StoreContext db) : ILoopbackCo
             new { purgeBefore = db.Dialect.ToStored(purgeBefore) }, cancellationToken));
         const string sql = $"""
             INSERT INTO external_loopback_codes ({Columns})
-            VALUES (@CodeHash, @UserId, @Provider, @CodeChallenge, @CreatedAt, @ExpiresAt, @UsedAt)
+            VALUES (@CodeHash, @UserId, @Provider, @CodeChallenge, @CreatedAt, @ExpiresAt, @UsedAt, @SessionId)
             """;
         await db.Connection.ExecuteAsync(db.Command(sql, new
         {
@@ -30,6 +30,7 @@ internal sealed class RelationalLoopbackCodeStore(StoreContext db) : ILoopbackCo
             CreatedAt = db.Dialect.ToStored(code.CreatedAt),
             ExpiresAt = db.Dialect.ToStored(code.ExpiresAt),
             UsedAt = db.Dialect.ToStored(code.UsedAt),
+            code.SessionId,
         }, cancellationToken));
     }
 
@@ -51,6 +52,14 @@ internal sealed class RelationalLoopbackCodeStore(StoreContext db) : ILoopbackCo
         return found;
     }
 
+    public async Task RecordSessionAsync(TokenHash codeHash, string sessionId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        await db.Connection.ExecuteAsync(db.Command(
+            "UPDATE external_loopback_codes SET session_id = @sessionId WHERE code_hash = @hash",
+            new { hash = codeHash.ToArray(), sessionId }, cancellationToken));
+    }
+
     // The row -> record mapping of codes: follows the order of Columns.
     private LoopbackCode Read(DbDataReader reader) => new(
         CodeHash: TokenHash.FromBytes(reader.GetBytes(0)),
@@ -59,5 +68,6 @@ internal sealed class RelationalLoopbackCodeStore(StoreContext db) : ILoopbackCo
         CodeChallenge: reader.GetString(3),
         CreatedAt: db.Dialect.ReadTime(reader, 4),
         ExpiresAt: db.Dialect.ReadTime(reader, 5),
-        UsedAt: db.Dialect.ReadTimeOrNull(reader, 6));
+        UsedAt: db.Dialect.ReadTimeOrNull(reader, 6),
+        SessionId: reader.IsDBNull(7) ? null : reader.GetString(7));
 }

@@ -85,9 +85,95 @@ public sealed class CliProcess(string configPath)
 
     public Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync(stdin: null, args);
 
+    /// <summary>Starts the tool and leaves it running, for a test that acts on what it writes before it ends (a sign-in in the browser).</summary>
+    public RunningTool Start(params string[] args) => new(Process.Start(StartInfo(args))!, args);
+
     /// <summary>The dotnet that runs these tests runs the tool too.</summary>
     public static string DotnetHost() =>
         System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
             ? host
             : Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+}
+
+/// <summary>
+/// The tool while it runs: its standard error read line by line as it comes (what it asks the person to do), and its
+/// result once it ends. Disposing kills a tool still running.
+/// </summary>
+public sealed class RunningTool : IDisposable
+{
+    private readonly Process _process;
+    private readonly string[] _args;
+    private readonly Task<string> _stdout;
+    private readonly Task<string> _stderr;
+    private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+    internal RunningTool(Process process, string[] args)
+    {
+        _process = process;
+        _args = args;
+        _process.StandardInput.Close();
+        _stdout = process.StandardOutput.ReadToEndAsync();
+        _stderr = ReadErrorsAsync();
+    }
+
+    /// <summary>The first line of standard error that <paramref name="wanted"/> accepts, within <paramref name="timeout"/>.</summary>
+    public async Task<string> WaitForErrorLineAsync(Func<string, bool> wanted, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await foreach (var line in _lines.Reader.ReadAllAsync(deadline.Token))
+            {
+                if (wanted(line))
+                {
+                    return line;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+        }
+
+        throw new TimeoutException($"tessera {string.Join(' ', _args)} wrote no such line within {timeout}; it {(_process.HasExited ? $"ended with {_process.ExitCode}" : "still runs")}.");
+    }
+
+    /// <summary>Waits for the end (at most two minutes) and gives what it wrote.</summary>
+    public async Task<CliResult> WaitForExitAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"tessera {string.Join(' ', _args)} did not end within two minutes.");
+        }
+
+        return new CliResult(_process.ExitCode, await _stdout, await _stderr);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task<string> ReadErrorsAsync()
+    {
+        var all = new StringBuilder();
+        while (await _process.StandardError.ReadLineAsync() is { } line)
+        {
+            all.AppendLine(line);
+            _lines.Writer.TryWrite(line);
+        }
+
+        _lines.Writer.TryComplete();
+        return all.ToString();
+    }
 }

@@ -249,6 +249,7 @@ public sealed class SessionRuleTests
         [RevocationReason.UserDeleted] = "user_deleted",
         [RevocationReason.RevokedByAdmin] = "revoked_by_admin",
         [RevocationReason.TokenRevoked] = "token_revoked",
+        [RevocationReason.SignInCodeReplayed] = "sign_in_code_replayed",
     };
 
     public static TheoryData<RevocationReason, string> RevocationWireNames

@@ -1,10 +1,8 @@
 using System.Net;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
 using Tessera.Core.ExternalLogin;
-using Tessera.Core.Storage;
 using Tessera.Server.Tests.Infrastructure;
 using Tessera.Testing;
 
@@ -18,17 +16,18 @@ namespace Tessera.Server.Tests.ExternalLogin;
 /// </summary>
 public sealed class LoopbackSignInTests : IAsyncLifetime
 {
-    private const string Name = "corp";
-    private const string CallbackUri = "http://localhost/v1/auth/external/corp/callback";
-    private const string Listener = "http://127.0.0.1:49152/tessera-callback";
+    private const string Name = LoopbackFlow.Name;
+    private const string Listener = LoopbackFlow.Listener;
 
     private TestOpenIdProvider _provider = null!;
     private TesseraApp _app = null!;
+    private LoopbackFlow _flow = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _provider = await TestOpenIdProvider.StartAsync(CallbackUri);
+        _provider = await TestOpenIdProvider.StartAsync(LoopbackFlow.CallbackUri);
         _app = new TesseraApp(settings: _provider.TesseraSettings(Name, "Corp ID"));
+        _flow = new LoopbackFlow(_app);
     }
 
     public async ValueTask DisposeAsync()
@@ -42,9 +41,9 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     {
         var person = ProviderPerson.New();
         _provider.Person = person;
-        var verifier = NewVerifier();
+        var verifier = LoopbackFlow.NewVerifier();
 
-        var back = await RoundTripAsync(verifier, state: "s-123");
+        var back = await _flow.RoundTripAsync(verifier, state: "s-123");
 
         // Back at the client's own listener, with its state; no cookie for this browser.
         Assert.StartsWith(Listener + "?", back.Location, StringComparison.Ordinal);
@@ -69,14 +68,11 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
         Assert.Equal(person.Email, body.GetProperty("user").GetProperty("email").GetString());
         var me = await (await _app.WithToken(token).Get("/v1/auth/session")).AssertOkJsonAsync();
         var userId = me.GetProperty("user").GetProperty("id").GetString()!;
-        Assert.Contains(await AuditAsync(userId, AuditActions.SessionCreated), e => e.Reason == Name);
+        Assert.Contains(await _flow.AuditAsync(userId, AuditActions.SessionCreated), e => e.Reason == Name);
 
-        // Only the code's hash is kept.
-        await using (var read = await Store.BeginReadAsync(TestContext.Current.CancellationToken))
-        {
-            Assert.Single(await read.Sessions.ListUnrevokedAsync(userId, DateTimeOffset.UtcNow, TestContext.Current.CancellationToken));
-        }
+        Assert.NotNull(await _flow.FirstSessionAsync(userId));
 
+        // Spent: what a replay does to the session is LoopbackReplayTests'.
         var replay = await client.Post("/v1/auth/external/exchange", new { code = back.Query["code"].ToString(), codeVerifier = verifier });
         await replay.AssertProblemAsync(HttpStatusCode.BadRequest, "external_code_used");
     }
@@ -93,7 +89,7 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     public async Task A_redirect_uri_that_is_not_a_loopback_ip_literal_is_refused(string redirectUri)
     {
         using var client = _app.Anonymous();
-        var response = await client.Get(StartPath(redirectUri, Pkce.ChallengeOf(NewVerifier()), "S256", "s"));
+        var response = await client.Get(LoopbackFlow.StartPath(redirectUri, Pkce.ChallengeOf(LoopbackFlow.NewVerifier()), "S256", "s"));
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "external_redirect_not_loopback");
     }
 
@@ -104,10 +100,10 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     [InlineData("S256", "state")]
     public async Task A_start_without_an_s256_challenge_or_a_state_is_refused(string? method, string field)
     {
-        var challenge = field == "code_challenge" ? "too-short" : Pkce.ChallengeOf(NewVerifier());
+        var challenge = field == "code_challenge" ? "too-short" : Pkce.ChallengeOf(LoopbackFlow.NewVerifier());
         var state = field == "state" ? null : "s";
         using var client = _app.Anonymous();
-        var problem = await (await client.Get(StartPath(Listener, challenge, method, state))).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
+        var problem = await (await client.Get(LoopbackFlow.StartPath(Listener, challenge, method, state))).AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
         Assert.Contains(field, problem.ToString(), StringComparison.Ordinal);
     }
 
@@ -117,7 +113,7 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
         using var client = _app.Anonymous();
         foreach (var redirect in new[] { "http://[::1]:61000/done", "http://127.0.0.1:1/", "http://127.0.0.1/cb?from=app" })
         {
-            var response = await client.Get(StartPath(redirect, Pkce.ChallengeOf(NewVerifier()), "S256", "s"));
+            var response = await client.Get(LoopbackFlow.StartPath(redirect, Pkce.ChallengeOf(LoopbackFlow.NewVerifier()), "S256", "s"));
             Assert.True(response.StatusCode == HttpStatusCode.Redirect, $"{redirect}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
         }
     }
@@ -126,17 +122,17 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     public async Task A_wrong_verifier_is_refused_and_spends_the_code()
     {
         _provider.Person = ProviderPerson.New();
-        var verifier = NewVerifier();
-        var back = await RoundTripAsync(verifier);
+        var verifier = LoopbackFlow.NewVerifier();
+        var back = await _flow.RoundTripAsync(verifier);
         using var client = _app.Anonymous();
 
-        await (await client.Post("/v1/auth/external/exchange", new { code = back.Query["code"].ToString(), codeVerifier = NewVerifier() }))
+        await (await client.Post("/v1/auth/external/exchange", new { code = back.Query["code"].ToString(), codeVerifier = LoopbackFlow.NewVerifier() }))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "external_code_verifier_mismatch");
 
         // Whoever intercepted the code had one try; the client starts again.
         await (await client.Post("/v1/auth/external/exchange", new { code = back.Query["code"].ToString(), codeVerifier = verifier }))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "external_code_used");
-        Assert.Null(await UserIdOfAsync(_provider.Person.Email) is { } id ? await FirstSessionAsync(id) : null);
+        Assert.Null(await _flow.UserIdOfAsync(_provider.Person.Email) is { } id ? await _flow.FirstSessionAsync(id) : null);
     }
 
     [Fact]
@@ -144,9 +140,9 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     {
         using var client = _app.Anonymous();
         var unknown = Base64UrlTextEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        await (await client.Post("/v1/auth/external/exchange", new { code = unknown, codeVerifier = NewVerifier() }))
+        await (await client.Post("/v1/auth/external/exchange", new { code = unknown, codeVerifier = LoopbackFlow.NewVerifier() }))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "external_code_invalid");
-        await (await client.Post("/v1/auth/external/exchange", new { code = "nonsense", codeVerifier = NewVerifier() }))
+        await (await client.Post("/v1/auth/external/exchange", new { code = "nonsense", codeVerifier = LoopbackFlow.NewVerifier() }))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "external_code_invalid");
         await (await client.Post("/v1/auth/external/exchange", new { code = unknown, codeVerifier = "short" }))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "validation_failed");
@@ -158,9 +154,9 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
     public async Task An_account_banned_between_the_callback_and_the_exchange_gets_no_session()
     {
         _provider.Person = ProviderPerson.New();
-        var verifier = NewVerifier();
-        var back = await RoundTripAsync(verifier);
-        var userId = (await UserIdOfAsync(_provider.Person.Email))!;
+        var verifier = LoopbackFlow.NewVerifier();
+        var back = await _flow.RoundTripAsync(verifier);
+        var userId = (await _flow.UserIdOfAsync(_provider.Person.Email))!;
         using var admin = await _app.AdminAsync();
         (await admin.Post($"/v1/admin/users/{userId}/ban", new { reason = "abuse" })).EnsureSuccessStatusCode();
 
@@ -169,20 +165,20 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
             .AssertProblemAsync(HttpStatusCode.Forbidden, "account_banned");
 
         Assert.Equal("Your account is banned.", problem.GetProperty("detail").GetString());
-        Assert.Null(await FirstSessionAsync(userId));
-        Assert.Contains(await AuditAsync(userId, AuditActions.LoginFailed), e => e.Reason == $"account_banned via {Name}");
+        Assert.Null(await _flow.FirstSessionAsync(userId));
+        Assert.Contains(await _flow.AuditAsync(userId, AuditActions.LoginFailed), e => e.Reason == $"account_banned via {Name}");
     }
 
     [Fact]
     public async Task A_person_refused_at_the_callback_is_sent_to_the_listener_with_the_code_and_the_sentence()
     {
         _provider.Person = ProviderPerson.New();
-        var first = await RoundTripAsync(NewVerifier());
-        var userId = (await UserIdOfAsync(_provider.Person.Email))!;
+        var first = await _flow.RoundTripAsync(LoopbackFlow.NewVerifier());
+        var userId = (await _flow.UserIdOfAsync(_provider.Person.Email))!;
         using var admin = await _app.AdminAsync();
         (await admin.Post($"/v1/admin/users/{userId}/deactivate")).EnsureSuccessStatusCode();
 
-        var back = await RoundTripAsync(NewVerifier(), state: "again");
+        var back = await _flow.RoundTripAsync(LoopbackFlow.NewVerifier(), state: "again");
 
         Assert.StartsWith(Listener + "?", back.Location, StringComparison.Ordinal);
         Assert.Equal("account_deactivated", back.Query["error"]);
@@ -192,66 +188,7 @@ public sealed class LoopbackSignInTests : IAsyncLifetime
 
         // And the code issued before the deactivation does not make a session either.
         using var client = _app.Anonymous();
-        Assert.NotEqual(HttpStatusCode.OK, (await client.Post("/v1/auth/external/exchange", new { code = first.Query["code"].ToString(), codeVerifier = NewVerifier() })).StatusCode);
-        Assert.Null(await FirstSessionAsync(userId));
-    }
-
-    // --- the round trip ---------------------------------------------------------------------------------------------
-
-    private sealed record Arrival(string Location, Dictionary<string, Microsoft.Extensions.Primitives.StringValues> Query, IReadOnlyList<string> SetCookies);
-
-    private static string NewVerifier() => Base64UrlTextEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-
-    private static string StartPath(string redirectUri, string? challenge, string? method, string? state)
-    {
-        var query = new Dictionary<string, string?> { ["redirect_uri"] = redirectUri, ["code_challenge"] = challenge, ["code_challenge_method"] = method, ["state"] = state };
-        return QueryHelpers.AddQueryString($"/v1/auth/external/{Name}/start", query.Where(p => p.Value is not null));
-    }
-
-    /// <summary>Start (as the client's browser), the provider's authorization endpoint, Tessera's callback: where the browser is sent then.</summary>
-    private async Task<Arrival> RoundTripAsync(string verifier, string state = "state-1")
-    {
-        using var client = _app.Anonymous();
-        var start = await client.Get(StartPath(Listener, Pkce.ChallengeOf(verifier), "S256", state));
-        Assert.True(start.StatusCode == HttpStatusCode.Redirect, await start.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        var cookies = new CookieContainer();
-        foreach (var cookie in start.Headers.GetValues("Set-Cookie"))
-        {
-            cookies.SetCookies(new Uri(CallbackUri), cookie);
-        }
-
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
-        var authorized = await browser.GetAsync(start.Headers.Location!, TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.Redirect, authorized.StatusCode);
-
-        using var callback = new HttpRequestMessage(HttpMethod.Get, authorized.Headers.Location!.PathAndQuery);
-        callback.Headers.Add("Cookie", cookies.GetCookieHeader(new Uri(CallbackUri)));
-        callback.Headers.Add("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
-        var back = await client.SendAsync(callback, TestContext.Current.CancellationToken);
-        Assert.True(back.StatusCode == HttpStatusCode.Redirect, $"{(int)back.StatusCode}: {await back.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
-        var location = back.Headers.Location!.OriginalString;
-        return new Arrival(location, QueryHelpers.ParseQuery(new Uri(location).Query),
-            back.Headers.TryGetValues("Set-Cookie", out var set) ? [.. set] : []);
-    }
-
-    private ITesseraStore Store => _app.Services.GetRequiredService<ITesseraStore>();
-
-    private async Task<string?> UserIdOfAsync(string email)
-    {
-        await using var read = await Store.BeginReadAsync(TestContext.Current.CancellationToken);
-        return (await read.Users.FindByEmailAsync(Tessera.Core.Users.User.NormalizeEmail(email), TestContext.Current.CancellationToken))?.Id;
-    }
-
-    private async Task<Tessera.Core.Sessions.Session?> FirstSessionAsync(string userId)
-    {
-        await using var read = await Store.BeginReadAsync(TestContext.Current.CancellationToken);
-        var sessions = await read.Sessions.ListUnrevokedAsync(userId, DateTimeOffset.UtcNow, TestContext.Current.CancellationToken);
-        return sessions.Count == 0 ? null : sessions[0];
-    }
-
-    private async Task<IReadOnlyList<AuditEvent>> AuditAsync(string userId, string action)
-    {
-        await using var read = await Store.BeginReadAsync(TestContext.Current.CancellationToken);
-        return await read.Audit.QueryAsync(new AuditQuery(userId, action, null, null, 100), TestContext.Current.CancellationToken);
+        Assert.NotEqual(HttpStatusCode.OK, (await client.Post("/v1/auth/external/exchange", new { code = first.Query["code"].ToString(), codeVerifier = LoopbackFlow.NewVerifier() })).StatusCode);
+        Assert.Null(await _flow.FirstSessionAsync(userId));
     }
 }

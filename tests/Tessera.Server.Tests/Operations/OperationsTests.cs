@@ -98,6 +98,7 @@ public sealed class OperationsTests(SharedApp shared) : IClassFixture<SharedApp>
         {
             "signed_out", "signed_out_all_devices", "signed_out_other_devices", "revoked_by_user", "password_changed", "password_reset",
             "user_deactivated", "user_banned", "user_deleted", "revoked_by_admin", "token_revoked",
+            "sign_in_code_replayed",
         })
         {
             Assert.Contains($"tessera_session_revocations_total{{reason=\"{reason}\"}}", text, StringComparison.Ordinal);

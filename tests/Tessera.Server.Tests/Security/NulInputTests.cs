@@ -103,10 +103,26 @@ public sealed class PostgresApp : IAsyncLifetime
     public const string Variable = "TESSERA_TEST_POSTGRES";
 
     private readonly string _database = $"tessera_server_{Guid.NewGuid():N}";
+    private readonly IDictionary<string, string?> _settings;
     private string? _admin;
     private TesseraApp? _app;
 
+    public PostgresApp()
+        : this(new Dictionary<string, string?>())
+    {
+    }
+
+    private PostgresApp(IDictionary<string, string?> settings) => _settings = settings;
+
     public TesseraApp App => _app ?? throw new InvalidOperationException("The fixture has not started.");
+
+    /// <summary>A started app on a fresh database, with <paramref name="settings"/> on top (a class whose app needs more than the fixture's).</summary>
+    public static async Task<PostgresApp> StartAsync(IDictionary<string, string?> settings)
+    {
+        var postgres = new PostgresApp(settings);
+        await postgres.InitializeAsync();
+        return postgres;
+    }
 
     public async ValueTask InitializeAsync()
     {
@@ -120,7 +136,7 @@ public sealed class PostgresApp : IAsyncLifetime
         _admin = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
         await ExecuteAsync($"CREATE DATABASE {_database} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
         var own = new NpgsqlConnectionStringBuilder(connectionString) { Database = _database }.ConnectionString;
-        _app = new TesseraApp(settings: new Dictionary<string, string?>
+        _app = new TesseraApp(settings: new Dictionary<string, string?>(_settings)
         {
             ["Tessera:Storage:Provider"] = "postgres",
             ["Tessera:Storage:ConnectionString"] = own,
