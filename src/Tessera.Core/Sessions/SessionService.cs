@@ -42,16 +42,24 @@ public sealed class SessionService(
             .ToList();
     }
 
-    /// <summary>Ends one session of the user; false when it is not a live session of theirs.</summary>
+    /// <summary>
+    /// Ends one session of the user; false when it is not a live session of theirs. The session is read in the revoking
+    /// write transaction itself, not in a read before it: one connection and two fewer trips to the store on the path of
+    /// a revoke (a not-found id costs an empty write transaction instead of a read).
+    /// </summary>
     public async Task<bool> RevokeAsync(string userId, string sessionId, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
     {
-        if (!Ids.CanExist(sessionId) || !await IsLiveAsync(userId, sessionId, cancellationToken).ConfigureAwait(false))
+        if (!Ids.CanExist(sessionId))
         {
             return false;
         }
 
-        var revoked = await RevokeAsync(userId, RevocationScope.Only(sessionId), reason, actor, ipAddress, cancellationToken).ConfigureAwait(false);
-        return revoked > 0;
+        var revoked = await changes.ApplyAsync(
+            async change => IsLive(await change.Transaction.Sessions.FindByIdAsync(sessionId, cancellationToken).ConfigureAwait(false), userId, change.Now)
+                ? await change.RevokeSessionsAsync(userId, RevocationScope.Only(sessionId), reason, actor, ipAddress, cancellationToken).ConfigureAwait(false)
+                : [],
+            cancellationToken).ConfigureAwait(false);
+        return revoked.Count > 0;
     }
 
     /// <summary>
@@ -59,21 +67,11 @@ public sealed class SessionService(
     /// end, but not the idle end: its last-active time lags the one this node keeps in memory (written behind), so a
     /// session that ran idle would otherwise be "revoked" and answered as found.
     /// </summary>
-    private async Task<bool> IsLiveAsync(string userId, string sessionId, CancellationToken cancellationToken)
-    {
-        Session? session;
-        await using (var read = await store.BeginReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            session = await read.Sessions.FindByIdAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        }
-
-        var now = clock.GetUtcNow();
-        return session is not null
-            && session.UserId == userId
-            && !session.IsRevoked
-            && now < session.AbsoluteExpiresAt
-            && now < activity.LastActiveAt(session) + _idleTimeout;
-    }
+    private bool IsLive(Session? session, string userId, DateTimeOffset now) =>
+        session is not null
+        && session.UserId == userId
+        && !session.IsRevoked
+        && now < session.ExpiresAt(activity.LastActiveAt(session), _idleTimeout);
 
     /// <summary>Ends the sessions of the user that <paramref name="scope"/> selects; returns how many.</summary>
     public async Task<int> RevokeAsync(string userId, RevocationScope scope, RevocationReason reason, Actor actor, string? ipAddress, CancellationToken cancellationToken)
