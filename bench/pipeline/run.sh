@@ -12,7 +12,7 @@
 #
 #   bench/pipeline/run.sh                                  # 15 s warm-up, 4 rounds of 6 s, then the start-up curve
 #   ROUNDS=2 WRK_DURATION=4s START=0 bench/pipeline/run.sh # quicker, no start-up curve
-#   PUBLISH_ARGS="-p:PublishReadyToRun=false" bench/pipeline/run.sh    # Tessera published without ReadyToRun
+#   PUBLISH_ARGS="-r linux-x64 --self-contained false -p:PublishReadyToRun=true" bench/pipeline/run.sh  # Tessera as ReadyToRun
 #   SERVER_ENV="DOTNET_TieredPGO=0 DOTNET_TieredCompilation=0" bench/pipeline/run.sh  # runtime knobs for Tessera
 #   SERIES="bare session" bench/pipeline/run.sh            # a subset (bare is always measured)
 #   START_VARIANTS="default pgo-off:DOTNET_TieredPGO=0 r2r" bench/pipeline/run.sh  # start-up curves to compare
