@@ -60,27 +60,8 @@ public sealed class CliProcess(string configPath)
     /// <summary>Runs the tool to its end (at most two minutes), with <paramref name="stdin"/> as its standard input.</summary>
     public async Task<CliResult> RunWithInputAsync(string? stdin, params string[] args)
     {
-        using var process = Process.Start(StartInfo(args))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"tessera {string.Join(' ', args)} did not end within two minutes.");
-        }
-
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        using var tool = new RunningTool(Process.Start(StartInfo(args))!, args, stdin);
+        return await tool.WaitForExitAsync();
     }
 
     public Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync(stdin: null, args);
@@ -107,13 +88,19 @@ public sealed class RunningTool : IDisposable
     private readonly Task<string> _stderr;
     private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
 
-    internal RunningTool(Process process, string[] args)
+    /// <summary>Takes a started tool: reads what it writes, gives it <paramref name="stdin"/> (if any) and closes its input.</summary>
+    internal RunningTool(Process process, string[] args, string? stdin = null)
     {
         _process = process;
         _args = args;
-        _process.StandardInput.Close();
         _stdout = process.StandardOutput.ReadToEndAsync();
         _stderr = ReadErrorsAsync();
+        if (stdin is not null)
+        {
+            _process.StandardInput.Write(stdin);
+        }
+
+        _process.StandardInput.Close();
     }
 
     /// <summary>The first line of standard error that <paramref name="wanted"/> accepts, within <paramref name="timeout"/>.</summary>
