@@ -54,7 +54,17 @@ public sealed class ActivityTracker(IOptions<TesseraOptions> options)
 
     public int PendingCount => _pending.Count;
 
-    /// <summary>Writes every pending time in one transaction. Times recorded meanwhile stay for the next flush.</summary>
+    /// <summary>
+    /// How many times one write transaction of a flush carries. A node that a million sessions were active on has that
+    /// many to write; in one transaction that held the store's writer for seconds, and a revoke (a bulk deactivation's
+    /// batch, a ban) waited behind it. Between batches every waiting access change gets its turn.
+    /// </summary>
+    internal int FlushBatchSize { get; set; } = 1_000;
+
+    /// <summary>
+    /// Writes every pending time, <see cref="FlushBatchSize"/> a transaction. Times recorded meanwhile stay for the next
+    /// flush; a batch that fails leaves its times and the later ones pending.
+    /// </summary>
     public async Task FlushAsync(ITesseraStore store, CancellationToken cancellationToken)
     {
         // Written one flush interval ago: every read of the store since then has them.
@@ -64,21 +74,23 @@ public sealed class ActivityTracker(IOptions<TesseraOptions> options)
             return;
         }
 
-        var batch = new List<KeyValuePair<string, long>>(_pending);
-        await using (var transaction = await store.BeginWriteAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var batch in _pending.ToArray().Chunk(FlushBatchSize))
         {
-            await transaction.Sessions.TouchAsync(
-                batch.ConvertAll(p => new SessionActivity(p.Key, new DateTimeOffset(p.Value, TimeSpan.Zero))),
-                cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
+            await using (var transaction = await store.BeginWriteAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await transaction.Sessions.TouchAsync(
+                    Array.ConvertAll(batch, p => new SessionActivity(p.Key, new DateTimeOffset(p.Value, TimeSpan.Zero))),
+                    cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-        foreach (var written in batch)
-        {
-            _lastWritten[written.Key] = written.Value;
+            foreach (var written in batch)
+            {
+                _lastWritten[written.Key] = written.Value;
 
-            // Only removes the entry if no newer time arrived while writing.
-            _pending.TryRemove(written);
+                // Only removes the entry if no newer time arrived while writing.
+                _pending.TryRemove(written);
+            }
         }
     }
 }

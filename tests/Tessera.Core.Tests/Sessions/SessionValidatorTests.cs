@@ -180,6 +180,53 @@ public sealed class SessionValidatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_flush_writes_in_batches_so_that_access_changes_get_the_store_between_them()
+    {
+        var logins = new List<LoginResult>();
+        for (var i = 0; i < 5; i++)
+        {
+            await _tessera.RegisterAsync($"user{i}@example.com", cancellationToken: Ct);
+            logins.Add(await _tessera.LoginAsync($"user{i}@example.com", cancellationToken: Ct));
+        }
+
+        _tessera.Clock.Advance(TimeSpan.FromMinutes(5));
+        var checkedAt = _tessera.Clock.GetUtcNow();
+        foreach (var login in logins)
+        {
+            await _tessera.Validator.CheckAsync(login.Token, Ct);
+        }
+
+        var store = new WriteCountingStore(_tessera.Store);
+        _tessera.Activity.FlushBatchSize = 2;
+        await _tessera.Activity.FlushAsync(store, Ct);
+
+        Assert.Equal(3, store.Writes);
+        Assert.Equal(0, _tessera.Activity.PendingCount);
+        foreach (var login in logins)
+        {
+            Assert.Equal(checkedAt, (await _tessera.ReadStoredSessionAsync(login.Session.Id, Ct))!.LastActiveAt);
+        }
+    }
+
+    /// <summary>The store, counting its write transactions.</summary>
+    private sealed class WriteCountingStore(ITesseraStore inner) : ITesseraStore
+    {
+        public int Writes { get; private set; }
+
+        public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+
+        public Task<IStoreTransaction> BeginWriteAsync(CancellationToken cancellationToken)
+        {
+            Writes++;
+            return inner.BeginWriteAsync(cancellationToken);
+        }
+
+        public Task<IStoreTransaction> BeginReadAsync(CancellationToken cancellationToken) => inner.BeginReadAsync(cancellationToken);
+
+        public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => inner.IsReadyAsync(cancellationToken);
+    }
+
+    [Fact]
     public async Task A_session_read_from_the_store_just_before_a_flush_still_gets_the_time_the_flush_wrote()
     {
         await _tessera.RegisterAsync("ada@example.com", cancellationToken: Ct);
