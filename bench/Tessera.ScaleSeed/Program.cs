@@ -21,8 +21,11 @@ using Tessera.Storage.Relational.Internal;
 //   dotnet Tessera.ScaleSeed.dll --data DIR | --postgres CONNECTION
 //       [--users 200000] [--sessions 5] [--big-users 3] [--big-sessions 1000] --out DIR
 //
-// Writes DIR/tokens.txt (every token of the ordinary users, one per line) and DIR/big-tokens.txt (one token of each big
-// user, whose sessions are there to be revoked all at once).
+// Writes DIR/tokens.txt (every token of the ordinary users, one per line, a user's sessions together),
+// DIR/user-ids.txt (the ordinary users' ids in the same order: user n has the tokens of lines n x sessions + 1 onwards)
+// and DIR/big-tokens.txt (one token of each big user, whose sessions are there to be revoked all at once). Also one
+// admin, admin@scale.example, with no session: the benchmark signs in as it to use the admin routes (every seeded user's
+// password is "scale benchmark password").
 var settings = Args.Parse(args);
 var services = new ServiceCollection();
 services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
@@ -58,10 +61,32 @@ var devices = userAgents.Select(ua => resolver.Resolve(null, ua)).ToArray();
 var random = new Random(15);
 
 Directory.CreateDirectory(settings.Out);
+await using (var transaction = await store.BeginWriteAsync(CancellationToken.None))
+{
+    var admin = new User
+    {
+        Id = Ids.NewUserId(clock),
+        Email = "admin@scale.example",
+        DisplayName = "Scale admin",
+        PasswordHash = passwordHash,
+        Role = UserRole.Admin,
+        SecurityVersion = 1,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+    if (!await transaction.Users.InsertAsync(admin, CancellationToken.None))
+    {
+        throw new InvalidOperationException($"{admin.Email} exists already: seed an empty store.");
+    }
+
+    await transaction.CommitAsync(CancellationToken.None);
+}
+
 var watch = Stopwatch.StartNew();
 await using (var tokens = new StreamWriter(Path.Combine(settings.Out, "tokens.txt")))
+await using (var userIds = new StreamWriter(Path.Combine(settings.Out, "user-ids.txt")))
 {
-    await SeedAsync(settings.Users, settings.Sessions, "user", tokens, everyToken: true);
+    await SeedAsync(settings.Users, settings.Sessions, "user", tokens, everyToken: true, userIds);
 }
 
 var ordinary = watch.Elapsed;
@@ -74,7 +99,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"seeded {settings.Users:N0} users x {settings.Sessions} sessions in {ordinary.TotalSeconds:F1} s ({settings.Users * settings.Sessions / ordinary.TotalSeconds:N0} sessions/s), then {settings.BigUsers} users x {settings.BigSessions:N0} sessions; total {watch.Elapsed.TotalSeconds:F1} s"));
 return 0;
 
-async Task SeedAsync(int users, int sessionsPerUser, string prefix, StreamWriter tokens, bool everyToken)
+async Task SeedAsync(int users, int sessionsPerUser, string prefix, StreamWriter tokens, bool everyToken, StreamWriter? userIds = null)
 {
     // A transaction's rows, users first (the sessions refer to them): 20,000 sessions a commit on both stores, and on
     // PostgreSQL 1,000 statements a round trip (the store's InsertManyAsync; SQLite, in the process, runs them one by
@@ -101,6 +126,11 @@ async Task SeedAsync(int users, int sessionsPerUser, string prefix, StreamWriter
                 UpdatedAt = now,
             };
             batchUsers.Add(user);
+            if (userIds is not null)
+            {
+                await userIds.WriteLineAsync(user.Id);
+            }
+
             var ip = $"{random.Next(1, 224)}.{random.Next(256)}.{random.Next(256)}.{random.Next(1, 255)}";
             for (var s = 0; s < sessionsPerUser; s++)
             {
