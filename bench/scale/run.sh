@@ -109,7 +109,8 @@ if [[ "$postgres" == 1 ]]; then
   echo "PostgreSQL database after seeding: $(mb "$pg_bytes") MB (pg_database_size, after VACUUM ANALYZE; $(awk -v b="$pg_bytes" -v n="$((sessions + big_users * big_sessions))" 'BEGIN { printf "%.0f", b / n }') bytes per session, users included); load $(load)"
   echo "biggest relations (MB; the table's heap with its TOAST, its indexes, and all):"
   pg -Atc "SELECT '| ' || c.relname || ' | ' || round(pg_table_size(c.oid) / 1e6, 1) || ' | ' || round(pg_indexes_size(c.oid) / 1e6, 1)
-             || ' | ' || round(pg_total_relation_size(c.oid) / 1e6, 1) || ' | ' || c.reltuples::bigint || ' |'
+             || ' | ' || round(pg_total_relation_size(c.oid) / 1e6, 1) || ' | '
+             || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]::text || ' |'
            FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
            WHERE n.nspname = current_schema() AND c.relkind = 'r'
            ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 5" \
