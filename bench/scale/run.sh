@@ -148,6 +148,7 @@ done
 ready=$(date +%s.%N)
 
 metric() { curl -fsS --max-time 10 "$base/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" { s += $2 } END { printf "%.0f", s }'; }
+metric_exact() { curl -fsS --max-time 10 "$base/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" { s += $2 } END { printf "%.6f", s }'; }
 rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$server_pid/status"; }
 memory_line() {
   echo "$1: RSS $(mb "$(rss)") MB, GC heap after the last collection $(mb "$(metric dotnet_gc_last_collection_heap_size_bytes)") MB, cache entries $(metric tessera_session_cache_entries), load $(load)"
@@ -236,8 +237,11 @@ if (( bulk_users > 0 )); then
   [[ -n "$admin_token" ]] || { echo "scale: no token in the admin's login answer: $login" >&2; exit 1; }
   (umask 077 && printf '%s\n' "$admin_token" > "$work/admin-token")
   echo "load before the bulk step: $(uptime | sed 's/.*load average/load average/')"
+  # The server's own split (a batch's transaction to its commit, then its invalidations), summed over the step.
+  store_before=$(metric_exact tessera_access_change_store_seconds_sum) publish_before=$(metric_exact tessera_access_change_publish_seconds_sum)
   python3 "$here/bulk.py" "$base" "$work/admin-token" "$work/tokens/user-ids.txt" "$tokens" "$per_user" "$bulk_users" \
     "$bulk_sample" "$bulk_batch"
+  echo "of which in the server: $(awk -v a="$(metric_exact tessera_access_change_store_seconds_sum)" -v b="$store_before" 'BEGIN { printf "%.2f", a - b }') s in the store (each batch's transaction to its commit), $(awk -v a="$(metric_exact tessera_access_change_publish_seconds_sum)" -v b="$publish_before" 'BEGIN { printf "%.2f", a - b }') s publishing (invalidations)"
   echo "load after the bulk step: $(uptime | sed 's/.*load average/load average/')"
   echo
 fi
