@@ -107,14 +107,14 @@ if [[ "$postgres" == 1 ]]; then
   pg -q -c "SET client_min_messages = error" -c "VACUUM ANALYZE"
   pg_bytes=$(pg -Atc "SELECT pg_database_size(current_database())")
   echo "PostgreSQL database after seeding: $(mb "$pg_bytes") MB (pg_database_size, after VACUUM ANALYZE; $(awk -v b="$pg_bytes" -v n="$((sessions + big_users * big_sessions))" 'BEGIN { printf "%.0f", b / n }') bytes per session, users included); load $(load)"
-  echo "biggest relations (MB; the table's heap with its TOAST, its indexes, and all):"
+  echo "biggest relations (MB), exact row counts:"
   pg -Atc "SELECT '| ' || c.relname || ' | ' || round(pg_table_size(c.oid) / 1e6, 1) || ' | ' || round(pg_indexes_size(c.oid) / 1e6, 1)
              || ' | ' || round(pg_total_relation_size(c.oid) / 1e6, 1) || ' | '
              || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]::text || ' |'
            FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
            WHERE n.nspname = current_schema() AND c.relkind = 'r'
            ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 5" \
-    | { echo "| table | table | indexes | total | rows |"; echo "|---|---|---|---|---|"; cat; }
+    | { echo "| table | heap (with TOAST) | indexes | total | rows |"; echo "|---|---|---|---|---|"; cat; }
   echo "their indexes (MB):"
   pg -Atc "SELECT '| ' || relname || ' | ' || indexrelname || ' | ' || round(pg_relation_size(indexrelid) / 1e6, 1) || ' |'
            FROM pg_stat_user_indexes WHERE relname IN ('sessions', 'users')
