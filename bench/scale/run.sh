@@ -4,17 +4,22 @@
 # then starts the published server on it and measures: start-up with a cold cache, the first minute's store load
 # (wrk cycling through every token: each request a miss until the cache holds them all), the cache fill to the end,
 # RSS and GC heap before and after, throughput with everything cached against the one-session case (interleaved
-# rounds, the same wrk script on both sides), revoke-all of users with BIG_SESSIONS sessions, and the SQLite file
-# size. POSTGRES=1 also seeds a PostgreSQL database (eng/postgres.sh) and states its size. See docs/performance.md,
+# rounds, the same wrk script on both sides), revoke-all of users with BIG_SESSIONS sessions, a bulk deactivation of
+# BULK_USERS users (POST /v1/admin/users/bulk as the CLI sends it, timed from outside, then a sample of their tokens
+# refused and of others' still holding: bulk.py), and the SQLite file size. POSTGRES=1 also seeds a PostgreSQL database
+# (eng/postgres.sh) with the same rows and states its size and its biggest relations. See docs/performance.md,
 # "Scale (issue 15)".
 #
 #   bench/scale/run.sh                          # about 10-15 minutes on a busy 2-core machine
 #   USERS=20000 FILL_MAX=120 bench/scale/run.sh # 100,000 sessions, a quick look
+#   POSTGRES=1 BULK_USERS=0 bench/scale/run.sh  # also the PostgreSQL database's size, without the bulk step
 #
 # knobs: USERS (200000), SESSIONS_PER_USER (5), BIG_USERS (3), BIG_SESSIONS (1000), FILL_MAX (seconds of wrk to fill
 #        the cache, 600), WRK_THREADS (1), WRK_CONNECTIONS (32), WRK_DURATION (10s), WRK_WARMUP (5s), ROUNDS (2),
-#        PORT (5201), POSTGRES (0), SERVER_ARGS (more server settings, e.g.
-#        "--Tessera:Sessions:ActivityFlushInterval=00:10:00" to see what the write-behind of last-active costs)
+#        PORT (5201), POSTGRES (0), BULK_USERS (10000 users deactivated in bulk; 0 skips the step; at most half of
+#        USERS), BULK_BATCH (100 users a request, the CLI's), BULK_SAMPLE (200 tokens checked on each side),
+#        SERVER_ARGS (more server settings, e.g. "--Tessera:Sessions:ActivityFlushInterval=00:10:00" to see what the
+#        write-behind of last-active costs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,13 +37,22 @@ warmup=${WRK_WARMUP:-5s}
 rounds=${ROUNDS:-2}
 first_port=${PORT:-5201}
 postgres=${POSTGRES:-0}
+bulk_users=${BULK_USERS:-10000}
+bulk_batch=${BULK_BATCH:-100}
+bulk_sample=${BULK_SAMPLE:-200}
 
 BENCH_NAME=scale
 # shellcheck source=../common.sh
 source "$root/bench/common.sh"
 check_knobs "$duration" "$warmup" "$rounds" "$threads" "$connections" "$first_port" "$users" "$per_user" "$big_users" \
-  "$big_sessions" "$fill_max" "$postgres"
+  "$big_sessions" "$fill_max" "$postgres" "$bulk_users" "$bulk_batch" "$bulk_sample"
 sessions=$((users * per_user))
+if (( bulk_users > 0 )); then
+  (( bulk_users * 2 <= users )) || { echo "scale: BULK_USERS is at most half of USERS ($users)" >&2; exit 2; }
+  (( bulk_batch >= 1 && bulk_batch <= 1000 )) || { echo "scale: BULK_BATCH is 1..1000 (the endpoint's limit)" >&2; exit 2; }
+  (( bulk_sample >= 1 )) || { echo "scale: BULK_SAMPLE is at least 1" >&2; exit 2; }
+  command -v python3 > /dev/null || { echo "scale: the bulk step needs python3 (or BULK_USERS=0)" >&2; exit 1; }
+fi
 ensure_wrk
 
 # --- workspace and clean-up ------------------------------------------------------------------------------------
@@ -84,11 +98,28 @@ if [[ "$postgres" == 1 ]]; then
   log "starting PostgreSQL and seeding the same rows"
   eval "$("$root/eng/postgres.sh" start)"
   pg_dir=$TESSERA_TEST_POSTGRES_DIR
+  pg_port=$(sed -E 's/.*Port=([0-9]+).*/\1/' <<< "$TESSERA_TEST_POSTGRES")
+  pg() { PGPASSWORD=tessera psql -h 127.0.0.1 -p "$pg_port" -U tessera -d tessera -v ON_ERROR_STOP=1 -X "$@"; }
+  echo "PostgreSQL $(pg -Atc 'SHOW server_version')"
   dotnet "$work/Tessera.ScaleSeed/Tessera.ScaleSeed.dll" --postgres "$TESSERA_TEST_POSTGRES" --out "$work/pg-tokens" \
     --users "$users" --sessions "$per_user" --big-users "$big_users" --big-sessions "$big_sessions"
-  pg_port=$(sed -E 's/.*Port=([0-9]+).*/\1/' <<< "$TESSERA_TEST_POSTGRES")
-  pg_bytes=$(PGPASSWORD=tessera psql -h 127.0.0.1 -p "$pg_port" -U tessera -d tessera -Atc "VACUUM ANALYZE; SELECT pg_database_size(current_database())" | tail -1)
-  echo "PostgreSQL database after seeding: $(mb "$pg_bytes") MB (pg_database_size, after VACUUM ANALYZE)"
+  # The whole database as its owner (the shared catalogs are the superuser's to vacuum, and say so: not shown).
+  pg -q -c "SET client_min_messages = error" -c "VACUUM ANALYZE"
+  pg_bytes=$(pg -Atc "SELECT pg_database_size(current_database())")
+  echo "PostgreSQL database after seeding: $(mb "$pg_bytes") MB (pg_database_size, after VACUUM ANALYZE; $(awk -v b="$pg_bytes" -v n="$((sessions + big_users * big_sessions))" 'BEGIN { printf "%.0f", b / n }') bytes per session, users included); load $(load)"
+  echo "biggest relations (MB), exact row counts:"
+  pg -Atc "SELECT '| ' || c.relname || ' | ' || round(pg_table_size(c.oid) / 1e6, 1) || ' | ' || round(pg_indexes_size(c.oid) / 1e6, 1)
+             || ' | ' || round(pg_total_relation_size(c.oid) / 1e6, 1) || ' | '
+             || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]::text || ' |'
+           FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+           WHERE n.nspname = current_schema() AND c.relkind = 'r'
+           ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 5" \
+    | { echo "| table | heap (with TOAST) | indexes | total | rows |"; echo "|---|---|---|---|---|"; cat; }
+  echo "their indexes (MB):"
+  pg -Atc "SELECT '| ' || relname || ' | ' || indexrelname || ' | ' || round(pg_relation_size(indexrelid) / 1e6, 1) || ' |'
+           FROM pg_stat_user_indexes WHERE relname IN ('sessions', 'users')
+           ORDER BY pg_relation_size(indexrelid) DESC" \
+    | { echo "| table | index | size |"; echo "|---|---|---|"; cat; }
   "$root/eng/postgres.sh" stop "$pg_dir" > /dev/null 2>&1 || true
   pg_dir=""
 fi
@@ -117,6 +148,7 @@ done
 ready=$(date +%s.%N)
 
 metric() { curl -fsS --max-time 10 "$base/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" { s += $2 } END { printf "%.0f", s }'; }
+metric_exact() { curl -fsS --max-time 10 "$base/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" { s += $2 } END { printf "%.6f", s }'; }
 rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$server_pid/status"; }
 memory_line() {
   echo "$1: RSS $(mb "$(rss)") MB, GC heap after the last collection $(mb "$(metric dotnet_gc_last_collection_heap_size_bytes)") MB, cache entries $(metric tessera_session_cache_entries), load $(load)"
@@ -194,6 +226,25 @@ while read -r token; do
   [[ "$after" == 401 ]] || { echo "scale: the revoked token answered $after" >&2; exit 1; }
 done < "$work/tokens/big-tokens.txt"
 echo
+
+# --- bulk deactivation of BULK_USERS users, as the CLI sends it ------------------------------------------------------
+if (( bulk_users > 0 )); then
+  log "bulk deactivation of $bulk_users users ($((bulk_users * per_user)) sessions), $bulk_batch a request"
+  # The seed's admin (no session until now); the token goes to bulk.py in a mode-600 file, not on a command line.
+  login=$(curl -fsS --max-time 30 -H 'Content-Type: application/json' \
+    -d '{"email":"admin@scale.example","password":"scale benchmark password"}' "$base/v1/auth/login")
+  admin_token=$(printf '%s' "$login" | sed -n 's/.*"token":"\([A-Za-z0-9_-]*\)".*/\1/p')
+  [[ -n "$admin_token" ]] || { echo "scale: no token in the admin's login answer: $login" >&2; exit 1; }
+  (umask 077 && printf '%s\n' "$admin_token" > "$work/admin-token")
+  echo "load before the bulk step: $(uptime | sed 's/.*load average/load average/')"
+  # The server's own split (a batch's transaction to its commit, then its invalidations), summed over the step.
+  store_before=$(metric_exact tessera_access_change_store_seconds_sum) publish_before=$(metric_exact tessera_access_change_publish_seconds_sum)
+  python3 "$here/bulk.py" "$base" "$work/admin-token" "$work/tokens/user-ids.txt" "$tokens" "$per_user" "$bulk_users" \
+    "$bulk_sample" "$bulk_batch"
+  echo "of which in the server: $(awk -v a="$(metric_exact tessera_access_change_store_seconds_sum)" -v b="$store_before" 'BEGIN { printf "%.2f", a - b }') s in the store (each batch's transaction to its commit), $(awk -v a="$(metric_exact tessera_access_change_publish_seconds_sum)" -v b="$publish_before" 'BEGIN { printf "%.2f", a - b }') s publishing (invalidations)"
+  echo "load after the bulk step: $(uptime | sed 's/.*load average/load average/')"
+  echo
+fi
 
 db_bytes=$(du -cb "$work/data"/*.db* | awk 'END { print $1 }')
 echo "SQLite files at the end: $(mb "$db_bytes") MB; load at the end: $(uptime | sed 's/.*load average/load average/')"

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Tessera.Core.Sessions;
 using Tessera.Core.Storage;
 using Tessera.Core.Users;
 using Tessera.Storage.Postgres.Internal;
+using Tessera.Storage.Relational.Internal;
 using Xunit;
 using static Tessera.Storage.Specification.TestData;
 
@@ -113,6 +115,70 @@ public sealed class PostgresStoreOnlyTests(PostgresServer server) : IAsyncDispos
         var deactivated = rehashed with { Status = UserStatus.Deactivated, SecurityVersion = 4 };
         await WriteAsync(store, transaction => transaction.Users.UpdateAsync(deactivated, Ct));
         Assert.Equal(deactivated, await FindUserAsync(store, user.Id));
+    }
+
+    [Fact]
+    public async Task The_scale_seeds_batched_inserts_write_the_rows_one_insert_writes()
+    {
+        // bench/Tessera.ScaleSeed writes its million sessions through InsertManyAsync (one NpgsqlBatch a thousand
+        // statements); its figures hold only if the rows are those InsertAsync writes. Every field set, and nulls.
+        var (store, database) = await NewStoreAsync();
+        var full = NewUser() with { Role = UserRole.Admin, Banned = true, BannedUntil = T0.AddDays(1), BanReason = "spam", SecurityVersion = 7 };
+        var bare = NewUser() with { PasswordHash = null, Status = UserStatus.Deactivated };
+        var fullSession = NewSession(full.Id) with
+        {
+            RevokedAt = T0.AddMinutes(5), RevokedBy = "usr_admin", RevokeReason = RevocationReason.RevokedByAdmin,
+        };
+        var bareSession = NewSession(bare.Id, device: new DeviceInfo(null, DevicePlatform.Api, null, null, null)) with { IpAddress = null };
+        User[] singles = [full, bare];
+        Session[] singleSessions = [fullSession, bareSession, NewSession(full.Id)];
+        await WriteAsync(store, async transaction =>
+        {
+            foreach (var user in singles)
+            {
+                Assert.True(await transaction.Users.InsertAsync(user, Ct));
+            }
+
+            foreach (var session in singleSessions)
+            {
+                await transaction.Sessions.InsertAsync(session, Ct);
+            }
+        });
+
+        // The same rows under other ids (and an email that is taken, which is refused and writes nothing), in batches
+        // of two, so that the last batch is a short one.
+        var copies = singles.Select(user => user with { Id = NewUser().Id, Email = "copy." + user.Email }).ToArray();
+        var copyOf = singles.Zip(copies).ToDictionary(pair => pair.First.Id, pair => pair.Second.Id, StringComparer.Ordinal);
+        var sessionCopies = singleSessions.Select(session => NewSession(copyOf[session.UserId]) with
+        {
+            Device = session.Device, IpAddress = session.IpAddress, CreatedAt = session.CreatedAt, LastActiveAt = session.LastActiveAt,
+            AbsoluteExpiresAt = session.AbsoluteExpiresAt, RevokedAt = session.RevokedAt, RevokedBy = session.RevokedBy,
+            RevokeReason = session.RevokeReason, ClientId = session.ClientId,
+        }).ToArray();
+        var taken = NewUser(email: full.Email);
+        bool[] inserted = [];
+        await WriteAsync(store, async transaction =>
+        {
+            inserted = await ((RelationalUserStore)transaction.Users).InsertManyAsync([copies[0], taken, copies[1]], batchSize: 2, Ct);
+            await ((RelationalSessionStore)transaction.Sessions).InsertManyAsync(sessionCopies, batchSize: 2, Ct);
+        });
+
+        Assert.Equal([true, false, true], inserted);
+        Assert.Null(await FindUserAsync(store, taken.Id));
+        for (var i = 0; i < singles.Length; i++)
+        {
+            Assert.Equal(copies[i], await FindUserAsync(store, copies[i].Id));
+            Assert.Equal(
+                await database.ScalarAsync("SELECT (to_jsonb(u) - 'id' - 'email')::text FROM users AS u WHERE id = @id", ("id", singles[i].Id)),
+                await database.ScalarAsync("SELECT (to_jsonb(u) - 'id' - 'email')::text FROM users AS u WHERE id = @id", ("id", copies[i].Id)));
+        }
+
+        for (var i = 0; i < singleSessions.Length; i++)
+        {
+            const string row = "SELECT (to_jsonb(s) - 'id' - 'token_hash' - 'user_id')::text FROM sessions AS s WHERE id = @id";
+            Assert.Equal(sessionCopies[i], await FindSessionAsync(store, sessionCopies[i].Id));
+            Assert.Equal(await database.ScalarAsync(row, ("id", singleSessions[i].Id)), await database.ScalarAsync(row, ("id", sessionCopies[i].Id)));
+        }
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Tessera.Storage.Relational.Internal;
 using Xunit;
 using static Tessera.Storage.Specification.TestData;
 using static Tessera.Storage.Sqlite.Tests.TestDatabaseDirectory;
@@ -68,6 +69,34 @@ public sealed class SqliteStoreFileTests : IDisposable
         Execute(other, "COMMIT");
         await writing.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal(user, await FindUserAsync(store, user.Id));
+    }
+
+    [Fact]
+    public async Task The_scale_seeds_inserts_of_many_go_one_by_one_through_insert()
+    {
+        // bench/Tessera.ScaleSeed writes through InsertManyAsync; SQLite has no batches (nor needs them, in the
+        // process), so each row is InsertAsync's, a taken email refused as InsertAsync refuses it.
+        var (store, _) = await NewStoreAsync();
+        var first = NewUser();
+        var taken = NewUser(email: first.Email);
+        var second = NewUser();
+        var sessions = new[] { NewSession(first.Id), NewSession(second.Id), NewSession(second.Id) };
+        bool[] inserted = [];
+
+        await WriteAsync(store, async transaction =>
+        {
+            inserted = await ((RelationalUserStore)transaction.Users).InsertManyAsync([first, taken, second], batchSize: 2, Ct);
+            await ((RelationalSessionStore)transaction.Sessions).InsertManyAsync(sessions, batchSize: 2, Ct);
+        });
+
+        Assert.Equal([true, false, true], inserted);
+        Assert.Equal(first, await FindUserAsync(store, first.Id));
+        Assert.Null(await FindUserAsync(store, taken.Id));
+        Assert.Equal(second, await FindUserAsync(store, second.Id));
+        foreach (var session in sessions)
+        {
+            Assert.Equal(session, await FindSessionAsync(store, session.Id));
+        }
     }
 
     [Fact]

@@ -38,21 +38,52 @@ internal sealed class RelationalUserStore(StoreContext db) : IUserStore
             $"SELECT {Columns} FROM users WHERE email = @normalizedEmail{db.ForUpdate}", new { normalizedEmail }, Read, cancellationToken);
     }
 
+    // ON CONFLICT instead of catching the unique violation: on PostgreSQL an error would abort the whole transaction,
+    // and the caller may go on with it. Only a taken email is answered with false; a taken id still fails loudly. A
+    // concurrent insert of the same email waits for the other transaction and then answers as it ended.
+    private const string InsertSql = $"""
+        INSERT INTO users ({Columns})
+        VALUES (@Id, @Email, @DisplayName, @PasswordHash, @Role, @Status, @Banned, @BannedUntil, @BanReason, @SecurityVersion, @CreatedAt, @UpdatedAt)
+        ON CONFLICT (email) DO NOTHING
+        RETURNING 1
+        """;
+
     public async Task<bool> InsertAsync(User user, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(user);
-        // ON CONFLICT instead of catching the unique violation: on PostgreSQL an error would abort the whole
-        // transaction, and the caller may go on with it. Only a taken email is answered with false; a taken id still
-        // fails loudly. A concurrent insert of the same email waits for the other transaction and then answers as it
-        // ended.
-        const string sql = $"""
-            INSERT INTO users ({Columns})
-            VALUES (@Id, @Email, @DisplayName, @PasswordHash, @Role, @Status, @Banned, @BannedUntil, @BanReason, @SecurityVersion, @CreatedAt, @UpdatedAt)
-            ON CONFLICT (email) DO NOTHING
-            RETURNING 1
-            """;
-        var inserted = await db.Connection.QueryAsync<int>(db.Command(sql, Parameters(user), cancellationToken));
+        var inserted = await db.Connection.QueryAsync<int>(db.Command(InsertSql, Parameters(user), cancellationToken));
         return inserted.Any();
+    }
+
+    /// <summary>
+    /// Inserts many users with the statement and parameters of <see cref="InsertAsync"/>, in batches where the provider
+    /// sends them (one round trip per <paramref name="batchSize"/> users on PostgreSQL), one by one where it does not;
+    /// answers, user by user, what <see cref="InsertAsync"/> would have (false: the email was taken, nothing written).
+    /// Not part of <see cref="IUserStore"/>: the server registers one user at a time; this is for
+    /// bench/Tessera.ScaleSeed, which writes 200,000 users exactly as the server would.
+    /// </summary>
+    internal async Task<bool[]> InsertManyAsync(IReadOnlyList<User> users, int batchSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        var inserted = new bool[users.Count];
+        if (!db.CanBatch)
+        {
+            for (var i = 0; i < users.Count; i++)
+            {
+                inserted[i] = await InsertAsync(users[i], cancellationToken);
+            }
+
+            return inserted;
+        }
+
+        // RETURNING 1 makes one row per user written; the batch counts it as the statement's row changed.
+        var affected = await db.ExecuteBatchAsync(InsertSql, [.. users.Select(Parameters)], batchSize, cancellationToken);
+        for (var i = 0; i < affected.Length; i++)
+        {
+            inserted[i] = affected[i] == 1;
+        }
+
+        return inserted;
     }
 
     public async Task UpdateAsync(User user, CancellationToken cancellationToken)
