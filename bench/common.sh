@@ -87,3 +87,13 @@ free_port() {
   done
   echo "$port"
 }
+
+# publish PROJECT NAME [ARGS...]: `dotnet publish` of PROJECT (a path from the repository's root) in Release into
+# $work/NAME, building under $work/build (the source tree's bin/obj are not touched); prints the build's log and exits
+# on failure. Needs $root and $work.
+publish() {
+  local project=$1 name=$2
+  shift 2
+  dotnet publish "$root/$project" -c Release -o "$work/$name" --artifacts-path "$work/build" -nologo -v quiet "$@" \
+    > "$work/publish-$name.log" 2>&1 || { cat "$work/publish-$name.log" >&2; echo "${BENCH_NAME:-bench}: publishing $project failed" >&2; exit 1; }
+}
