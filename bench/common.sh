@@ -97,3 +97,21 @@ publish() {
   dotnet publish "$root/$project" -c Release -o "$work/$name" --artifacts-path "$work/build" -nologo -v quiet "$@" \
     > "$work/publish-$name.log" 2>&1 || { cat "$work/publish-$name.log" >&2; echo "${BENCH_NAME:-bench}: publishing $project failed" >&2; exit 1; }
 }
+
+# one_server_workspace NAME: for a script that runs one server at a time. Makes $work (a temporary directory) and
+# $server_pid (empty), and on exit stops the server in $server_pid, shows the tail of $work/server.log after a failure,
+# and removes $work; Ctrl-C and TERM exit through the same clean-up.
+one_server_workspace() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-$1.XXXXXX")
+  server_pid=""
+  trap one_server_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+one_server_cleanup() {
+  local status=$?
+  stop_process "$server_pid"
+  [[ $status -ne 0 ]] && show_log_tail "$work/server.log" server
+  rm -rf "$work"
+  exit $status
+}

@@ -33,17 +33,7 @@ read -r -a variant_list <<< "$variants"
 big_users=$(( ${#variant_list[@]} * calls ))
 command -v curl > /dev/null || { echo "firstrevoke: curl is needed" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-firstrevoke.XXXXXX")
-server_pid=""
-cleanup() {
-  local status=$?
-  stop_process "$server_pid"
-  [[ $status -ne 0 ]] && show_log_tail "$work/server.log" server
-  rm -rf "$work"
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+one_server_workspace firstrevoke
 
 log "publishing src/Tessera.Server (as is and ReadyToRun) and bench/Tessera.ScaleSeed into $work"
 publish src/Tessera.Server/Tessera.Server.csproj server

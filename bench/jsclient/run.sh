@@ -32,23 +32,9 @@ if [[ -n "$out" ]]; then
   out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-jsclient.XXXXXX")
-server_pid=""
-cleanup() {
-  local status=$?
-  stop_process "$server_pid"
-  [[ $status -ne 0 ]] && show_log_tail "$work/server.log" server
-  rm -rf "$work"
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+one_server_workspace jsclient
 
 log "publishing src/Tessera.Server and bench/Tessera.JsClientLatency (Release) into $work"
-publish() { # project output
-  dotnet publish "$root/$1" -c Release -o "$work/$2" --artifacts-path "$work/build" -nologo -v quiet > "$work/publish-$2.log" 2>&1 \
-    || { cat "$work/publish-$2.log" >&2; exit 1; }
-}
 publish src/Tessera.Server/Tessera.Server.csproj server
 publish bench/Tessera.JsClientLatency/Tessera.JsClientLatency.csproj tool
 

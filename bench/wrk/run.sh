@@ -31,17 +31,7 @@ check_knobs "$duration" "$warmup" "$rounds" "$threads" "$connections" "$first_po
 ensure_wrk
 
 # --- workspace and clean-up ------------------------------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/tessera-wrk.XXXXXX")
-server_pid=""
-cleanup() {
-  local status=$?
-  stop_process "$server_pid"
-  [[ $status -ne 0 ]] && show_log_tail "$work/server.log" server
-  rm -rf "$work"
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+one_server_workspace wrk
 
 # --- build -----------------------------------------------------------------------------------------------------
 log "publishing src/Tessera.Server (Release) into $work/server"
