@@ -38,18 +38,22 @@ public sealed class AccessChanges(ITesseraStore store, IInvalidationBus bus, Tes
         // invalidation even if one cannot be confirmed, so that each reaches as far as it can. A change that touched
         // many users (a bulk batch) sends theirs at once: each waits for the other nodes' acknowledgements, and one
         // round of waiting for all of them costs what one costs, where one after the other would cost a round each.
-        var publishing = Stopwatch.GetTimestamp();
         var invalidations = context.Invalidations.ToList();
+        if (invalidations.Count == 0)
+        {
+            // Nothing any node holds changed (an audit-only change: a failed login, a registration).
+            return result;
+        }
+
+        var publishing = Stopwatch.GetTimestamp();
         var outcomes = invalidations.Count == 1
             ? [await PublishAsync(invalidations[0]).ConfigureAwait(false)]
             : await Task.WhenAll(invalidations.Select(PublishAsync)).ConfigureAwait(false);
-        if (invalidations.Count > 0)
-        {
-            // Every node has it; now every relying app that keeps verdicts of its own (or its lease has run out). A node
-            // that said in its acknowledgements that its apps were confirmed is not asked again.
-            await bus.WhenRelyingAppsConfirmedAsync([.. outcomes.Select(outcome => outcome.Receipt)], CancellationToken.None).ConfigureAwait(false);
-            metrics.AccessChangePublished(Stopwatch.GetElapsedTime(publishing));
-        }
+
+        // Every node has it; now every relying app that keeps verdicts of its own (or its lease has run out). A node that
+        // said in its acknowledgements that its apps were confirmed is not asked again.
+        await bus.WhenRelyingAppsConfirmedAsync([.. outcomes.Select(outcome => outcome.Receipt)], CancellationToken.None).ConfigureAwait(false);
+        metrics.AccessChangePublished(Stopwatch.GetElapsedTime(publishing));
 
         var failures = outcomes.Select(outcome => outcome.Failure).OfType<Exception>().ToList();
         if (failures.Count > 0)
